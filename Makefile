@@ -1,0 +1,96 @@
+# Parley: `make run` to start the app, `make test` for the whole suite.
+# Both install what is missing first (make deps), so a fresh Debian 12
+# machine needs nothing else.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+
+APT_PACKAGES := build-essential pkg-config git ca-certificates \
+	libgtk-3-dev libwebkit2gtk-4.1-dev \
+	gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
+	libvpx-dev libopus-dev \
+	chromium xvfb xauth x11-utils imagemagick iproute2
+
+GO_TAGS  := desktop,production,webkit2_41
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+BIN      := build/bin/parley
+ARTIFACTS := testing/artifacts
+# Where `make run` hosts when there is no display to open a window on.
+SERVE_ADDR ?= :8443
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+FRONTEND_SRC := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
+	frontend/index.html frontend/vite.config.ts frontend/tsconfig.json
+GO_SRC := $(shell find . -name '*.go' -not -path './frontend/*' 2>/dev/null) go.mod go.sum
+
+.PHONY: deps apt-deps go-deps build run test test-go test-frontend test-e2e test-desktop lint bench clean
+
+deps: apt-deps go-deps frontend/node_modules/.installed
+
+# Installs only the Debian packages that are missing; `apt-get update` runs
+# once, before the first install.
+apt-deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "==> installing Debian packages:$$missing"; \
+		$(SUDO) apt-get update && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends $$missing; \
+	fi
+	@command -v go >/dev/null || { echo "Go is missing: install Go 1.26+ from the Go website or Debian backports"; exit 1; }
+	@command -v npm >/dev/null || { echo "==> installing Node.js and npm"; DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y nodejs npm; }
+
+go-deps:
+	@go mod download
+
+frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+	@touch $@
+
+frontend/dist/index.html: frontend/node_modules/.installed $(FRONTEND_SRC)
+	cd frontend && npm run build
+
+$(BIN): frontend/dist/index.html $(GO_SRC)
+	go build -tags $(GO_TAGS) -ldflags "$(LDFLAGS)" -o $(BIN) .
+
+build: deps $(BIN)
+
+run: build
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
+		exec $(BIN); \
+	else \
+		echo "No display found: hosting headless with 'parley serve --addr $(SERVE_ADDR)' instead of opening a window."; \
+		exec $(BIN) serve --addr $(SERVE_ADDR); \
+	fi
+
+lint: frontend/dist/index.html
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	go vet ./...
+	go vet -tags $(GO_TAGS) . ./app/...
+
+test: build lint test-go test-frontend test-e2e test-desktop
+
+test-go: frontend/dist/index.html
+	go test -race -timeout 15m ./...
+
+test-frontend: frontend/node_modules/.installed
+	cd frontend && npm run typecheck && npx vitest run
+
+test-e2e: $(BIN)
+	PARLEY_BIN=$(CURDIR)/$(BIN) PARLEY_ARTIFACTS=$(CURDIR)/$(ARTIFACTS) \
+		node --test --test-concurrency=1 testing/e2e/*.test.mjs
+
+# The real app in a real window under Xvfb; screenshots land in testing/artifacts.
+test-desktop: $(BIN)
+	PARLEY_BIN=$(CURDIR)/$(BIN) PARLEY_ARTIFACTS=$(CURDIR)/$(ARTIFACTS) \
+		xvfb-run -a -s "-screen 0 1280x800x24" go test -count=1 -v -timeout 5m ./testing/desktop/
+
+bench: build
+	go test -run=NONE -bench=. -benchmem ./...
+
+clean:
+	rm -rf build/bin frontend/dist $(ARTIFACTS)

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+)
+
+func testCLI() (*CLI, *bytes.Buffer, *bytes.Buffer) {
+	var out, errOut bytes.Buffer
+	assets := fstest.MapFS{"index.html": {Data: []byte("<title>Parley</title>")}}
+	return &CLI{Stdout: &out, Stderr: &errOut, Assets: assets, Version: "1.2.3", Commit: "abc123"}, &out, &errOut
+}
+
+func TestCLIExitCodes(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantOut  string
+		wantErr  string
+	}{
+		{"unknown command", []string{"bogus"}, exitUsage, "", `unknown command "bogus"`},
+		{"unknown flag", []string{"serve", "--bogus"}, exitUsage, "", "flag provided but not defined: -bogus"},
+		{"stray argument", []string{"version", "extra"}, exitUsage, "", `unexpected argument "extra"`},
+		{"help lists commands", []string{"help"}, exitOK, "serve", ""},
+		{"help for a command", []string{"help", "serve"}, exitOK, "--addr", ""},
+		{"help for unknown command", []string{"help", "nope"}, exitUsage, "", `unknown command "nope"`},
+		{"-h is not an error", []string{"serve", "-h"}, exitOK, "Usage: parley serve", ""},
+		{"version", []string{"version"}, exitOK, "parley 1.2.3 (commit abc123)", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cli, out, errOut := testCLI()
+			if got := cli.Run(context.Background(), tt.args); got != tt.wantCode {
+				t.Errorf("exit code %d, want %d; stderr: %s", got, tt.wantCode, errOut)
+			}
+			if !strings.Contains(out.String(), tt.wantOut) {
+				t.Errorf("stdout %q does not contain %q", out, tt.wantOut)
+			}
+			if !strings.Contains(errOut.String(), tt.wantErr) {
+				t.Errorf("stderr %q does not contain %q", errOut, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestServeServesFrontendUntilCancelled(t *testing.T) {
+	pr, pw := io.Pipe()
+	cli, _, errOut := testCLI()
+	cli.Stdout = pw
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- cli.Run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}) }()
+
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("read serve output: %v", err)
+	}
+	url := regexp.MustCompile(`http://\S+`).FindString(line)
+	if url == "" {
+		t.Fatalf("serve printed no URL: %q", line)
+	}
+	for _, path := range []string{"", "r/team-sync"} {
+		resp, err := http.Get(url + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "<title>Parley</title>") {
+			t.Errorf("GET /%s: %d %q", path, resp.StatusCode, body)
+		}
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != exitOK {
+			t.Errorf("serve exited %d: %s", code, errOut)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not stop after cancel")
+	}
+}

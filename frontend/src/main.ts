@@ -1,0 +1,27 @@
+import "./style.css";
+import { checkVideoDecoding } from "./codeccheck";
+import { detectPlatform } from "./platform";
+import { renderLobby } from "./views/lobby";
+import { renderUnsupported } from "./views/unsupported";
+
+async function start(): Promise<void> {
+  const root = document.getElementById("app");
+  if (!root) throw new Error("index.html has no #app element");
+  const platform = detectPlatform();
+  const version = platform.kind === "desktop" ? await platform.app.Version() : "";
+  renderLobby(root, { platform, version, storage: window.localStorage });
+
+  // Only the desktop window depends on WebCodecs for every video tile; a
+  // browser guest gets video from its own WebRTC stack.
+  if (platform.kind === "desktop") {
+    const report = await checkVideoDecoding();
+    await platform.app.ReportCodecSupport(report);
+    if (!report.vp8Supported || report.error !== "") {
+      renderUnsupported(root, report.error || "VP8 is not supported");
+    }
+  }
+}
+
+start().catch((e: unknown) => {
+  console.error("parley: start-up failed", e);
+});

@@ -1,0 +1,35 @@
+// The same build runs in the desktop window (Wails injects window.go with the
+// Go bindings) and in a plain browser opened from an invite link. Everything
+// that differs between the two is decided here, once.
+
+export interface CodecReport {
+  webcodecs: boolean;
+  vp8Supported: boolean;
+  decodedWidth: number;
+  decodedHeight: number;
+  // Average colours of the left and right halves of the decoded fixture,
+  // as [r, g, b]; the fixture is red on the left and blue on the right.
+  leftRGB: number[];
+  rightRGB: number[];
+  error: string;
+}
+
+interface AppBindings {
+  Version(): Promise<string>;
+  ReportCodecSupport(r: CodecReport): Promise<void>;
+}
+
+declare global {
+  interface Window {
+    go?: { app?: { App?: AppBindings } };
+  }
+}
+
+export type Platform =
+  | { kind: "desktop"; app: AppBindings }
+  | { kind: "browser" };
+
+export function detectPlatform(win: Window = window): Platform {
+  const app = win.go?.app?.App;
+  return app ? { kind: "desktop", app } : { kind: "browser" };
+}
