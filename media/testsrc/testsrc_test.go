@@ -1,0 +1,111 @@
+package testsrc
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4/pkg/media"
+)
+
+func TestEncodeVideoMakesALoopableVP8Stream(t *testing.T) {
+	loop, err := EncodeVideo(DefaultVideo())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(loop.Frames), DefaultVideo().FPS*DefaultVideo().Seconds; got != want {
+		t.Fatalf("%d frames, want %d", got, want)
+	}
+	if !loop.Frames[0].Keyframe {
+		t.Fatal("loop does not start with a keyframe")
+	}
+	for i, f := range loop.Frames[1:] {
+		if f.Keyframe {
+			t.Errorf("frame %d is a keyframe; the loop should have one", i+1)
+		}
+	}
+	if loop.Interval != time.Second/30 {
+		t.Errorf("interval %v", loop.Interval)
+	}
+	// The benchmark's publishers are meant to look like ~1 Mbit/s cameras.
+	if br := loop.Bitrate(); br < 500_000 || br > 2_000_000 {
+		t.Errorf("bitrate %d bit/s, want 0.5–2 Mbit/s", br)
+	}
+	t.Logf("video loop: %d frames, keyframe %d bytes, %d kbit/s", len(loop.Frames), len(loop.Frames[0].Data), loop.Bitrate()/1000)
+}
+
+func TestEncodeAudio(t *testing.T) {
+	loop, err := EncodeAudio(DefaultAudio())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(loop.Frames) != 50 || loop.Interval != 20*time.Millisecond {
+		t.Fatalf("%d frames every %v, want 50 every 20ms", len(loop.Frames), loop.Interval)
+	}
+	for i, f := range loop.Frames {
+		if len(f.Data) < 10 {
+			t.Errorf("frame %d is %d bytes: the tone was not encoded", i, len(f.Data))
+		}
+	}
+}
+
+func TestEncodeRejectsBadOptions(t *testing.T) {
+	for _, opts := range []VideoOptions{
+		{Width: 0, Height: 360, FPS: 30, Seconds: 1},
+		{Width: 641, Height: 360, FPS: 30, Seconds: 1},
+		{Width: 640, Height: 360, FPS: 0, Seconds: 1},
+	} {
+		if _, err := EncodeVideo(opts); err == nil {
+			t.Errorf("EncodeVideo(%+v) accepted", opts)
+		}
+	}
+	if _, err := EncodeAudio(AudioOptions{FrequencyHz: 30_000, Seconds: 1}); err == nil {
+		t.Error("EncodeAudio accepted a tone above Nyquist")
+	}
+}
+
+type recordingWriter struct{ samples []media.Sample }
+
+func (w *recordingWriter) WriteSample(s media.Sample) error {
+	w.samples = append(w.samples, s)
+	return nil
+}
+
+func TestPlayerRewindsOnKeyframeRequest(t *testing.T) {
+	loop := &Loop{Interval: time.Millisecond, Frames: []Frame{
+		{Data: []byte{0}, Keyframe: true}, {Data: []byte{1}}, {Data: []byte{2}},
+	}}
+	w := &recordingWriter{}
+	p := NewPlayer(loop, w)
+	ctx, cancel := context.WithCancel(context.Background())
+	stopAfter := func(n int) SampleWriter {
+		return writerFunc(func(s media.Sample) error {
+			_ = w.WriteSample(s)
+			if len(w.samples) == 2 {
+				p.RequestKeyframe()
+			}
+			if len(w.samples) == n {
+				cancel()
+			}
+			return nil
+		})
+	}
+	p.out = stopAfter(5)
+	if err := p.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var got []byte
+	for _, s := range w.samples {
+		got = append(got, s.Data[0])
+	}
+	if want := []byte{0, 1, 0, 1, 2}; string(got) != string(want) {
+		t.Errorf("frames %v, want %v", got, want)
+	}
+	if p.FramesSent() != 5 {
+		t.Errorf("FramesSent %d", p.FramesSent())
+	}
+}
+
+type writerFunc func(media.Sample) error
+
+func (f writerFunc) WriteSample(s media.Sample) error { return f(s) }
