@@ -11,10 +11,8 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"time"
 
 	"parley/app"
-	"parley/backend/server"
 )
 
 // Exit codes shared by every subcommand.
@@ -41,6 +39,8 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"serve":   {"host meetings without a window (for servers and CI)", (*CLI).serve},
+		"join":    {"join a meeting as a bot with synthetic media", (*CLI).join},
+		"bench":   {"measure the server under a meeting of bots", (*CLI).bench},
 		"version": {"print the version and commit", (*CLI).printVersion},
 		"help":    {"list commands, or show one command's flags", (*CLI).help},
 	}
@@ -147,32 +147,6 @@ func (c *CLI) window(_ context.Context, args []string) int {
 	})
 	if err := a.RunWindow(c.Assets); err != nil {
 		fmt.Fprintln(c.Stderr, "parley:", err)
-		return exitError
-	}
-	return exitOK
-}
-
-func (c *CLI) serve(ctx context.Context, args []string) int {
-	fset := c.newFlagSet("parley serve", "parley serve [--addr HOST:PORT]")
-	addr := fset.String("addr", "127.0.0.1:0", "listen on `HOST:PORT` (port 0 picks a free port)")
-	if code, done := c.parse(fset, args); done {
-		return code
-	}
-	srv, err := server.New(server.Config{Addr: *addr, Assets: c.Assets, Log: c.logger(false)})
-	if err != nil {
-		fmt.Fprintln(c.Stderr, "parley serve:", err)
-		return exitError
-	}
-	if err := srv.Listen(); err != nil {
-		fmt.Fprintln(c.Stderr, "parley serve:", err)
-		return exitError
-	}
-	fmt.Fprintf(c.Stdout, "Parley is serving at %s\n", srv.URL())
-	<-ctx.Done()
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		fmt.Fprintln(c.Stderr, "parley serve:", err)
 		return exitError
 	}
 	return exitOK

@@ -1,35 +1,128 @@
-// Package server is Parley's HTTP(S) front door: it serves the frontend to
-// browser guests and the signaling WebSocket to every participant.
+// Package server is Parley's front door and session layer: HTTPS with the
+// signaling WebSocket, the frontend for browser guests, metrics, and the
+// glue between the protocol (signal), room state (room) and media (sfu).
 package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
 	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"parley/backend/rtcconf"
+	"parley/backend/signal"
 )
 
-// Config configures a Server.
+// Config configures a Server. Zero durations and rates get defaults.
 type Config struct {
 	// Addr is the TCP address to listen on; port 0 picks a free one.
 	Addr string
 	// Assets is the built frontend (frontend/dist).
 	Assets fs.FS
 	Log    *slog.Logger
+
+	// Certificate for HTTPS; nil serves plain HTTP (loopback tests only:
+	// browsers refuse cameras on plain HTTP pages off localhost).
+	Certificate *tls.Certificate
+	// AdvertiseHost is the host name or IP put into invite links; empty:
+	// the listen address, or this machine's first LAN address when
+	// listening on all interfaces.
+	AdvertiseHost string
+
+	Rooms []RoomConfig
+	// OpenRooms lets a join create a room of any valid name.
+	OpenRooms bool
+	// MaxRooms bounds rooms alive at once (0: no bound).
+	MaxRooms int
+	// Grace is how long an empty room lives (0: room.DefaultGrace).
+	Grace time.Duration
+
+	// RTC configures the SFU's PeerConnections (ports, interfaces).
+	RTC        rtcconf.Options
+	ICEServers []signal.ICEServer
+
+	// BareRelay replaces the SFU with a bare pion relay: the floor the
+	// benchmark measures the SFU against, not for meetings.
+	BareRelay bool
+
+	// OnEvent, when set, hears of joins and leaves (for `parley serve`'s
+	// output). It runs on session goroutines: return quickly.
+	OnEvent func(Event)
+
+	HelloTimeout  time.Duration // [10s]
+	PingInterval  time.Duration // [2s]
+	PingTimeout   time.Duration // [2s]
+	SweepInterval time.Duration // [1s]
+	MessageRate   float64       // client messages per second [50]
+	MessageBurst  int           // [200]
+}
+
+func (c *Config) setDefaults() {
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	setDur := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	setDur(&c.HelloTimeout, 10*time.Second)
+	setDur(&c.PingInterval, 2*time.Second)
+	setDur(&c.PingTimeout, 2*time.Second)
+	setDur(&c.SweepInterval, time.Second)
+	if c.MessageRate <= 0 {
+		c.MessageRate = 50
+	}
+	if c.MessageBurst <= 0 {
+		c.MessageBurst = 200
+	}
+	c.RTC.Role = rtcconf.RoleSFU
+}
+
+// Event is a join or leave, reported to Config.OnEvent.
+type Event struct {
+	Type          string // "join" or "leave"
+	Room          string
+	ParticipantID string
+	Name          string
+	Reason        signal.LeaveReason // for leaves
+	Participants  int                // in the room after the event
+}
+
+func (s *Server) emit(ev Event) {
+	if s.cfg.OnEvent != nil {
+		s.cfg.OnEvent(ev)
+	}
 }
 
 // Server hosts rooms. Create with New, start with Listen, stop with Shutdown.
 type Server struct {
-	cfg  Config
-	http *http.Server
-	ln   net.Listener
+	cfg     Config
+	engine  *rtcconf.Engine
+	http    *http.Server
+	ln      net.Listener
+	metrics *metrics
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // sessions and the sweeper
+
+	mu      sync.Mutex
+	live    map[string]*liveRoom
+	closing bool
 }
 
-// New checks the configuration and builds the handler; it does not listen.
+// New checks the configuration and builds the server; it does not listen.
 func New(cfg Config) (*Server, error) {
 	if cfg.Assets == nil {
 		return nil, errors.New("server: no frontend assets")
@@ -37,31 +130,53 @@ func New(cfg Config) (*Server, error) {
 	if _, err := fs.Stat(cfg.Assets, "index.html"); err != nil {
 		return nil, fmt.Errorf("server: frontend assets have no index.html (run make build): %w", err)
 	}
-	if cfg.Log == nil {
-		cfg.Log = slog.Default()
+	for _, rc := range cfg.Rooms {
+		if err := signal.ValidateRoomName(rc.Name); err != nil {
+			return nil, fmt.Errorf("server: room %q: %w", rc.Name, err)
+		}
 	}
-	s := &Server{cfg: cfg}
+	cfg.setDefaults()
+	engine, err := rtcconf.NewEngine(cfg.RTC)
+	if err != nil {
+		return nil, fmt.Errorf("server: webrtc: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{
+		cfg:    cfg,
+		engine: engine,
+		ctx:    ctx,
+		cancel: cancel,
+		live:   make(map[string]*liveRoom),
+	}
+	s.metrics = newMetrics(s)
 	s.http = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(cfg.Log.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(cfg.Log.Handler(), slog.LevelDebug),
+	}
+	if cfg.Certificate != nil {
+		s.http.TLSConfig = &tls.Config{
+			Certificates: []tls.Certificate{*cfg.Certificate},
+			MinVersion:   tls.VersionTLS12,
+		}
 	}
 	return s, nil
 }
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	static := http.FileServerFS(s.cfg.Assets)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
+	mux.Handle("GET /metrics", s.metrics.handler())
+	mux.HandleFunc("GET /ws", s.handleWS)
 	// A guest's invite link points at /r/ROOM: the page is the same app,
 	// which reads the room from its own URL.
 	mux.HandleFunc("GET /r/{room}", func(w http.ResponseWriter, r *http.Request) {
 		http.ServeFileFS(w, r, s.cfg.Assets, "index.html")
 	})
-	mux.Handle("GET /", static)
+	mux.Handle("GET /", http.FileServerFS(s.cfg.Assets))
 	return mux
 }
 
@@ -72,6 +187,14 @@ func (s *Server) Listen() error {
 		return fmt.Errorf("listen %s: %w", s.cfg.Addr, err)
 	}
 	s.ln = ln
+	if s.http.TLSConfig != nil {
+		ln = tls.NewListener(ln, s.http.TLSConfig)
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.sweep(s.ctx)
+	}()
 	go func() {
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.cfg.Log.Error("http server stopped", "err", err)
@@ -80,14 +203,119 @@ func (s *Server) Listen() error {
 	return nil
 }
 
-// URL is the base URL the server can be reached at.
-func (s *Server) URL() string {
-	return "http://" + s.ln.Addr().String() + "/"
+// Fingerprint is the SHA-256 fingerprint of the server's certificate, ""
+// without TLS.
+func (s *Server) Fingerprint() string {
+	if s.cfg.Certificate == nil || len(s.cfg.Certificate.Certificate) == 0 {
+		return ""
+	}
+	return Fingerprint(s.cfg.Certificate.Certificate[0])
 }
 
-// Shutdown stops accepting connections and waits for requests in flight.
+// Port is the TCP port the server listens on.
+func (s *Server) Port() int {
+	return s.ln.Addr().(*net.TCPAddr).Port
+}
+
+// URL is the base URL the server can be reached at.
+func (s *Server) URL() string {
+	scheme := "http"
+	if s.cfg.Certificate != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + net.JoinHostPort(s.advertiseHost(), strconv.Itoa(s.Port())) + "/"
+}
+
+// InviteURL is the link that joins room: it carries the certificate
+// fingerprint in its fragment, which never reaches any server.
+func (s *Server) InviteURL(room string) string {
+	u := s.URL() + "r/" + url.PathEscape(room)
+	if fp := s.Fingerprint(); fp != "" {
+		u += "#fp=" + fp
+	}
+	return u
+}
+
+func (s *Server) advertiseHost() string {
+	if s.cfg.AdvertiseHost != "" {
+		return s.cfg.AdvertiseHost
+	}
+	addr := s.ln.Addr().(*net.TCPAddr)
+	if !addr.IP.IsUnspecified() {
+		return addr.IP.String()
+	}
+	if ip := firstLANAddress(); ip != nil {
+		return ip.String()
+	}
+	return "127.0.0.1"
+}
+
+// firstLANAddress picks an address others on the network can reach: the
+// first IPv4 address of an interface that is up and not loopback.
+func firstLANAddress() net.IP {
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		return nil
+	}
+	for _, iface := range ifaces {
+		if iface.Flags&net.FlagUp == 0 || iface.Flags&net.FlagLoopback != 0 {
+			continue
+		}
+		addrs, err := iface.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil && !ipn.IP.IsLinkLocalUnicast() {
+				return ipn.IP
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Server) pionICEServers() []webrtc.ICEServer {
+	out := make([]webrtc.ICEServer, 0, len(s.cfg.ICEServers))
+	for _, is := range s.cfg.ICEServers {
+		out = append(out, webrtc.ICEServer{URLs: is.URLs, Username: is.Username, Credential: is.Credential})
+	}
+	return out
+}
+
+// Shutdown tells every participant the meeting ended, closes all rooms and
+// stops the HTTP server, waiting for sessions until ctx expires.
 func (s *Server) Shutdown(ctx context.Context) error {
-	if err := s.http.Shutdown(ctx); err != nil {
+	s.mu.Lock()
+	s.closing = true
+	var sessions []*session
+	for _, lr := range s.live {
+		sessions = append(sessions, lr.others("")...)
+	}
+	s.mu.Unlock()
+	for _, sess := range sessions {
+		sess.setLeaveReason(signal.ReasonLeft)
+		sess.sendNow(&signal.Ended{Reason: signal.EndShutdown})
+		sess.cancel(errShutdown)
+	}
+	err := s.http.Shutdown(ctx)
+	s.cancel()
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = errors.Join(err, ctx.Err())
+	}
+	s.mu.Lock()
+	for name, lr := range s.live {
+		s.metrics.retire(lr.media)
+		delete(s.live, name)
+	}
+	s.mu.Unlock()
+	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil

@@ -1,0 +1,329 @@
+// Package client is a Go participant: it dials a room's server, joins,
+// publishes tracks on one PeerConnection and receives everyone else's on
+// another. The desktop app, `parley join` bots, the benchmark and the tests
+// all use it.
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/pion/webrtc/v4"
+
+	"parley/backend/rtcconf"
+	"parley/backend/signal"
+)
+
+// Options configure a Client.
+type Options struct {
+	Name     string
+	Password string
+	// Insecure skips certificate verification altogether (--insecure).
+	Insecure bool
+	// Engine builds the PeerConnections; nil: a client engine from RTC.
+	// Many clients in one process (the benchmark) share one.
+	Engine *rtcconf.Engine
+	RTC    rtcconf.Options
+	Log    *slog.Logger
+	// OnTrack is called for every remote track as its media arrives,
+	// before its packets are read; set a sink on it there to see them.
+	OnTrack func(*RemoteTrack)
+}
+
+// Client is one participant in one room.
+type Client struct {
+	opts    Options
+	invite  Invite
+	conn    *websocket.Conn
+	engine  *rtcconf.Engine
+	welcome *signal.Welcome
+	log     *slog.Logger
+
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	wg     sync.WaitGroup
+	events *eventQueue
+
+	pub, sub *webrtc.PeerConnection
+	nextID   atomic.Int64
+
+	mu         sync.Mutex
+	waiters    map[int64]chan signal.Message
+	pendingPub []webrtc.ICECandidateInit
+	pendingSub []webrtc.ICECandidateInit
+	tracks     map[trackKey]signal.Track // the room's published tracks
+	remote     map[trackKey]*RemoteTrack
+	local      []*LocalTrack
+	pubAnswer  chan error // the publish offer in flight, if any
+	ended      signal.EndReason
+
+	pubMu sync.Mutex // one publish negotiation at a time
+}
+
+type trackKey struct{ participant, track string }
+
+// Dial connects to the room of an invite link and joins it.
+func Dial(ctx context.Context, inviteURL string, opts Options) (*Client, error) {
+	inv, err := ParseInvite(inviteURL)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	engine := opts.Engine
+	if engine == nil {
+		opts.RTC.Role = rtcconf.RoleClient
+		if engine, err = rtcconf.NewEngine(opts.RTC); err != nil {
+			return nil, fmt.Errorf("join %s: webrtc: %w", inv.Room, err)
+		}
+	}
+	httpClient := &http.Client{Transport: &http.Transport{TLSClientConfig: inv.tlsConfig(opts.Insecure)}}
+	conn, _, err := websocket.Dial(ctx, inv.WebSocketURL(), &websocket.DialOptions{HTTPClient: httpClient})
+	if err != nil {
+		if errors.Is(err, ErrIdentityChanged) {
+			return nil, fmt.Errorf("join %s: %w", inv.Room, ErrIdentityChanged)
+		}
+		return nil, &UnreachableError{URL: inv.WebSocketURL(), Err: err}
+	}
+	conn.SetReadLimit(signal.MaxServerMessageSize)
+	c := &Client{
+		opts:    opts,
+		invite:  inv,
+		conn:    conn,
+		engine:  engine,
+		log:     opts.Log.With("room", inv.Room),
+		waiters: make(map[int64]chan signal.Message),
+		tracks:  make(map[trackKey]signal.Track),
+		remote:  make(map[trackKey]*RemoteTrack),
+	}
+	if err := c.hello(ctx); err != nil {
+		_ = conn.CloseNow()
+		return nil, err
+	}
+	c.ctx, c.cancel = context.WithCancelCause(context.Background())
+	if err := c.newPeerConnections(); err != nil {
+		c.cancel(err)
+		_ = conn.CloseNow()
+		return nil, fmt.Errorf("join %s: %w", inv.Room, err)
+	}
+	c.events = newEventQueue()
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		c.readLoop()
+	}()
+	return c, nil
+}
+
+// UnreachableError means the server could not be reached at all.
+type UnreachableError struct {
+	URL string
+	Err error
+}
+
+func (e *UnreachableError) Error() string { return fmt.Sprintf("cannot reach %s: %v", e.URL, e.Err) }
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+func (c *Client) hello(ctx context.Context) error {
+	err := c.writeMsg(ctx, &signal.Hello{ID: c.nextID.Add(1), Version: signal.Version,
+		Room: c.invite.Room, Name: c.opts.Name, Password: c.opts.Password})
+	if err != nil {
+		return fmt.Errorf("join %s: send hello: %w", c.invite.Room, err)
+	}
+	_, data, err := c.conn.Read(ctx)
+	if err != nil {
+		return fmt.Errorf("join %s: no welcome: %w", c.invite.Room, err)
+	}
+	msg, err := signal.DecodeServer(data)
+	if err != nil {
+		return fmt.Errorf("join %s: bad welcome: %w", c.invite.Room, err)
+	}
+	switch m := msg.(type) {
+	case *signal.Welcome:
+		c.welcome = m
+		for _, t := range m.Tracks {
+			c.tracks[trackKey{t.ParticipantID, t.ID}] = t
+		}
+		return nil
+	case *signal.Error:
+		return fmt.Errorf("join %s: %w", c.invite.Room, m)
+	default:
+		return fmt.Errorf("join %s: server sent %s instead of welcome", c.invite.Room, msg.Type())
+	}
+}
+
+func (c *Client) newPeerConnections() error {
+	var ice []webrtc.ICEServer
+	for _, s := range c.welcome.ICEServers {
+		ice = append(ice, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
+	}
+	cfg := webrtc.Configuration{ICEServers: ice}
+	pub, err := c.engine.NewPeerConnection(cfg)
+	if err != nil {
+		return fmt.Errorf("publish peer connection: %w", err)
+	}
+	sub, err := c.engine.NewPeerConnection(cfg)
+	if err != nil {
+		_ = pub.Close()
+		return fmt.Errorf("subscribe peer connection: %w", err)
+	}
+	c.pub, c.sub = pub, sub
+	pub.OnICECandidate(func(cand *webrtc.ICECandidate) { c.sendCandidate(signal.PCPublish, cand) })
+	sub.OnICECandidate(func(cand *webrtc.ICECandidate) { c.sendCandidate(signal.PCSubscribe, cand) })
+	sub.OnTrack(c.onTrack)
+	return nil
+}
+
+// ID is this participant's id in the room.
+func (c *Client) ID() string { return c.welcome.ParticipantID }
+
+// Welcome is what the server told us on joining.
+func (c *Client) Welcome() *signal.Welcome { return c.welcome }
+
+// Events delivers room events in the order the server sent them: the
+// signal messages (participant-joined, chat, …) and RemoteTrack arrivals.
+// It is closed when the client is closed.
+func (c *Client) Events() <-chan Event { return c.events.out }
+
+// Done is closed when the session is over: left, ended, or the
+// connection was lost. Err then says which.
+func (c *Client) Done() <-chan struct{} { return c.ctx.Done() }
+
+// Err is why the session ended, nil while it runs.
+func (c *Client) Err() error { return context.Cause(c.ctx) }
+
+// EndedError is the server ending the session (host ended the meeting,
+// removed us, or shut down).
+type EndedError struct{ Reason signal.EndReason }
+
+func (e *EndedError) Error() string { return "the meeting ended: " + string(e.Reason) }
+
+// ErrLeft is the session's end after Leave.
+var ErrLeft = errors.New("left the meeting")
+
+func (c *Client) writeMsg(ctx context.Context, msg signal.Message) error {
+	data, err := signal.Encode(msg)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return c.conn.Write(ctx, websocket.MessageText, data)
+}
+
+// send writes a message for the session; errors end the session.
+func (c *Client) send(msg signal.Message) error {
+	if err := c.writeMsg(c.ctx, msg); err != nil {
+		if c.ctx.Err() != nil {
+			return context.Cause(c.ctx)
+		}
+		return fmt.Errorf("send %s: %w", msg.Type(), err)
+	}
+	return nil
+}
+
+// request sends msg with a fresh id and waits for the reply that echoes it
+// (the event the request caused, or an error).
+func (c *Client) request(ctx context.Context, build func(id int64) signal.Message) (signal.Message, error) {
+	id := c.nextID.Add(1)
+	ch := make(chan signal.Message, 1)
+	c.mu.Lock()
+	c.waiters[id] = ch
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.waiters, id)
+		c.mu.Unlock()
+	}()
+	msg := build(id)
+	if err := c.send(msg); err != nil {
+		return nil, err
+	}
+	select {
+	case reply := <-ch:
+		if e, ok := reply.(*signal.Error); ok {
+			return nil, e
+		}
+		return reply, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%s: %w", msg.Type(), ctx.Err())
+	case <-c.ctx.Done():
+		return nil, context.Cause(c.ctx)
+	}
+}
+
+// SendChat posts a chat message to the room.
+func (c *Client) SendChat(text string) error {
+	return c.send(&signal.Chat{ID: c.nextID.Add(1), Text: text})
+}
+
+// SetMuted changes one of our tracks' muted state for the room. Muting a
+// track also stops its media (a LocalTrack's Muted reports it to the source).
+func (c *Client) SetMuted(trackID string, muted bool) error {
+	c.mu.Lock()
+	for _, lt := range c.local {
+		if lt.id == trackID {
+			lt.muted.Store(muted)
+		}
+	}
+	c.mu.Unlock()
+	return c.send(&signal.Mute{ID: c.nextID.Add(1), TrackID: trackID, Muted: muted})
+}
+
+// Leave tells the room we leave and closes everything.
+func (c *Client) Leave() error {
+	err := c.send(&signal.Leave{})
+	c.closeWith(ErrLeft, websocket.StatusNormalClosure)
+	if errors.Is(err, ErrLeft) {
+		err = nil
+	}
+	return err
+}
+
+// Close drops the connection without a goodbye (others see us "gone" once
+// the server notices) and releases everything.
+func (c *Client) Close() error {
+	c.closeWith(errors.New("closed"), 0)
+	return nil
+}
+
+func (c *Client) closeWith(cause error, status websocket.StatusCode) {
+	c.cancel(cause)
+	if status == 0 {
+		_ = c.conn.CloseNow()
+	} else {
+		_ = c.conn.Close(status, "")
+	}
+	_ = c.pub.Close()
+	_ = c.sub.Close()
+	c.wg.Wait()
+	c.events.close()
+}
+
+// EndMeeting ends the meeting for everyone (hosts only).
+func (c *Client) EndMeeting() error {
+	return c.send(&signal.End{ID: c.nextID.Add(1)})
+}
+
+// SetLocked locks or unlocks the room to new joiners (hosts only); it
+// returns once the server applied it.
+func (c *Client) SetLocked(ctx context.Context, locked bool) error {
+	_, err := c.request(ctx, func(id int64) signal.Message { return &signal.Lock{ID: id, Locked: locked} })
+	return err
+}
+
+// Remove takes a participant out of the meeting (hosts only).
+func (c *Client) Remove(ctx context.Context, participantID string) error {
+	_, err := c.request(ctx, func(id int64) signal.Message {
+		return &signal.Remove{ID: id, ParticipantID: participantID}
+	})
+	return err
+}

@@ -1,0 +1,257 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+
+	"parley/backend/signal"
+)
+
+// LocalTrack is a track we publish.
+type LocalTrack struct {
+	id     string
+	kind   signal.Kind
+	sender *webrtc.RTPSender
+	muted  atomic.Bool
+	// onKeyframe is called when a viewer (through the SFU) asks for a
+	// keyframe.
+	onKeyframe func()
+}
+
+// ID is the track's id in the room.
+func (t *LocalTrack) ID() string { return t.id }
+
+// Muted reports whether the track is muted; sources skip sending then.
+func (t *LocalTrack) Muted() bool { return t.muted.Load() }
+
+// PublishOptions tune a publication.
+type PublishOptions struct {
+	// OnKeyframeRequest is called (from a reader goroutine) when the SFU
+	// asks for a keyframe: a video source should send one soon.
+	OnKeyframeRequest func()
+	Muted             bool
+}
+
+// Publish announces track to the room and sends it on the publish
+// PeerConnection, renegotiating it. track.ID() becomes the track's id in
+// the room.
+func (c *Client) Publish(ctx context.Context, kind signal.Kind, track webrtc.TrackLocal, opts PublishOptions) (*LocalTrack, error) {
+	lt := &LocalTrack{id: track.ID(), kind: kind, onKeyframe: opts.OnKeyframeRequest}
+	lt.muted.Store(opts.Muted)
+	_, err := c.request(ctx, func(id int64) signal.Message {
+		return &signal.Publish{ID: id, Track: signal.Track{ID: lt.id, Kind: kind, Muted: opts.Muted}}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("publish %s %s: %w", kind, lt.id, err)
+	}
+	c.pubMu.Lock()
+	defer c.pubMu.Unlock()
+	sender, err := c.pub.AddTrack(track)
+	if err != nil {
+		return nil, fmt.Errorf("publish %s: add track: %w", lt.id, err)
+	}
+	lt.sender = sender
+	c.mu.Lock()
+	c.local = append(c.local, lt)
+	c.mu.Unlock()
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		c.readSenderRTCP(lt)
+	}()
+	if err := c.negotiatePublish(ctx); err != nil {
+		return nil, fmt.Errorf("publish %s: %w", lt.id, err)
+	}
+	return lt, nil
+}
+
+// negotiatePublish offers the publish PeerConnection's current tracks and
+// waits for the answer. Call with pubMu held.
+func (c *Client) negotiatePublish(ctx context.Context) error {
+	offer, err := c.pub.CreateOffer(nil)
+	if err == nil {
+		err = c.pub.SetLocalDescription(offer)
+	}
+	if err != nil {
+		return fmt.Errorf("offer: %w", err)
+	}
+	done := make(chan error, 1)
+	c.mu.Lock()
+	c.pubAnswer = done
+	c.mu.Unlock()
+	if err := c.send(&signal.Offer{ID: c.nextID.Add(1), PC: signal.PCPublish, SDP: offer.SDP}); err != nil {
+		return err
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for the answer: %w", ctx.Err())
+	case <-c.ctx.Done():
+		return context.Cause(c.ctx)
+	}
+}
+
+// readSenderRTCP drains the sender's RTCP (pion's interceptors need it
+// read) and passes keyframe requests to the source.
+func (c *Client) readSenderRTCP(lt *LocalTrack) {
+	for {
+		pkts, _, err := lt.sender.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, p := range pkts {
+			switch p.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				if lt.onKeyframe != nil {
+					lt.onKeyframe()
+				}
+			}
+		}
+	}
+}
+
+// RemoteTrack is another participant's track as we receive it.
+type RemoteTrack struct {
+	ParticipantID string
+	TrackID       string
+	Kind          signal.Kind
+	Track         *webrtc.TrackRemote
+
+	sink atomic.Pointer[func(*rtp.Packet)]
+
+	packets, bytes, frames, lost atomic.Uint64
+	firstPacket                  atomic.Int64 // unix nanos
+	mu                           sync.Mutex
+	lastSeq                      uint16
+	haveSeq                      bool
+}
+
+// SetSink makes every received packet go to f (on the track's reader
+// goroutine; f must not keep the packet).
+func (t *RemoteTrack) SetSink(f func(*rtp.Packet)) { t.sink.Store(&f) }
+
+// TrackStats are a track's counters.
+type TrackStats struct {
+	ParticipantID string      `json:"participantId"`
+	TrackID       string      `json:"trackId"`
+	Kind          signal.Kind `json:"kind"`
+	Packets       uint64      `json:"packets"`
+	Bytes         uint64      `json:"bytes"`
+	// Frames counts complete video frames (RTP marker bits), or audio
+	// packets (one Opus frame each).
+	Frames uint64 `json:"frames"`
+	Lost   uint64 `json:"lost"`
+	// FirstPacket is when the first packet arrived (zero: none yet).
+	FirstPacket time.Time `json:"-"`
+}
+
+// Stats returns the track's counters.
+func (t *RemoteTrack) Stats() TrackStats {
+	st := TrackStats{
+		ParticipantID: t.ParticipantID, TrackID: t.TrackID, Kind: t.Kind,
+		Packets: t.packets.Load(), Bytes: t.bytes.Load(), Frames: t.frames.Load(), Lost: t.lost.Load(),
+	}
+	if ns := t.firstPacket.Load(); ns != 0 {
+		st.FirstPacket = time.Unix(0, ns)
+	}
+	return st
+}
+
+func (t *RemoteTrack) count(p *rtp.Packet, size int, now time.Time) {
+	if t.packets.Add(1) == 1 {
+		t.firstPacket.Store(now.UnixNano())
+	}
+	t.bytes.Add(uint64(size))
+	if t.Kind == signal.KindAudio || p.Marker {
+		t.frames.Add(1)
+	}
+	t.mu.Lock()
+	if t.haveSeq {
+		if gap := p.SequenceNumber - t.lastSeq; gap > 1 && gap < 0x8000 {
+			t.lost.Add(uint64(gap - 1))
+		}
+		if int16(p.SequenceNumber-t.lastSeq) > 0 {
+			t.lastSeq = p.SequenceNumber
+		}
+	} else {
+		t.lastSeq, t.haveSeq = p.SequenceNumber, true
+	}
+	t.mu.Unlock()
+}
+
+// onTrack starts reading a remote track the SFU sends us. The SFU labels
+// it with msid "<participantId> <trackId>".
+func (c *Client) onTrack(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	rt := &RemoteTrack{ParticipantID: track.StreamID(), TrackID: track.ID(), Track: track, Kind: signal.KindVideo}
+	if track.Kind() == webrtc.RTPCodecTypeAudio {
+		rt.Kind = signal.KindAudio
+	}
+	c.mu.Lock()
+	if t, ok := c.tracks[trackKey{rt.ParticipantID, rt.TrackID}]; ok {
+		rt.Kind = t.Kind
+	}
+	c.remote[trackKey{rt.ParticipantID, rt.TrackID}] = rt
+	c.mu.Unlock()
+	if c.opts.OnTrack != nil {
+		c.opts.OnTrack(rt)
+	}
+	c.events.push(Event{Track: rt})
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		c.readRemote(rt)
+	}()
+}
+
+func (c *Client) readRemote(rt *RemoteTrack) {
+	buf := make([]byte, 1500)
+	var p rtp.Packet
+	for {
+		n, _, err := rt.Track.Read(buf)
+		if err != nil {
+			if !errors.Is(err, io.EOF) && c.ctx.Err() == nil {
+				c.log.Debug("remote track ended", "participant", rt.ParticipantID, "track", rt.TrackID, "err", err)
+			}
+			return
+		}
+		if err := p.Unmarshal(buf[:n]); err != nil {
+			continue
+		}
+		rt.count(&p, n, time.Now())
+		if f := rt.sink.Load(); f != nil {
+			(*f)(&p)
+		}
+	}
+}
+
+// Stats returns the counters of every remote track received so far.
+func (c *Client) Stats() []TrackStats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]TrackStats, 0, len(c.remote))
+	for _, rt := range c.remote {
+		out = append(out, rt.Stats())
+	}
+	return out
+}
+
+// RemoteTracks returns every remote track received so far.
+func (c *Client) RemoteTracks() []*RemoteTrack {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]*RemoteTrack, 0, len(c.remote))
+	for _, rt := range c.remote {
+		out = append(out, rt)
+	}
+	return out
+}

@@ -1,0 +1,233 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"parley/backend/signal"
+)
+
+var (
+	errLeft     = errors.New("participant left")
+	errEnded    = errors.New("session ended by the host")
+	errShutdown = errors.New("server shutting down")
+)
+
+// readLoop reads and applies client messages until the connection ends; the
+// returned error says how it ended.
+func (sess *session) readLoop() error {
+	for {
+		typ, data, err := sess.conn.Read(sess.ctx)
+		if err != nil {
+			if sess.ctx.Err() != nil {
+				return context.Cause(sess.ctx)
+			}
+			switch websocket.CloseStatus(err) {
+			case websocket.StatusNormalClosure, websocket.StatusGoingAway:
+				sess.setLeaveReason(signal.ReasonLeft)
+			case websocket.StatusMessageTooBig:
+				return signal.Errorf(signal.CodeTooLarge, "message over %d bytes", signal.MaxMessageSize)
+			}
+			return err
+		}
+		if typ != websocket.MessageText {
+			return signal.Errorf(signal.CodeBadRequest, "messages are JSON text frames")
+		}
+		if !sess.limiter.Allow() {
+			sess.rateLimited()
+			continue
+		}
+		msg, err := signal.DecodeClient(data)
+		if err != nil {
+			if signal.CodeOf(err) == signal.CodeTooLarge {
+				return err
+			}
+			sess.reply(err, 0)
+			continue
+		}
+		if err := sess.handle(msg); err != nil {
+			if errors.Is(err, errLeft) || errors.Is(err, errEnded) {
+				return err
+			}
+			sess.reply(err, msg.MessageID())
+		}
+	}
+}
+
+// rateLimited drops the message; the client hears about it at most once a
+// second so that the error does not become a flood of its own.
+func (sess *session) rateLimited() {
+	sess.srv.metrics.errors.WithLabelValues(string(signal.CodeRateLimited)).Inc()
+	now := time.Now()
+	if now.Sub(sess.lastLimited) < time.Second {
+		return
+	}
+	sess.lastLimited = now
+	sess.queueMsg(signal.Errorf(signal.CodeRateLimited, "too many messages: at most %.0f a second", sess.srv.cfg.MessageRate))
+}
+
+func (sess *session) reply(err error, id int64) {
+	se := signal.AsError(err, id)
+	if se.Code == signal.CodeInternal {
+		sess.log.Error("request failed", "err", err)
+	}
+	sess.srv.metrics.errors.WithLabelValues(string(se.Code)).Inc()
+	sess.queueMsg(se)
+}
+
+func (sess *session) handle(msg signal.Message) error {
+	switch m := msg.(type) {
+	case *signal.Hello:
+		return signal.Errorf(signal.CodeBadRequest, "already joined: hello is only the first message")
+	case *signal.Offer:
+		return sess.onPublishOffer(m)
+	case *signal.Answer:
+		return sess.onSubscribeAnswer(m)
+	case *signal.Candidate:
+		return sess.onCandidate(m)
+	case *signal.Publish:
+		return sess.onPublish(m)
+	case *signal.Unpublish:
+		return sess.onUnpublish(m)
+	case *signal.Mute:
+		return sess.onMute(m)
+	case *signal.Chat:
+		return sess.onChat(m)
+	case *signal.Lock:
+		return sess.onLock(m)
+	case *signal.Remove:
+		return sess.onRemove(m)
+	case *signal.End:
+		return sess.onEnd(m)
+	case *signal.Leave:
+		sess.setLeaveReason(signal.ReasonLeft)
+		return errLeft
+	default:
+		return signal.Errorf(signal.CodeBadRequest, "%s is not a client message", msg.Type())
+	}
+}
+
+// echoLocked broadcasts an event caused by a request: the requester's copy
+// (mine) carries the request's id, so it can match the outcome to its request.
+func (lr *liveRoom) echoLocked(requester string, mine, theirs signal.Message) {
+	lr.broadcastLocked(theirs, requester)
+	if s := lr.sessions[requester]; s != nil {
+		s.queueMsg(mine)
+	}
+}
+
+func (sess *session) onPublish(m *signal.Publish) error {
+	lr := sess.room
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	t, err := lr.state.AddTrack(sess.id, m.Track)
+	if err != nil {
+		return err
+	}
+	lr.echoLocked(sess.id, &signal.TrackPublished{ID: m.ID, Track: t}, &signal.TrackPublished{Track: t})
+	return nil
+}
+
+func (sess *session) onUnpublish(m *signal.Unpublish) error {
+	lr := sess.room
+	lr.mu.Lock()
+	t, err := lr.state.RemoveTrack(sess.id, m.TrackID)
+	if err != nil {
+		lr.mu.Unlock()
+		return err
+	}
+	lr.echoLocked(sess.id,
+		&signal.TrackUnpublished{ID: m.ID, TrackID: t.ID, ParticipantID: sess.id},
+		&signal.TrackUnpublished{TrackID: t.ID, ParticipantID: sess.id})
+	lr.mu.Unlock()
+	if lr.media.RemovePublisherTrack(sess.id, t.ID) {
+		for _, other := range lr.others(sess.id) {
+			other.negotiate()
+		}
+	}
+	return nil
+}
+
+func (sess *session) onMute(m *signal.Mute) error {
+	lr := sess.room
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	t, changed, err := lr.state.SetMuted(sess.id, m.TrackID, m.Muted)
+	if err != nil || !changed {
+		return err
+	}
+	lr.echoLocked(sess.id,
+		&signal.Mute{ID: m.ID, TrackID: t.ID, ParticipantID: sess.id, Muted: t.Muted},
+		&signal.Mute{TrackID: t.ID, ParticipantID: sess.id, Muted: t.Muted})
+	return nil
+}
+
+func (sess *session) onChat(m *signal.Chat) error {
+	lr := sess.room
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	c, err := lr.state.AddChat(sess.id, m.Text, time.Now())
+	if err != nil {
+		return err
+	}
+	mine := signal.NewChat(c)
+	mine.ID = m.ID
+	lr.echoLocked(sess.id, mine, signal.NewChat(c))
+	return nil
+}
+
+func (sess *session) onLock(m *signal.Lock) error {
+	lr := sess.room
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	info, err := lr.state.SetLocked(sess.id, m.Locked)
+	if err != nil {
+		return err
+	}
+	mine := signal.NewRoomUpdate(info)
+	mine.ID = m.ID
+	lr.echoLocked(sess.id, mine, signal.NewRoomUpdate(info))
+	return nil
+}
+
+func (sess *session) onRemove(m *signal.Remove) error {
+	lr := sess.room
+	lr.mu.Lock()
+	target := lr.sessions[m.ParticipantID]
+	if _, err := lr.state.Remove(sess.id, m.ParticipantID, time.Now()); err != nil {
+		lr.mu.Unlock()
+		return err
+	}
+	// The room forgot the participant already; its own session's leave
+	// then finds nothing to announce, so announce here.
+	lr.echoLocked(sess.id,
+		&signal.ParticipantLeft{ID: m.ID, ParticipantID: m.ParticipantID, Reason: signal.ReasonRemoved},
+		&signal.ParticipantLeft{ParticipantID: m.ParticipantID, Reason: signal.ReasonRemoved})
+	lr.mu.Unlock()
+	if target != nil {
+		target.setLeaveReason(signal.ReasonRemoved)
+		target.end(signal.EndRemoved)
+	}
+	return nil
+}
+
+func (sess *session) onEnd(m *signal.End) error {
+	lr := sess.room
+	if _, err := lr.state.End(sess.id); err != nil {
+		return err
+	}
+	for _, s := range lr.others("") {
+		s.setLeaveReason(signal.ReasonLeft)
+		s.end(signal.EndHostEnded)
+	}
+	return errEnded
+}
+
+// end tells the participant its session is over and closes it.
+func (sess *session) end(reason signal.EndReason) {
+	sess.sendNow(&signal.Ended{Reason: reason})
+	sess.cancel(errEnded)
+}

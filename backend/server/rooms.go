@@ -1,0 +1,172 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"parley/backend/room"
+	"parley/backend/sfu"
+	"parley/backend/signal"
+)
+
+// RoomConfig describes a room the server hosts.
+type RoomConfig struct {
+	Name     string
+	Password string
+	// Limit is the most participants at once (0: room.DefaultLimit).
+	Limit int
+}
+
+// liveRoom is a room with people in it (or within its grace period): its
+// state, its media plane, and the sessions to broadcast to.
+type liveRoom struct {
+	state *room.Room
+	media forwarder
+
+	// mu orders broadcasts: events that change the room are applied and
+	// queued to every session under it, so all participants see them in
+	// the same order.
+	mu       sync.Mutex
+	sessions map[string]*session
+}
+
+func (lr *liveRoom) add(s *session) {
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	lr.sessions[s.id] = s
+}
+
+// broadcast queues msg to every session but except ("" for all). Call with
+// lr.mu held, so that the event's order matches the state change's.
+func (lr *liveRoom) broadcastLocked(msg signal.Message, except string) {
+	data, err := signal.Encode(msg)
+	if err != nil {
+		// Our own message failed validation: a bug, but not the
+		// participants' problem.
+		for _, s := range lr.sessions {
+			s.log.Error("encode broadcast", "type", msg.Type(), "err", err)
+			break
+		}
+		return
+	}
+	for id, s := range lr.sessions {
+		if id != except {
+			s.queue(data)
+		}
+	}
+}
+
+func (lr *liveRoom) others(id string) []*session {
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	out := make([]*session, 0, len(lr.sessions))
+	for sid, s := range lr.sessions {
+		if sid != id {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (lr *liveRoom) session(id string) *session {
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	return lr.sessions[id]
+}
+
+// roomFor returns the live room called name, creating it if the server
+// hosts a room of that name (or hosts any name, with OpenRooms).
+func (s *Server) roomFor(name string) (*liveRoom, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return nil, signal.Errorf(signal.CodeNotFound, "the server is shutting down")
+	}
+	if lr := s.live[name]; lr != nil {
+		if !lr.state.Ended() {
+			return lr, nil
+		}
+		// The host ended it; a new meeting of the same name starts fresh.
+		delete(s.live, name)
+		s.metrics.retire(lr.media)
+	}
+	rc, ok := s.roomConfig(name)
+	if !ok {
+		return nil, signal.Errorf(signal.CodeNotFound, "there is no room %q on this host", name)
+	}
+	if s.cfg.MaxRooms > 0 && len(s.live) >= s.cfg.MaxRooms {
+		return nil, signal.Errorf(signal.CodeRateLimited, "this host already runs %d rooms", len(s.live))
+	}
+	state, err := room.New(room.Config{
+		Name:     rc.Name,
+		Password: rc.Password,
+		Limit:    rc.Limit,
+		Grace:    s.cfg.Grace,
+	}, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("create room %q: %w", name, err)
+	}
+	lr := &liveRoom{state: state, sessions: make(map[string]*session)}
+	if s.cfg.BareRelay {
+		lr.media = newRelayForwarder()
+	} else {
+		lr.media = newSFUForwarder(sfu.Config{
+			Estimates:  s.engine,
+			OnSpeaking: func(ev sfu.SpeakingEvent) { s.onSpeaking(lr, ev) },
+			OnTrackEnded: func(r *sfu.Receiver) {
+				if sess := lr.session(r.ParticipantID()); sess != nil {
+					sess.trackEnded(r.TrackID())
+				}
+			},
+		})
+	}
+	s.live[name] = lr
+	s.metrics.roomsCreated.Inc()
+	return lr, nil
+}
+
+func (s *Server) roomConfig(name string) (RoomConfig, bool) {
+	for _, rc := range s.cfg.Rooms {
+		if rc.Name == name {
+			return rc, true
+		}
+	}
+	if s.cfg.OpenRooms && signal.ValidateRoomName(name) == nil {
+		return RoomConfig{Name: name}, true
+	}
+	return RoomConfig{}, false
+}
+
+func (s *Server) onSpeaking(lr *liveRoom, ev sfu.SpeakingEvent) {
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	lr.broadcastLocked(&signal.Speaking{
+		ParticipantID: ev.ParticipantID,
+		Speaking:      ev.Speaking,
+		Level:         signal.MaxLevel - int(ev.Level),
+	}, "")
+}
+
+// sweep closes rooms whose grace period ran out, freeing their media plane.
+func (s *Server) sweep(ctx context.Context) {
+	ticker := time.NewTicker(s.cfg.SweepInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-ticker.C:
+			s.mu.Lock()
+			for name, lr := range s.live {
+				if lr.state.CloseIfIdle(now) {
+					delete(s.live, name)
+					s.metrics.retire(lr.media)
+					s.cfg.Log.Info("room closed after its grace period", "room", name)
+				}
+			}
+			s.mu.Unlock()
+		}
+	}
+}

@@ -1,0 +1,444 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/pion/webrtc/v4"
+	"golang.org/x/time/rate"
+
+	"parley/backend/room"
+	"parley/backend/sfu"
+	"parley/backend/signal"
+)
+
+// outQueue bounds what a slow client may owe us: past it the client is
+// cut off rather than slowing the room's broadcasts or growing memory.
+const outQueue = 512
+
+// session is one participant's signaling connection and its two
+// PeerConnections.
+type session struct {
+	srv  *Server
+	conn *websocket.Conn
+	log  *slog.Logger
+
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	out    chan []byte
+
+	// Set once joined.
+	id   string
+	name string
+	room *liveRoom
+	pub  *webrtc.PeerConnection
+	sub  *webrtc.PeerConnection
+
+	limiter     *rate.Limiter
+	lastLimited time.Time
+
+	mu          sync.Mutex
+	leaveReason signal.LeaveReason
+	pendingPub  []webrtc.ICECandidateInit // candidates before the publish offer
+	pendingSub  []webrtc.ICECandidateInit // candidates before the subscribe answer
+
+	negMu       sync.Mutex
+	negotiating bool // an offer is out, waiting for the answer
+	negPending  bool // tracks changed meanwhile: offer again after it
+}
+
+var errSlowClient = errors.New("client does not read its messages")
+
+func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
+	conn, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		s.cfg.Log.Debug("websocket accept", "err", err)
+		return
+	}
+	// A little above the protocol's limit, so that an oversized message
+	// reaches signal.Decode and gets a proper too-large error.
+	conn.SetReadLimit(2 * signal.MaxMessageSize)
+	ctx, cancel := context.WithCancelCause(s.ctx)
+	sess := &session{
+		srv:     s,
+		conn:    conn,
+		log:     s.cfg.Log.With("remote", r.RemoteAddr),
+		ctx:     ctx,
+		cancel:  cancel,
+		out:     make(chan []byte, outQueue),
+		limiter: rate.NewLimiter(rate.Limit(s.cfg.MessageRate), s.cfg.MessageBurst),
+	}
+	s.metrics.sessions.Inc()
+	s.wg.Add(1)
+	defer s.wg.Done()
+	sess.run()
+}
+
+func (sess *session) run() {
+	defer sess.cancel(nil)
+	hello, err := sess.readHello()
+	if err != nil {
+		sess.fail(err)
+		return
+	}
+	if err := sess.join(hello); err != nil {
+		sess.fail(err)
+		return
+	}
+	defer sess.leave()
+
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); sess.writeLoop() }()
+	go func() { defer wg.Done(); sess.pingLoop() }()
+	defer wg.Wait()
+
+	sess.subscribeToExisting()
+	err = sess.readLoop()
+	sess.cancel(err)
+	sess.closeConn(err)
+}
+
+// readHello waits for the first message, which must be hello.
+func (sess *session) readHello() (*signal.Hello, error) {
+	ctx, cancel := context.WithTimeout(sess.ctx, sess.srv.cfg.HelloTimeout)
+	defer cancel()
+	typ, data, err := sess.conn.Read(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read hello: %w", err)
+	}
+	if typ != websocket.MessageText {
+		return nil, signal.Errorf(signal.CodeBadRequest, "messages are JSON text frames")
+	}
+	msg, err := signal.DecodeClient(data)
+	if err != nil {
+		return nil, err
+	}
+	hello, ok := msg.(*signal.Hello)
+	if !ok {
+		return nil, &signal.Error{ID: msg.MessageID(), Code: signal.CodeBadRequest,
+			Message: "the first message must be hello, not " + msg.Type()}
+	}
+	if err := hello.CheckVersion(); err != nil {
+		return nil, err
+	}
+	return hello, nil
+}
+
+// join enters the room, sets up both PeerConnections and sends welcome.
+func (sess *session) join(hello *signal.Hello) error {
+	s := sess.srv
+	lr, err := s.roomFor(hello.Room)
+	if err != nil {
+		return withID(err, hello.ID)
+	}
+	lr.mu.Lock()
+	p, snap, err := lr.state.Join(hello.Name, hello.Password, room.JoinOptions{}, time.Now())
+	if err != nil {
+		lr.mu.Unlock()
+		return withID(err, hello.ID)
+	}
+	sess.id, sess.name, sess.room = p.ID, p.Name, lr
+	sess.log = sess.log.With("room", hello.Room, "participant", p.ID)
+	if err := sess.newPeerConnections(); err != nil {
+		_, _ = lr.state.Leave(p.ID, time.Now())
+		lr.mu.Unlock()
+		return fmt.Errorf("join %s: %w", hello.Room, err)
+	}
+	welcome := snap.Welcome(p.ID, s.cfg.ICEServers)
+	welcome.ID = hello.ID
+	// The welcome goes first in this session's queue, and the join event
+	// to the others under the same lock, so nobody sees events out of order.
+	sess.queueMsg(welcome)
+	lr.broadcastLocked(&signal.ParticipantJoined{Participant: p.Participant}, p.ID)
+	lr.sessions[p.ID] = sess
+	count := lr.state.Len()
+	lr.mu.Unlock()
+	s.metrics.joins.Inc()
+	s.emit(Event{Type: "join", Room: hello.Room, ParticipantID: p.ID, Name: p.Name, Participants: count})
+	sess.log.Info("joined", "name", p.Name, "role", p.Role)
+	return nil
+}
+
+func withID(err error, id int64) error {
+	var se *signal.Error
+	if errors.As(err, &se) && se.ID == 0 {
+		cp := *se
+		cp.ID = id
+		return &cp
+	}
+	return err
+}
+
+func (sess *session) newPeerConnections() error {
+	cfg := webrtc.Configuration{ICEServers: sess.srv.pionICEServers()}
+	pub, err := sess.srv.engine.NewPeerConnection(cfg)
+	if err != nil {
+		return fmt.Errorf("publish peer connection: %w", err)
+	}
+	sub, err := sess.srv.engine.NewPeerConnection(cfg)
+	if err != nil {
+		_ = pub.Close()
+		return fmt.Errorf("subscribe peer connection: %w", err)
+	}
+	sess.pub, sess.sub = pub, sub
+	pub.OnICECandidate(func(c *webrtc.ICECandidate) { sess.sendCandidate(signal.PCPublish, c) })
+	sub.OnICECandidate(func(c *webrtc.ICECandidate) { sess.sendCandidate(signal.PCSubscribe, c) })
+	pub.OnTrack(sess.onTrack)
+	return nil
+}
+
+func (sess *session) sendCandidate(pc signal.PC, c *webrtc.ICECandidate) {
+	msg := &signal.Candidate{PC: pc}
+	if c != nil {
+		init := c.ToJSON()
+		msg.Candidate = &signal.ICECandidate{
+			Candidate:        init.Candidate,
+			SDPMid:           init.SDPMid,
+			SDPMLineIndex:    init.SDPMLineIndex,
+			UsernameFragment: init.UsernameFragment,
+		}
+	}
+	sess.queueMsg(msg)
+}
+
+// onTrack starts forwarding a track the participant sends.
+func (sess *session) onTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
+	lr := sess.room
+	trackID := track.ID()
+	kind := sfu.KindVideo
+	if track.Kind() == webrtc.RTPCodecTypeAudio {
+		kind = sfu.KindAudio
+	}
+	lr.mu.Lock()
+	announced := false
+	for _, t := range lr.state.Snapshot().Tracks {
+		if t.ParticipantID == sess.id && t.ID == trackID {
+			kind, announced = sfu.TrackKind(t.Kind), true
+			break
+		}
+	}
+	if !announced {
+		// A client that skips publish still gets its media through, as
+		// the kind its codec says.
+		t, err := lr.state.AddTrack(sess.id, signal.Track{ID: trackID, Kind: signal.Kind(kind)})
+		if err != nil {
+			lr.mu.Unlock()
+			sess.log.Warn("unannounced track refused", "track", trackID, "err", err)
+			sess.queueMsg(signal.AsError(err, 0))
+			return
+		}
+		lr.broadcastLocked(&signal.TrackPublished{Track: t}, "")
+	}
+	lr.mu.Unlock()
+
+	pt, err := lr.media.AddPublisherTrack(sess.id, trackID, kind, track, receiver)
+	if err != nil {
+		sess.log.Warn("forward track", "track", trackID, "err", err)
+		return
+	}
+	sess.log.Info("track arrived", "track", trackID, "kind", kind, "codec", track.Codec().MimeType)
+	for _, other := range lr.others(sess.id) {
+		if other.subscribe(pt) {
+			other.negotiate()
+		}
+	}
+}
+
+// subscribe forwards a published track to this session; the caller
+// renegotiates if it reports true.
+func (sess *session) subscribe(pt publishedTrack) bool {
+	err := sess.room.media.Subscribe(pt, sess.id, sess.sub)
+	if err != nil && !errors.Is(err, errAlreadySubscribed) && sess.ctx.Err() == nil {
+		sess.log.Warn("subscribe", "track", pt.TrackID(), "from", pt.ParticipantID(), "err", err)
+	}
+	return err == nil
+}
+
+func (sess *session) subscribeToExisting() {
+	added := false
+	for _, pt := range sess.room.media.Published() {
+		if pt.ParticipantID() != sess.id && sess.subscribe(pt) {
+			added = true
+		}
+	}
+	if added {
+		sess.negotiate()
+	}
+}
+
+// negotiate sends a subscribe offer, or, if one is already out, makes sure
+// another follows its answer. Offers never overlap, so there is no glare.
+func (sess *session) negotiate() {
+	if len(sess.sub.GetTransceivers()) == 0 {
+		return // nothing was ever subscribed: there is nothing to offer
+	}
+	sess.negMu.Lock()
+	if sess.negotiating {
+		sess.negPending = true
+		sess.negMu.Unlock()
+		return
+	}
+	sess.negotiating = true
+	sess.negMu.Unlock()
+	sess.sendOffer()
+}
+
+func (sess *session) sendOffer() {
+	if sess.ctx.Err() != nil {
+		return
+	}
+	offer, err := sess.sub.CreateOffer(nil)
+	if err == nil {
+		err = sess.sub.SetLocalDescription(offer)
+	}
+	if err != nil {
+		if sess.ctx.Err() == nil && !errors.Is(err, webrtc.ErrConnectionClosed) {
+			sess.log.Error("subscribe offer", "err", err)
+		}
+		sess.cancel(fmt.Errorf("subscribe offer: %w", err))
+		return
+	}
+	sess.queueMsg(&signal.Offer{PC: signal.PCSubscribe, SDP: offer.SDP})
+}
+
+func (sess *session) onSubscribeAnswer(m *signal.Answer) error {
+	if err := sess.sub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP}); err != nil {
+		return &signal.Error{ID: m.ID, Code: signal.CodeBadRequest, Message: "subscribe answer: " + err.Error()}
+	}
+	sess.mu.Lock()
+	pending := sess.pendingSub
+	sess.pendingSub = nil
+	sess.mu.Unlock()
+	for _, c := range pending {
+		_ = sess.sub.AddICECandidate(c)
+	}
+	sess.negMu.Lock()
+	again := sess.negPending
+	sess.negPending = false
+	sess.negotiating = again
+	sess.negMu.Unlock()
+	if again {
+		sess.sendOffer()
+	}
+	return nil
+}
+
+func (sess *session) onPublishOffer(m *signal.Offer) error {
+	err := sess.pub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP})
+	if err != nil {
+		return &signal.Error{ID: m.ID, Code: signal.CodeBadRequest, Message: "publish offer: " + err.Error()}
+	}
+	sess.mu.Lock()
+	pending := sess.pendingPub
+	sess.pendingPub = nil
+	sess.mu.Unlock()
+	for _, c := range pending {
+		_ = sess.pub.AddICECandidate(c)
+	}
+	answer, err := sess.pub.CreateAnswer(nil)
+	if err == nil {
+		err = sess.pub.SetLocalDescription(answer)
+	}
+	if err != nil {
+		return &signal.Error{ID: m.ID, Code: signal.CodeBadRequest, Message: "publish answer: " + err.Error()}
+	}
+	sess.queueMsg(&signal.Answer{ID: m.ID, PC: signal.PCPublish, SDP: answer.SDP})
+	return nil
+}
+
+func (sess *session) onCandidate(m *signal.Candidate) error {
+	if m.Candidate == nil || m.Candidate.Candidate == "" {
+		return nil // end of candidates: pion needs no notice
+	}
+	init := webrtc.ICECandidateInit{
+		Candidate:        m.Candidate.Candidate,
+		SDPMid:           m.Candidate.SDPMid,
+		SDPMLineIndex:    m.Candidate.SDPMLineIndex,
+		UsernameFragment: m.Candidate.UsernameFragment,
+	}
+	pc := sess.pub
+	if m.PC == signal.PCSubscribe {
+		pc = sess.sub
+	}
+	sess.mu.Lock()
+	if pc.RemoteDescription() == nil {
+		if m.PC == signal.PCSubscribe {
+			sess.pendingSub = append(sess.pendingSub, init)
+		} else {
+			sess.pendingPub = append(sess.pendingPub, init)
+		}
+		sess.mu.Unlock()
+		return nil
+	}
+	sess.mu.Unlock()
+	if err := pc.AddICECandidate(init); err != nil {
+		return &signal.Error{ID: m.ID, Code: signal.CodeBadRequest, Message: "candidate: " + err.Error()}
+	}
+	return nil
+}
+
+// trackEnded is the SFU telling us a published track stopped by itself.
+func (sess *session) trackEnded(trackID string) {
+	lr := sess.room
+	lr.mu.Lock()
+	t, err := lr.state.RemoveTrack(sess.id, trackID)
+	if err == nil {
+		lr.broadcastLocked(&signal.TrackUnpublished{TrackID: t.ID, ParticipantID: sess.id}, "")
+	}
+	lr.mu.Unlock()
+	for _, other := range lr.others(sess.id) {
+		other.negotiate()
+	}
+}
+
+// leave takes the participant out of the room and tears down its media.
+func (sess *session) leave() {
+	lr := sess.room
+	s := sess.srv
+	sess.mu.Lock()
+	reason := sess.leaveReason
+	sess.mu.Unlock()
+	if reason == "" {
+		reason = signal.ReasonGone
+	}
+	lr.mu.Lock()
+	delete(lr.sessions, sess.id)
+	dep, err := lr.state.Leave(sess.id, time.Now())
+	count := lr.state.Len()
+	if err == nil {
+		lr.broadcastLocked(&signal.ParticipantLeft{ParticipantID: sess.id, Reason: reason}, "")
+		for _, p := range dep.Promoted {
+			lr.broadcastLocked(&signal.ParticipantUpdated{Participant: p.Participant}, "")
+		}
+	}
+	lr.mu.Unlock()
+
+	lr.media.RemoveParticipant(sess.id)
+	for _, other := range lr.others(sess.id) {
+		other.negotiate()
+	}
+	if err := sess.pub.Close(); err != nil {
+		sess.log.Debug("close publish pc", "err", err)
+	}
+	if err := sess.sub.Close(); err != nil {
+		sess.log.Debug("close subscribe pc", "err", err)
+	}
+	s.metrics.leaves.WithLabelValues(string(reason)).Inc()
+	s.emit(Event{Type: "leave", Room: lr.state.Name(), ParticipantID: sess.id, Name: sess.name, Reason: reason, Participants: count})
+	sess.log.Info("left", "reason", reason)
+}
+
+func (sess *session) setLeaveReason(r signal.LeaveReason) {
+	sess.mu.Lock()
+	defer sess.mu.Unlock()
+	if sess.leaveReason == "" {
+		sess.leaveReason = r
+	}
+}

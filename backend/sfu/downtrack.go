@@ -1,0 +1,590 @@
+package sfu
+
+import (
+	"errors"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// Retransmission limits.
+const (
+	// A packet is resent at most once per rtxMinInterval, however often it
+	// is NACKed.
+	rtxMinInterval = int64(50 * time.Millisecond)
+	// REMB from a subscriber older than this is ignored.
+	rembMaxAge = int64(5 * time.Second)
+	// A jump of the publisher's sequence numbers beyond this starts a new
+	// run instead of being forwarded as a gap.
+	maxSeqJump = 1000
+	// Bitrate kept for each audio track of a subscriber when its downlink
+	// estimate is shared among its video tracks.
+	audioReserve = 64_000
+)
+
+// DownTrack is one subscription: a published track sent to one subscriber.
+// It implements webrtc.TrackLocal; Router.Subscribe adds it to the
+// subscriber's PeerConnection with AddTrack.
+//
+// It has its own SSRC (the subscriber PC's sender) and rewrites sequence
+// numbers and timestamps so the subscriber sees one continuous stream: video
+// is dropped until a key frame starts it, and every restart (a new binding,
+// a transport that was not ready) continues where the last packet sent left
+// off. It answers the subscriber's NACKs from the Receiver's packet cache and
+// turns PLI/FIR into keyframe requests to the publisher.
+//
+// StreamID is the publisher's participant id and ID the publisher's track
+// id, so the subscriber's msid says whose track it is.
+type DownTrack struct {
+	receiver     *Receiver
+	sub          *subscriber // nil in pure-path tests
+	subscriberID string
+	kind         webrtc.RTPCodecType
+	mime         string
+	clockRate    uint32
+
+	binding atomic.Pointer[binding]
+
+	mu     sync.Mutex // munger and seqMap
+	m      munger
+	seqMap []seqEntry
+	mask   uint16
+
+	// used by the RTCP goroutine only
+	rtxBuf [maxPacketSize]byte
+	rtxOut outScratch
+	srcHdr rtp.Header
+
+	rembBps atomic.Uint64
+	rembAt  atomic.Int64
+	stats   downTrackCounters
+
+	// lifecycle
+	life        sync.Mutex
+	sender      *webrtc.RTPSender
+	pc          *webrtc.PeerConnection
+	closed      atomic.Bool
+	loopRunning bool
+	rtcpDone    chan struct{}
+
+	// dropHook, when set (tests), makes writeRTP pretend a packet was sent
+	// while it is not: a loss on the wire toward this subscriber.
+	dropHook func(outSeq uint16) bool
+}
+
+// binding is what Bind learned from the subscriber PeerConnection.
+type binding struct {
+	ssrc         uint32
+	payloadType  uint8
+	audioLevelID uint8
+	writer       webrtc.TrackLocalWriter
+}
+
+// seqEntry maps a sequence number sent to the subscriber back to the
+// publisher's packet.
+type seqEntry struct {
+	out      uint16
+	src      uint16
+	ts       uint32
+	valid    bool
+	lastSent int64
+}
+
+func newDownTrack(r *Receiver, sub *subscriber, subscriberID string) *DownTrack {
+	n := r.cache.capacity()
+	d := &DownTrack{
+		receiver:     r,
+		sub:          sub,
+		subscriberID: subscriberID,
+		kind:         r.kind.codecType(),
+		mime:         r.codec.MimeType,
+		clockRate:    r.clockRate,
+		seqMap:       make([]seqEntry, n),
+		mask:         uint16(n - 1),
+		rtxOut:       newOutScratch(),
+		rtcpDone:     make(chan struct{}),
+	}
+	d.srcHdr.Extensions = make([]rtp.Extension, 0, 8)
+	d.m.lastOutSeq = uint16(rand.Uint32())
+	d.m.lastOutTs = rand.Uint32()
+
+	return d
+}
+
+// ID is the publisher's track id (webrtc.TrackLocal).
+func (d *DownTrack) ID() string { return d.receiver.trackID }
+
+// StreamID is the publisher's participant id (webrtc.TrackLocal).
+func (d *DownTrack) StreamID() string { return d.receiver.participantID }
+
+// RID is empty: no simulcast (webrtc.TrackLocal).
+func (d *DownTrack) RID() string { return "" }
+
+// Kind is audio or video (webrtc.TrackLocal).
+func (d *DownTrack) Kind() webrtc.RTPCodecType { return d.kind }
+
+// Receiver is the published track this DownTrack forwards.
+func (d *DownTrack) Receiver() *Receiver { return d.receiver }
+
+// SubscriberID is the subscriber's participant id.
+func (d *DownTrack) SubscriberID() string { return d.subscriberID }
+
+// Sender is the RTPSender in the subscriber's PeerConnection (nil before
+// Router.Subscribe returns).
+func (d *DownTrack) Sender() *webrtc.RTPSender {
+	d.life.Lock()
+	defer d.life.Unlock()
+
+	return d.sender
+}
+
+// SSRC is the SSRC the subscriber receives, 0 until negotiated.
+func (d *DownTrack) SSRC() uint32 {
+	if b := d.binding.Load(); b != nil {
+		return b.ssrc
+	}
+
+	return 0
+}
+
+// Bound reports whether negotiation has completed and packets flow.
+func (d *DownTrack) Bound() bool { return d.binding.Load() != nil }
+
+// Stats returns the counters of the subscription.
+func (d *DownTrack) Stats() DownTrackStats {
+	c := &d.stats
+
+	return DownTrackStats{
+		Packets:          c.packets.Load(),
+		Bytes:            c.bytes.Load(),
+		Dropped:          c.dropped.Load(),
+		NACKs:            c.nacks.Load(),
+		Retransmits:      c.rtx.Load(),
+		RetransmitMisses: c.rtxMiss.Load(),
+		PLIs:             c.plis.Load(),
+		FIRs:             c.firs.Load(),
+		Lost:             c.lost.Load(),
+		FractionLost:     float64(c.fractionLost.Load()) / 256,
+		Jitter:           time.Duration(c.jitterNs.Load()),
+		RTT:              time.Duration(c.rttNs.Load()),
+		Estimate:         c.estimate.Load(),
+	}
+}
+
+// Bind is called by pion when the subscriber's PeerConnection has
+// negotiated the track (webrtc.TrackLocal).
+func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	for _, c := range ctx.CodecParameters() {
+		if !strings.EqualFold(c.MimeType, d.mime) {
+			continue
+		}
+		b := &binding{
+			ssrc:        uint32(ctx.SSRC()),
+			payloadType: uint8(c.PayloadType),
+			writer:      ctx.WriteStream(),
+		}
+		if d.kind == webrtc.RTPCodecTypeAudio {
+			b.audioLevelID = audioLevelID(ctx.HeaderExtensions())
+		}
+		d.mu.Lock()
+		for i := range d.seqMap {
+			d.seqMap[i].valid = false
+		}
+		d.mu.Unlock()
+		d.binding.Store(b)
+
+		return c, nil
+	}
+
+	return webrtc.RTPCodecParameters{}, webrtc.ErrUnsupportedCodec
+}
+
+// Unbind is called by pion when the track is removed from the
+// PeerConnection or the PeerConnection closes (webrtc.TrackLocal).
+func (d *DownTrack) Unbind(webrtc.TrackLocalContext) error {
+	d.binding.Store(nil)
+
+	return nil
+}
+
+// writeRTP forwards one packet from the Receiver. It runs on the Receiver's
+// goroutine, allocates nothing and holds no lock while writing.
+func (d *DownTrack) writeRTP(p *packet, out *outScratch) {
+	b := d.binding.Load()
+	if b == nil || d.closed.Load() {
+		d.stats.dropped.Add(1)
+
+		return
+	}
+	d.mu.Lock()
+	seq, ts, res := d.m.next(p, b, d.receiver.keyframes, d.clockRate)
+	if res == forward {
+		e := &d.seqMap[seq&d.mask]
+		*e = seqEntry{out: seq, src: p.seq, ts: ts, valid: true}
+	}
+	d.mu.Unlock()
+	if res != forward {
+		d.stats.dropped.Add(1)
+		if res == dropNeedKeyframe {
+			d.receiver.RequestKeyframe()
+		}
+
+		return
+	}
+	if d.dropHook != nil && d.dropHook(seq) {
+		return
+	}
+
+	h := &out.hdr
+	h.Padding = false
+	h.Marker = p.marker
+	h.PayloadType = b.payloadType
+	h.SequenceNumber = seq
+	h.Timestamp = ts
+	h.SSRC = b.ssrc
+	h.CSRC = h.CSRC[:0]
+	h.ClearExtensions()
+	if b.audioLevelID != 0 && p.hasLevel {
+		out.level[0] = p.level
+		_ = h.SetExtension(b.audioLevelID, out.level[:])
+	}
+	n, err := b.writer.WriteRTP(h, p.payload)
+	if n == 0 && err == nil {
+		// The subscriber's transport is not up yet: nothing was sent, so
+		// start again (with a key frame) once it is.
+		d.mu.Lock()
+		d.m.notSent(seq)
+		d.mu.Unlock()
+		d.stats.dropped.Add(1)
+
+		return
+	}
+	if err == nil {
+		d.stats.packets.Add(1)
+		d.stats.bytes.Add(uint64(n))
+		if d.sub != nil {
+			d.sub.sentBytes.Add(uint64(n))
+		}
+	}
+}
+
+// rtcpLoop reads the subscriber's RTCP for this track until the sender
+// stops, then removes the DownTrack.
+func (d *DownTrack) rtcpLoop(sender *webrtc.RTPSender) {
+	defer close(d.rtcpDone)
+	buf := make([]byte, maxPacketSize)
+	failures := 0
+	for {
+		n, attr, err := sender.Read(buf)
+		if err != nil {
+			if d.closed.Load() || errors.Is(err, io.EOF) || errors.Is(err, io.ErrClosedPipe) {
+				break
+			}
+			if failures++; failures > 100 {
+				break
+			}
+
+			continue
+		}
+		failures = 0
+		var pkts []rtcp.Packet
+		if attr != nil {
+			pkts, err = attr.GetRTCPPackets(buf[:n])
+		} else {
+			pkts, err = rtcp.Unmarshal(buf[:n])
+		}
+		if err != nil {
+			continue
+		}
+		d.handleRTCP(pkts, monoNow())
+	}
+	// The sender stopped (track removed, PeerConnection closed).
+	d.close(false)
+}
+
+func (d *DownTrack) handleRTCP(pkts []rtcp.Packet, now int64) {
+	b := d.binding.Load()
+	if b == nil {
+		return
+	}
+	for _, pkt := range pkts {
+		switch p := pkt.(type) {
+		case *rtcp.PictureLossIndication:
+			d.stats.plis.Add(1)
+			d.receiver.RequestKeyframe()
+		case *rtcp.FullIntraRequest:
+			d.stats.firs.Add(1)
+			d.receiver.RequestKeyframe()
+		case *rtcp.TransportLayerNack:
+			for _, pair := range p.Nacks {
+				pair.Range(func(seq uint16) bool {
+					d.retransmit(b, seq, now)
+
+					return true
+				})
+			}
+		case *rtcp.ReceiverReport:
+			for i := range p.Reports {
+				if p.Reports[i].SSRC == b.ssrc {
+					d.onReport(&p.Reports[i])
+				}
+			}
+		case *rtcp.ReceiverEstimatedMaximumBitrate:
+			for _, s := range p.SSRCs {
+				if s == b.ssrc && p.Bitrate > 0 {
+					// REMB is for all the SSRCs it lists together.
+					d.rembBps.Store(uint64(p.Bitrate) / uint64(len(p.SSRCs)))
+					d.rembAt.Store(now)
+				}
+			}
+		}
+	}
+}
+
+// retransmit resends the packet the subscriber knows as seq from the cache.
+func (d *DownTrack) retransmit(b *binding, seq uint16, now int64) {
+	d.stats.nacks.Add(1)
+	d.mu.Lock()
+	e := &d.seqMap[seq&d.mask]
+	if !e.valid || e.out != seq {
+		d.mu.Unlock()
+		d.stats.rtxMiss.Add(1)
+
+		return
+	}
+	if e.lastSent != 0 && now-e.lastSent < rtxMinInterval {
+		d.mu.Unlock()
+
+		return
+	}
+	e.lastSent = now
+	src, ts := e.src, e.ts
+	d.mu.Unlock()
+
+	n := d.receiver.cache.get(src, d.rtxBuf[:])
+	if n == 0 {
+		d.stats.rtxMiss.Add(1)
+
+		return
+	}
+	sh := &d.srcHdr
+	hl, err := sh.Unmarshal(d.rtxBuf[:n])
+	if err != nil || hl > n {
+		return
+	}
+	payload := d.rtxBuf[hl:n]
+	if sh.Padding && len(payload) > 0 && int(payload[len(payload)-1]) <= len(payload) {
+		payload = payload[:len(payload)-int(payload[len(payload)-1])]
+	}
+	h := &d.rtxOut.hdr
+	h.Padding = false
+	h.Marker = sh.Marker
+	h.PayloadType = b.payloadType
+	h.SequenceNumber = seq
+	h.Timestamp = ts
+	h.SSRC = b.ssrc
+	h.CSRC = h.CSRC[:0]
+	h.ClearExtensions()
+	if b.audioLevelID != 0 && d.receiver.audioLevel != 0 {
+		if lv := sh.GetExtension(d.receiver.audioLevel); len(lv) > 0 {
+			d.rtxOut.level[0] = lv[0]
+			_ = h.SetExtension(b.audioLevelID, d.rtxOut.level[:])
+		}
+	}
+	if _, err := b.writer.WriteRTP(h, payload); err == nil {
+		d.stats.rtx.Add(1)
+	}
+}
+
+func (d *DownTrack) onReport(rr *rtcp.ReceptionReport) {
+	c := &d.stats
+	c.lost.Store(uint64(rr.TotalLost))
+	c.fractionLost.Store(uint64(rr.FractionLost))
+	if d.clockRate > 0 {
+		c.jitterNs.Store(uint64(rr.Jitter) * uint64(time.Second) / uint64(d.clockRate))
+	}
+	if rr.LastSenderReport != 0 {
+		// RTT = now - LSR - DLSR, all in 1/65536 s (RFC 3550 6.4.1).
+		rtt := ntpCompact(time.Now()) - rr.LastSenderReport - rr.Delay
+		if rtt < 60<<16 {
+			c.rttNs.Store(uint64(rtt) * uint64(time.Second) >> 16)
+		}
+	}
+}
+
+// estimate is what this subscriber's downlink takes for this track, in bits
+// per second (0: no limit known): the lower of the subscriber's REMB and,
+// when its downlink is congested, its share of the congestion controller's
+// estimate for its PeerConnection.
+func (d *DownTrack) estimate(now int64) uint64 {
+	var est uint64
+	if at := d.rembAt.Load(); at != 0 && now-at < rembMaxAge {
+		est = d.rembBps.Load()
+	}
+	if d.sub != nil && d.kind == webrtc.RTPCodecTypeVideo {
+		if share, ok := d.sub.videoShare(now); ok && (est == 0 || share < est) {
+			est = share
+		}
+	}
+	d.stats.estimate.Store(est)
+
+	return est
+}
+
+// Close ends the subscription: the track is removed from the subscriber's
+// PeerConnection (renegotiate it afterwards). Same as Router.Unsubscribe.
+func (d *DownTrack) Close() { d.close(true) }
+
+// close detaches the DownTrack from its Receiver and Router; removeTrack
+// also removes it from the PeerConnection and waits for the RTCP goroutine.
+func (d *DownTrack) close(removeTrack bool) {
+	d.life.Lock()
+	if d.closed.Load() {
+		running := d.loopRunning
+		d.life.Unlock()
+		if removeTrack && running {
+			<-d.rtcpDone
+		}
+
+		return
+	}
+	d.closed.Store(true)
+	sender, pc, running := d.sender, d.pc, d.loopRunning
+	d.life.Unlock()
+
+	d.receiver.removeDownTrack(d)
+	if d.sub != nil {
+		d.sub.router.forgetDownTrack(d)
+	}
+	if removeTrack {
+		if sender != nil && pc != nil {
+			if err := pc.RemoveTrack(sender); err != nil {
+				// PC closed: stopping the sender ends the RTCP loop.
+				_ = sender.Stop()
+			}
+		}
+		if running {
+			<-d.rtcpDone
+		}
+	}
+}
+
+// ntpCompact is the middle 32 bits of the NTP timestamp of t.
+func ntpCompact(t time.Time) uint32 {
+	const ntpEpochOffset = 2208988800
+	secs := uint64(t.Unix()) + ntpEpochOffset
+	frac := uint64(t.Nanosecond()) << 32 / uint64(time.Second)
+
+	return uint32(secs<<16 | frac>>16)
+}
+
+// forwarding decisions of the munger
+type mungeResult int
+
+const (
+	forward mungeResult = iota
+	drop
+	dropNeedKeyframe
+)
+
+// munger maps the publisher's sequence numbers and timestamps to the
+// DownTrack's. Within a run ("generation") the mapping is a constant offset,
+// so losses stay visible as gaps (and NACKable); a new run starts on the
+// first packet, on a new binding and after a write that could not be sent,
+// and continues one sequence number and the elapsed time after the last
+// packet sent.
+type munger struct {
+	started    bool
+	binding    *binding
+	snOffset   uint16
+	tsOffset   uint32
+	lastSrc    uint16 // highest publisher sequence number in this run
+	runStart   uint16 // older publisher sequence numbers are from a previous run
+	lastOutSeq uint16
+	lastOutTs  uint32
+	lastOutAt  int64 // 0: nothing sent yet
+	// state before the run started, restored by notSent
+	prevSeq uint16
+	prevTs  uint32
+	prevAt  int64
+}
+
+func (m *munger) next(p *packet, b *binding, gate bool, clockRate uint32) (uint16, uint32, mungeResult) {
+	if m.started && m.binding != b {
+		m.started = false
+	}
+	if m.started {
+		// The publisher's numbering jumped (restarted encoder, long
+		// outage): forwarding the jump would make the subscriber NACK
+		// thousands of packets, or drop everything as old.
+		if d := int16(p.seq - m.lastSrc); d > maxSeqJump || d < -maxSeqJump {
+			m.started = false
+		}
+	}
+	if !m.started {
+		if p.paddingOnly {
+			return 0, 0, drop
+		}
+		if gate && !p.keyframe {
+			return 0, 0, dropNeedKeyframe
+		}
+		m.prevSeq, m.prevTs, m.prevAt = m.lastOutSeq, m.lastOutTs, m.lastOutAt
+		var gap uint32
+		if m.lastOutAt != 0 {
+			elapsed := min(max(p.arrival-m.lastOutAt, 0), int64(time.Hour))
+			gap = max(uint32(uint64(elapsed)*uint64(clockRate)/uint64(time.Second)), 1)
+		}
+		m.snOffset = p.seq - (m.lastOutSeq + 1)
+		m.tsOffset = p.ts - (m.lastOutTs + gap)
+		m.runStart = p.seq
+		m.lastSrc = p.seq - 1
+		m.started = true
+		m.binding = b
+	}
+	d := int16(p.seq - m.lastSrc)
+	if d > 0 {
+		if p.paddingOnly && d == 1 {
+			// Padding (bandwidth probes) is for the publisher's link only:
+			// drop it without leaving a gap.
+			m.snOffset++
+			m.lastSrc = p.seq
+			m.runStart = p.seq + 1
+
+			return 0, 0, drop
+		}
+		m.lastSrc = p.seq
+		m.lastOutSeq = p.seq - m.snOffset
+		m.lastOutTs = p.ts - m.tsOffset
+		m.lastOutAt = p.arrival
+
+		return m.lastOutSeq, m.lastOutTs, forward
+	}
+	// A late packet (e.g. retransmitted by the publisher after our NACK).
+	if d == 0 || p.paddingOnly || int16(p.seq-m.runStart) < 0 {
+		return 0, 0, drop
+	}
+
+	return p.seq - m.snOffset, p.ts - m.tsOffset, forward
+}
+
+// notSent undoes packet seq, which could not be sent: the next run starts
+// afresh (with a key frame for video).
+func (m *munger) notSent(seq uint16) {
+	if !m.started {
+		return
+	}
+	m.started = false
+	if seq == m.prevSeq+1 && seq == m.lastOutSeq {
+		// It was the first packet of the run: as if the run never started.
+		m.lastOutSeq, m.lastOutTs, m.lastOutAt = m.prevSeq, m.prevTs, m.prevAt
+	}
+}
+
+var _ webrtc.TrackLocal = (*DownTrack)(nil)

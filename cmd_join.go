@@ -1,0 +1,252 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"parley/backend/bot"
+	"parley/backend/client"
+	"parley/backend/rtcconf"
+	"parley/backend/signal"
+)
+
+// Exit codes of `parley join`, one per way joining can fail.
+const (
+	exitBadURL       = 3
+	exitUnreachable  = 4
+	exitBadPassword  = 5
+	exitRoomFull     = 6
+	exitVersion      = 7
+	exitNotFound     = 8
+	exitDenied       = 9
+	exitIdentity     = 10
+	exitConnLost     = 11
+	exitRateLimited  = 12
+	joinExitCodeHelp = `
+Exit status:
+  0  the bot left after --duration, on Ctrl-C, or the host ended the meeting
+  1  any other error
+  2  bad command line
+  3  bad invite link
+  4  host unreachable
+  5  wrong password
+  6  room full
+  7  protocol version mismatch (update Parley)
+  8  no such room on that host
+  9  denied (the room is locked)
+  10 the host's identity changed (certificate does not match the link)
+  11 connection to the host lost
+  12 rate-limited by the host
+`
+)
+
+func (c *CLI) join(ctx context.Context, args []string) int {
+	fset := c.newFlagSet("parley join", "parley join URL [--name NAME] [--password P] [--source test|none] [--duration D] [--json] [--insecure]")
+	name := fset.String("name", "Parley bot", "display `NAME` in the meeting")
+	password := fset.String("password", "", "the room's `PASSWORD`, if it has one")
+	source := fset.String("source", "test", "what to publish: `test` (moving VP8 pattern and a 440 Hz Opus tone) or none")
+	duration := fset.Duration("duration", 0, "leave after `D` (e.g. 10s); 0 stays until Ctrl-C or the meeting ends")
+	jsonOut := fset.Bool("json", false, "print events as JSON lines, and {\"event\":\"stats\",…} at exit")
+	iceIfaces := fset.String("ice-iface", "", "use only these network `INTERFACES` (comma-separated) for media; default all")
+	insecure := fset.Bool("insecure", false, "do not verify the host's certificate (when the link has no fingerprint)")
+	usage := fset.Usage
+	fset.Usage = func() {
+		usage()
+		fmt.Fprint(fset.Output(), joinExitCodeHelp)
+	}
+	// The URL comes first; flags may follow it.
+	var invite string
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		invite, args = args[0], args[1:]
+	}
+	if code, done := c.parse(fset, args); done {
+		return code
+	}
+	if invite == "" {
+		fmt.Fprintln(c.Stderr, "parley join: give the invite link, e.g. parley join https://host:8443/r/meeting#fp=sha256:…")
+		return exitUsage
+	}
+	if *source != "test" && *source != "none" {
+		fmt.Fprintf(c.Stderr, "parley join: --source is test or none, not %q\n", *source)
+		return exitUsage
+	}
+	if *duration < 0 {
+		fmt.Fprintln(c.Stderr, "parley join: --duration must not be negative")
+		return exitUsage
+	}
+
+	var media *bot.Media
+	if *source == "test" {
+		var err error
+		if media, err = bot.EncodeMedia(); err != nil {
+			fmt.Fprintln(c.Stderr, "parley join: test media:", err)
+			return exitError
+		}
+	}
+	out := &output{w: c.Stdout, json: *jsonOut}
+	dialCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	cl, err := client.Dial(dialCtx, invite, client.Options{
+		Name: *name, Password: *password, Insecure: *insecure, Log: c.logger(*jsonOut),
+		RTC: rtcconf.Options{IncludeLoopback: true, Interfaces: splitList(*iceIfaces)},
+	})
+	cancel()
+	if err != nil {
+		fmt.Fprintln(c.Stderr, "parley join:", err)
+		return joinExitCode(err)
+	}
+	defer cl.Close()
+	names := newNameBook(cl.Welcome())
+	out.event("joined", map[string]any{"room": cl.Welcome().Room.Name, "participant": cl.ID(), "participants": len(cl.Welcome().Participants)},
+		fmt.Sprintf("Joined %q as %s (%d in the room)", cl.Welcome().Room.Name, *name, len(cl.Welcome().Participants)))
+
+	if media != nil {
+		pub, err := bot.Publish(ctx, cl, media)
+		if err != nil {
+			fmt.Fprintln(c.Stderr, "parley join: publish:", err)
+			return joinExitCode(err)
+		}
+		defer pub.Stop()
+	}
+
+	var timeout <-chan time.Time
+	if *duration > 0 {
+		timer := time.NewTimer(*duration)
+		defer timer.Stop()
+		timeout = timer.C
+	}
+	code := exitOK
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-timeout:
+			break loop
+		case <-cl.Done():
+			var ended *client.EndedError
+			if !errors.As(cl.Err(), &ended) {
+				fmt.Fprintln(c.Stderr, "parley join:", cl.Err())
+				code = joinExitCode(cl.Err())
+			}
+			break loop
+		case ev, ok := <-cl.Events():
+			if !ok {
+				break loop
+			}
+			names.note(ev.Message)
+			reportEvent(out, names, ev)
+		}
+	}
+	printStats(out, names, cl.Stats())
+	if code == exitOK {
+		_ = cl.Leave()
+	}
+	return code
+}
+
+func joinExitCode(err error) int {
+	var unreachable *client.UnreachableError
+	switch {
+	case errors.Is(err, client.ErrBadURL):
+		return exitBadURL
+	case errors.Is(err, client.ErrIdentityChanged):
+		return exitIdentity
+	case errors.As(err, &unreachable):
+		return exitUnreachable
+	case errors.Is(err, client.ErrConnectionLost):
+		return exitConnLost
+	}
+	switch signal.CodeOf(err) {
+	case signal.CodeBadPassword:
+		return exitBadPassword
+	case signal.CodeRoomFull:
+		return exitRoomFull
+	case signal.CodeVersion:
+		return exitVersion
+	case signal.CodeNotFound:
+		return exitNotFound
+	case signal.CodeDenied:
+		return exitDenied
+	case signal.CodeRateLimited:
+		return exitRateLimited
+	}
+	return exitError
+}
+
+// nameBook maps participant ids to display names as people come and go.
+type nameBook map[string]string
+
+func newNameBook(w *signal.Welcome) nameBook {
+	b := nameBook{}
+	for _, p := range w.Participants {
+		b[p.ID] = p.Name
+	}
+	return b
+}
+
+func (b nameBook) note(msg signal.Message) {
+	if m, ok := msg.(*signal.ParticipantJoined); ok {
+		b[m.Participant.ID] = m.Participant.Name
+	}
+}
+
+func (b nameBook) name(id string) string {
+	if n, ok := b[id]; ok {
+		return n
+	}
+	return id
+}
+
+func reportEvent(out *output, names nameBook, ev client.Event) {
+	if ev.Track != nil {
+		who := names.name(ev.Track.ParticipantID)
+		out.event("track", map[string]any{"participant": who, "kind": ev.Track.Kind, "track": ev.Track.TrackID},
+			fmt.Sprintf("receiving %s's %s", who, ev.Track.Kind))
+		return
+	}
+	switch m := ev.Message.(type) {
+	case *signal.ParticipantJoined:
+		out.event("participant-joined", map[string]any{"participant": m.Participant.ID, "name": m.Participant.Name},
+			m.Participant.Name+" joined")
+	case *signal.ParticipantLeft:
+		who := names.name(m.ParticipantID)
+		out.event("participant-left", map[string]any{"participant": m.ParticipantID, "name": who, "reason": m.Reason},
+			fmt.Sprintf("%s left (%s)", who, m.Reason))
+	case *signal.Chat:
+		out.event("chat", map[string]any{"name": m.Name, "text": m.Text, "seq": m.Seq}, m.Name+": "+m.Text)
+	case *signal.Mute:
+		who := names.name(m.ParticipantID)
+		out.event("mute", map[string]any{"name": who, "track": m.TrackID, "muted": m.Muted},
+			fmt.Sprintf("%s muted %s: %v", who, m.TrackID, m.Muted))
+	case *signal.Ended:
+		out.event("ended", map[string]any{"reason": m.Reason}, "The meeting ended: "+string(m.Reason))
+	case *signal.Error:
+		out.event("error", map[string]any{"code": m.Code, "message": m.Message}, "error from host: "+m.Message)
+	}
+}
+
+func printStats(out *output, names nameBook, stats []client.TrackStats) {
+	sort.Slice(stats, func(i, j int) bool {
+		if stats[i].ParticipantID != stats[j].ParticipantID {
+			return names.name(stats[i].ParticipantID) < names.name(stats[j].ParticipantID)
+		}
+		return stats[i].Kind < stats[j].Kind
+	})
+	tracks := make([]map[string]any, 0, len(stats))
+	text := "Received:"
+	for _, st := range stats {
+		who := names.name(st.ParticipantID)
+		tracks = append(tracks, map[string]any{
+			"participant": who, "kind": st.Kind, "frames": st.Frames,
+			"packets": st.Packets, "bytes": st.Bytes, "lost": st.Lost,
+		})
+		text += fmt.Sprintf("\n  %-20s %-6s %6d frames %7d packets %6d lost", who, st.Kind, st.Frames, st.Packets, st.Lost)
+	}
+	if len(stats) == 0 {
+		text = "Received nothing."
+	}
+	out.event("stats", map[string]any{"tracks": tracks}, text)
+}

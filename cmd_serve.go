@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"parley/backend/rtcconf"
+	"parley/backend/server"
+)
+
+func (c *CLI) serve(ctx context.Context, args []string) int {
+	fset := c.newFlagSet("parley serve",
+		"parley serve [--addr HOST:PORT] [--room NAME] [--password P] [--max N] [--tls on|off] [--cert FILE --key FILE] [--json]")
+	addr := fset.String("addr", "127.0.0.1:0", "listen on `HOST:PORT` (port 0 picks a free port; use :8443 to accept others on the network)")
+	roomName := fset.String("room", "meeting", "the room's `NAME`, part of its invite link")
+	password := fset.String("password", "", "require this `PASSWORD` to join")
+	maxPeople := fset.Int("max", 100, "at most `N` participants at once")
+	tlsMode := fset.String("tls", "on", "HTTPS `on`, or off (plain HTTP, loopback addresses only)")
+	certFile := fset.String("cert", "", "certificate `FILE` (PEM) instead of the self-signed one")
+	keyFile := fset.String("key", "", "private key `FILE` (PEM) for --cert")
+	advertise := fset.String("advertise-host", "", "`HOST` name or IP to put in invite links (default: this machine's LAN address)")
+	iceIfaces := fset.String("ice-iface", "", "use only these network `INTERFACES` (comma-separated) for media; default all")
+	jsonOut := fset.Bool("json", false, "print JSON lines: {\"event\":\"ready\",\"url\":…} first, then joins and leaves")
+	if code, done := c.parse(fset, args); done {
+		return code
+	}
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(c.Stderr, "parley serve: "+format+"\n", a...)
+		return exitUsage
+	}
+	if *maxPeople < 1 {
+		return usageErr("--max must be at least 1")
+	}
+	if (*certFile == "") != (*keyFile == "") {
+		return usageErr("--cert and --key go together")
+	}
+	var cert *tls.Certificate
+	switch *tlsMode {
+	case "on":
+		loaded, err := loadServeCert(*certFile, *keyFile)
+		if err != nil {
+			fmt.Fprintln(c.Stderr, "parley serve:", err)
+			return exitError
+		}
+		cert = &loaded
+	case "off":
+		if !loopbackAddr(*addr) {
+			return usageErr("--tls off is only for loopback addresses (127.0.0.1, ::1): browsers refuse cameras on plain HTTP elsewhere")
+		}
+	default:
+		return usageErr("--tls is on or off, not %q", *tlsMode)
+	}
+
+	out := &output{w: c.Stdout, json: *jsonOut}
+	srv, err := server.New(server.Config{
+		Addr:          *addr,
+		Assets:        c.Assets,
+		Log:           c.logger(*jsonOut),
+		Certificate:   cert,
+		AdvertiseHost: *advertise,
+		Rooms:         []server.RoomConfig{{Name: *roomName, Password: *password, Limit: *maxPeople}},
+		// Loopback candidates let a participant on this machine (the
+		// host's own app, a local bot) connect with no network at all.
+		RTC: rtcconf.Options{IncludeLoopback: true, Interfaces: splitList(*iceIfaces)},
+		OnEvent: func(ev server.Event) {
+			fields := map[string]any{"room": ev.Room, "participant": ev.ParticipantID, "name": ev.Name, "participants": ev.Participants}
+			text := fmt.Sprintf("%s joined %q (%d in the room)", ev.Name, ev.Room, ev.Participants)
+			if ev.Type == "leave" {
+				fields["reason"] = ev.Reason
+				text = fmt.Sprintf("%s left %q: %s (%d in the room)", ev.Name, ev.Room, ev.Reason, ev.Participants)
+			}
+			out.event(ev.Type, fields, text)
+		},
+	})
+	if err != nil {
+		fmt.Fprintln(c.Stderr, "parley serve:", err)
+		return exitError
+	}
+	if err := srv.Listen(); err != nil {
+		fmt.Fprintln(c.Stderr, "parley serve:", err)
+		return exitError
+	}
+	invite := srv.InviteURL(*roomName)
+	out.event("ready", map[string]any{"url": invite, "room": *roomName, "fingerprint": srv.Fingerprint()},
+		fmt.Sprintf("Parley is hosting %q. Invite link:\n  %s", *roomName, invite))
+	<-ctx.Done()
+	out.event("stopping", nil, "Ending the meeting…")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		fmt.Fprintln(c.Stderr, "parley serve:", err)
+		return exitError
+	}
+	return exitOK
+}
+
+// loadServeCert loads --cert/--key, or the host's persistent self-signed
+// certificate from the user's config directory.
+func loadServeCert(certFile, keyFile string) (tls.Certificate, error) {
+	if certFile != "" {
+		return server.LoadCert(certFile, keyFile)
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("find config directory for the host certificate: %w", err)
+	}
+	return server.LoadOrCreateCert(filepath.Join(dir, "parley"))
+}
+
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// splitList reads a comma-separated flag value.
+func splitList(v string) []string {
+	var out []string
+	for _, f := range strings.Split(v, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}

@@ -1,0 +1,131 @@
+// Package meetingtest runs real meetings for tests: a real server on
+// loopback and real clients publishing the synthetic test media.
+package meetingtest
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"parley/backend/bot"
+	"parley/backend/client"
+	"parley/backend/server"
+	"parley/backend/signal"
+)
+
+// Media is the shared encoded test media.
+type Media = bot.Media
+
+// EncodeMedia encodes the default test pattern and tone.
+func EncodeMedia() (*Media, error) { return bot.EncodeMedia() }
+
+// Assets stands in for the built frontend, which these tests do not load.
+func Assets() fstest.MapFS {
+	return fstest.MapFS{"index.html": {Data: []byte("<title>Parley</title>")}}
+}
+
+// Logger is quiet unless PARLEY_TEST_LOG is set.
+func Logger() *slog.Logger {
+	level := slog.LevelError
+	if os.Getenv("PARLEY_TEST_LOG") != "" {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// StartServer runs a server on loopback (plain HTTP unless cfg has a
+// certificate) and stops it when the test ends.
+func StartServer(t testing.TB, cfg server.Config) *server.Server {
+	t.Helper()
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:0"
+	}
+	if cfg.Assets == nil {
+		cfg.Assets = Assets()
+	}
+	if cfg.Log == nil {
+		cfg.Log = Logger()
+	}
+	cfg.RTC.LoopbackOnly = true
+	if len(cfg.Rooms) == 0 && !cfg.OpenRooms {
+		cfg.Rooms = []server.RoomConfig{{Name: "test"}}
+	}
+	srv, err := server.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	return srv
+}
+
+// Join dials invite as name with loopback-only ICE and closes the client
+// when the test ends.
+func Join(t testing.TB, invite, name string, opts client.Options) *client.Client {
+	t.Helper()
+	c, err := TryJoin(invite, name, opts)
+	if err != nil {
+		t.Fatalf("%s joins: %v", name, err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// TryJoin is Join that returns the error instead of failing.
+func TryJoin(invite, name string, opts client.Options) (*client.Client, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	opts.Name = name
+	opts.RTC.LoopbackOnly = true
+	if opts.Log == nil {
+		opts.Log = Logger()
+	}
+	return client.Dial(ctx, invite, opts)
+}
+
+// Publish publishes camera video and microphone audio from m on c until
+// the test ends.
+func Publish(t testing.TB, c *client.Client, m *Media) *bot.Publisher {
+	t.Helper()
+	p, err := bot.Publish(context.Background(), c, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Stop)
+	return p
+}
+
+// WaitFor polls cond until it holds or the timeout passes.
+func WaitFor(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return true
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return cond()
+}
+
+// Received sums a client's received frames per (participant, kind).
+func Received(c *client.Client) map[string]map[signal.Kind]uint64 {
+	out := make(map[string]map[signal.Kind]uint64)
+	for _, st := range c.Stats() {
+		if out[st.ParticipantID] == nil {
+			out[st.ParticipantID] = make(map[signal.Kind]uint64)
+		}
+		out[st.ParticipantID][st.Kind] += st.Frames
+	}
+	return out
+}
