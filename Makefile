@@ -25,7 +25,7 @@ FRONTEND_SRC := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
 	frontend/index.html frontend/vite.config.ts frontend/tsconfig.json
 GO_SRC := $(shell find . -name '*.go' -not -path './frontend/*' 2>/dev/null) go.mod go.sum
 
-.PHONY: deps apt-deps go-deps build run test test-go test-frontend test-e2e test-desktop lint bench clean
+.PHONY: deps apt-deps go-deps build run test test-go test-fuzz test-bench-smoke test-frontend test-e2e test-desktop lint bench clean
 
 deps: apt-deps go-deps frontend/node_modules/.installed
 
@@ -72,10 +72,21 @@ lint: frontend/dist/index.html
 	go vet ./...
 	go vet -tags $(GO_TAGS) . ./app/...
 
-test: build lint test-go test-frontend test-e2e test-desktop
+test: build lint test-go test-fuzz test-bench-smoke test-frontend test-e2e test-desktop
 
-test-go: frontend/dist/index.html
-	go test -race -timeout 15m ./...
+test-go: $(BIN)
+	PARLEY_BIN=$(CURDIR)/$(BIN) go test -race -timeout 15m ./...
+
+# Fuzz the protocol decoder and the room state machine from their
+# committed seed corpora (testdata/fuzz).
+test-fuzz:
+	go test -run=NONE -fuzz=FuzzDecode -fuzztime=30s ./backend/signal/
+	go test -run=NONE -fuzz=FuzzRoom -fuzztime=15s ./backend/room/
+
+# A short run of the benchmark, so that it keeps working; real figures
+# come from make bench.
+test-bench-smoke: $(BIN)
+	$(BIN) bench --participants 4 --warmup 2s --duration 5s
 
 test-frontend: frontend/node_modules/.installed
 	cd frontend && npm run typecheck && npx vitest run
@@ -89,8 +100,12 @@ test-desktop: $(BIN)
 	PARLEY_BIN=$(CURDIR)/$(BIN) PARLEY_ARTIFACTS=$(CURDIR)/$(ARTIFACTS) \
 		xvfb-run -a -s "-screen 0 1280x800x24" go test -count=1 -v -timeout 5m ./testing/desktop/
 
+# The benchmarks behind testing/bench/RESULTS.md: the SFU's forward path
+# (allocations per packet), then meetings of 4, 10 and 16 bots against the
+# SFU and against a bare pion relay.
 bench: build
-	go test -run=NONE -bench=. -benchmem ./...
+	go test -run=NONE -bench=. -benchmem ./backend/sfu/
+	for n in 4 10 16; do $(BIN) bench --participants $$n --duration 10s || exit 1; done
 
 clean:
 	rm -rf build/bin frontend/dist $(ARTIFACTS)

@@ -26,6 +26,7 @@ func (c *CLI) serve(ctx context.Context, args []string) int {
 	keyFile := fset.String("key", "", "private key `FILE` (PEM) for --cert")
 	advertise := fset.String("advertise-host", "", "`HOST` name or IP to put in invite links (default: this machine's LAN address)")
 	iceIfaces := fset.String("ice-iface", "", "use only these network `INTERFACES` (comma-separated) for media; default all")
+	relay := fset.Bool("relay", false, "forward with a bare pion relay instead of the SFU (the benchmark's floor; not for meetings)")
 	jsonOut := fset.Bool("json", false, "print JSON lines: {\"event\":\"ready\",\"url\":…} first, then joins and leaves")
 	if code, done := c.parse(fset, args); done {
 		return code
@@ -64,6 +65,7 @@ func (c *CLI) serve(ctx context.Context, args []string) int {
 		Log:           c.logger(*jsonOut),
 		Certificate:   cert,
 		AdvertiseHost: *advertise,
+		BareRelay:     *relay,
 		Rooms:         []server.RoomConfig{{Name: *roomName, Password: *password, Limit: *maxPeople}},
 		// Loopback candidates let a participant on this machine (the
 		// host's own app, a local bot) connect with no network at all.

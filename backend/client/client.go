@@ -64,7 +64,8 @@ type Client struct {
 	pubAnswer  chan error // the publish offer in flight, if any
 	ended      signal.EndReason
 
-	pubMu sync.Mutex // one publish negotiation at a time
+	pubMu   sync.Mutex // one publish negotiation at a time
+	leaving atomic.Bool
 }
 
 type trackKey struct{ participant, track string }
@@ -280,6 +281,7 @@ func (c *Client) SetMuted(trackID string, muted bool) error {
 
 // Leave tells the room we leave and closes everything.
 func (c *Client) Leave() error {
+	c.leaving.Store(true)
 	err := c.send(&signal.Leave{})
 	c.closeWith(ErrLeft, websocket.StatusNormalClosure)
 	if errors.Is(err, ErrLeft) {

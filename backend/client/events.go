@@ -15,19 +15,24 @@ type Event struct {
 
 // eventQueue never blocks the reader: events wait in an unbounded slice
 // until the application takes them, so none is lost to a slow consumer.
-type eventQueue struct {
-	out    chan Event
+type eventQueue = fifo[Event]
+
+// fifo is an unbounded queue drained in order through out.
+type fifo[T any] struct {
+	out    chan T
 	mu     sync.Mutex
-	items  []Event
+	items  []T
 	wake   chan struct{}
 	done   chan struct{}
 	closed bool
 	pumped chan struct{}
 }
 
-func newEventQueue() *eventQueue {
-	q := &eventQueue{
-		out:    make(chan Event),
+func newEventQueue() *eventQueue { return newFIFO[Event]() }
+
+func newFIFO[T any]() *fifo[T] {
+	q := &fifo[T]{
+		out:    make(chan T),
 		wake:   make(chan struct{}, 1),
 		done:   make(chan struct{}),
 		pumped: make(chan struct{}),
@@ -36,7 +41,7 @@ func newEventQueue() *eventQueue {
 	return q
 }
 
-func (q *eventQueue) push(ev Event) {
+func (q *fifo[T]) push(ev T) {
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
@@ -50,7 +55,7 @@ func (q *eventQueue) push(ev Event) {
 	}
 }
 
-func (q *eventQueue) pump() {
+func (q *fifo[T]) pump() {
 	defer close(q.pumped)
 	defer close(q.out)
 	for {
@@ -65,7 +70,8 @@ func (q *eventQueue) pump() {
 			}
 		}
 		ev := q.items[0]
-		q.items[0] = Event{}
+		var zero T
+		q.items[0] = zero
 		q.items = q.items[1:]
 		q.mu.Unlock()
 		select {
@@ -76,8 +82,8 @@ func (q *eventQueue) pump() {
 	}
 }
 
-// close stops delivery; events not yet taken are dropped with the client.
-func (q *eventQueue) close() {
+// close stops delivery; items not yet taken are dropped.
+func (q *fifo[T]) close() {
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()

@@ -13,11 +13,27 @@ import (
 // ErrConnectionLost ends a session whose signaling connection dropped.
 var ErrConnectionLost = errors.New("connection to the host lost")
 
+// readLoop keeps reading (which also answers the server's pings) while a
+// separate worker applies the messages: a slow SDP operation under load
+// must not make the server think we are gone.
 func (c *Client) readLoop() {
+	work := newFIFO[signal.Message]()
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		for msg := range work.out {
+			c.handle(msg)
+		}
+	}()
+	defer work.close()
 	for {
 		_, data, err := c.conn.Read(c.ctx)
 		if err != nil {
-			if c.ctx.Err() == nil {
+			switch {
+			case c.ctx.Err() != nil:
+			case c.leaving.Load():
+				c.cancel(ErrLeft)
+			default:
 				c.log.Warn("signaling connection lost", "err", err)
 				c.cancel(ErrConnectionLost)
 			}
@@ -28,10 +44,18 @@ func (c *Client) readLoop() {
 			c.log.Warn("ignoring a message the server should not send", "err", err)
 			continue
 		}
-		c.handle(msg)
-		if c.ctx.Err() != nil {
+		if m, ok := msg.(*signal.Ended); ok {
+			// Decided here, not by the worker, so that the close that
+			// follows is not taken for a lost connection.
+			c.mu.Lock()
+			c.ended = m.Reason
+			c.mu.Unlock()
+			c.events.push(Event{Message: m})
+			c.cancel(&EndedError{Reason: m.Reason})
+			_ = c.conn.Close(websocket.StatusNormalClosure, "")
 			return
 		}
+		work.push(msg)
 	}
 }
 
@@ -70,14 +94,6 @@ func (c *Client) handle(msg signal.Message) {
 			}
 		}
 		c.mu.Unlock()
-	case *signal.Ended:
-		c.mu.Lock()
-		c.ended = m.Reason
-		c.mu.Unlock()
-		c.events.push(Event{Message: m})
-		c.cancel(&EndedError{Reason: m.Reason})
-		_ = c.conn.Close(websocket.StatusNormalClosure, "")
-		return
 	}
 	if id := msg.MessageID(); id != 0 {
 		c.mu.Lock()

@@ -36,6 +36,7 @@ package rtcconf
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"slices"
 	"strings"
@@ -78,6 +79,9 @@ const (
 	// RoleClient is a Go participant: pion's default interceptors (NACK
 	// generator and responder, reports, stats, TWCC feedback) plus GCC.
 	RoleClient
+	// RolePlainRelay is pion's default interceptors and nothing else: the
+	// bare relay that the benchmark measures the SFU against.
+	RolePlainRelay
 )
 
 func (r Role) String() string {
@@ -86,6 +90,8 @@ func (r Role) String() string {
 		return "sfu"
 	case RoleClient:
 		return "client"
+	case RolePlainRelay:
+		return "plain-relay"
 	default:
 		return fmt.Sprintf("Role(%d)", int(r))
 	}
@@ -142,7 +148,7 @@ type Options struct {
 	// header extension are still negotiated).
 	DisableBandwidthEstimation bool
 
-	// LoggerFactory for pion; nil: pion's default (PION_LOG_* variables).
+	// LoggerFactory for pion; nil: slog.Default() at Debug (see SlogLoggerFactory).
 	LoggerFactory logging.LoggerFactory
 
 	// Configure, when set, is called last with the SettingEngine, for
@@ -174,8 +180,11 @@ func New(opts Options) (*webrtc.API, error) {
 
 // NewEngine builds the API for opts.
 func NewEngine(opts Options) (*Engine, error) {
-	if opts.Role != RoleSFU && opts.Role != RoleClient {
+	if opts.Role != RoleSFU && opts.Role != RoleClient && opts.Role != RolePlainRelay {
 		return nil, fmt.Errorf("rtcconf: unknown role %v", opts.Role)
+	}
+	if opts.LoggerFactory == nil {
+		opts.LoggerFactory = SlogLoggerFactory(slog.Default())
 	}
 	e := &Engine{Role: opts.Role, estimators: make(map[string]*estimator)}
 
@@ -304,6 +313,12 @@ func NewMediaEngine() (*webrtc.MediaEngine, error) {
 // numbers and are counted by GCC.
 func (e *Engine) interceptors(m *webrtc.MediaEngine, opts Options) (*interceptor.Registry, error) {
 	ir := &interceptor.Registry{}
+	if opts.Role == RolePlainRelay {
+		if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
+			return nil, fmt.Errorf("rtcconf: default interceptors: %w", err)
+		}
+		return ir, nil
+	}
 
 	if !opts.DisableBandwidthEstimation {
 		f, err := e.congestionController(opts)
@@ -336,7 +351,7 @@ func (e *Engine) interceptors(m *webrtc.MediaEngine, opts Options) (*interceptor
 			return nil, err
 		}
 		// TWCC feedback for what publishers send us.
-		if err := webrtc.ConfigureTWCCSender(m, ir); err != nil {
+		if err := webrtc.ConfigureTWCCSenderWithOptions(m, ir, twcc.WithLoggerFactory(opts.LoggerFactory)); err != nil {
 			return nil, err
 		}
 	case RoleClient:
@@ -357,7 +372,7 @@ func (e *Engine) interceptors(m *webrtc.MediaEngine, opts Options) (*interceptor
 		if err := webrtc.ConfigureStatsInterceptorWithOptions(ir, statsOpts...); err != nil {
 			return nil, err
 		}
-		if err := webrtc.ConfigureTWCCSender(m, ir); err != nil {
+		if err := webrtc.ConfigureTWCCSenderWithOptions(m, ir, twcc.WithLoggerFactory(opts.LoggerFactory)); err != nil {
 			return nil, err
 		}
 	}

@@ -60,8 +60,11 @@ type Config struct {
 	OnEvent func(Event)
 
 	HelloTimeout  time.Duration // [10s]
-	PingInterval  time.Duration // [2s]
-	PingTimeout   time.Duration // [2s]
+	// A vanished process closes its socket and is gone at once; pings
+	// find connections that died silently (a cut network) within
+	// PingInterval + PingTimeout, and are lenient enough for a busy laptop.
+	PingInterval  time.Duration // [3s]
+	PingTimeout   time.Duration // [6s]
 	SweepInterval time.Duration // [1s]
 	MessageRate   float64       // client messages per second [50]
 	MessageBurst  int           // [200]
@@ -77,8 +80,8 @@ func (c *Config) setDefaults() {
 		}
 	}
 	setDur(&c.HelloTimeout, 10*time.Second)
-	setDur(&c.PingInterval, 2*time.Second)
-	setDur(&c.PingTimeout, 2*time.Second)
+	setDur(&c.PingInterval, 3*time.Second)
+	setDur(&c.PingTimeout, 6*time.Second)
 	setDur(&c.SweepInterval, time.Second)
 	if c.MessageRate <= 0 {
 		c.MessageRate = 50
@@ -87,6 +90,9 @@ func (c *Config) setDefaults() {
 		c.MessageBurst = 200
 	}
 	c.RTC.Role = rtcconf.RoleSFU
+	if c.BareRelay {
+		c.RTC.Role = rtcconf.RolePlainRelay
+	}
 }
 
 // Event is a join or leave, reported to Config.OnEvent.
