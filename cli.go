@@ -104,14 +104,19 @@ func (c *CLI) newFlagSet(name, synopsis string) *flag.FlagSet {
 }
 
 // parse returns (exit code, done): done means the command must stop now.
+// -h prints usage to stdout and succeeds; errors print it to stderr.
 func (c *CLI) parse(fset *flag.FlagSet, args []string) (int, bool) {
+	usage := fset.Usage
+	fset.Usage = func() {} // the flag package would print it on -h too
 	err := fset.Parse(args)
+	fset.Usage = usage
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		fset.SetOutput(c.Stdout)
 		fset.Usage()
 		return exitOK, true
 	case err != nil:
+		fset.Usage()
 		return exitUsage, true
 	case fset.NArg() > 0:
 		fmt.Fprintf(c.Stderr, "%s: unexpected argument %q\n", fset.Name(), fset.Arg(0))

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"regexp"
@@ -29,6 +30,12 @@ func TestCLIExitCodes(t *testing.T) {
 	}{
 		{"unknown command", []string{"bogus"}, exitUsage, "", `unknown command "bogus"`},
 		{"unknown flag", []string{"serve", "--bogus"}, exitUsage, "", "flag provided but not defined: -bogus"},
+		{"tls off off loopback", []string{"serve", "--addr", ":0", "--tls", "off"}, exitUsage, "", "only for loopback"},
+		{"bad --tls", []string{"serve", "--tls", "maybe"}, exitUsage, "", "on or off"},
+		{"cert without key", []string{"serve", "--cert", "c.pem"}, exitUsage, "", "go together"},
+		{"join without URL", []string{"join"}, exitUsage, "", "give the invite link"},
+		{"join bad source", []string{"join", "https://h/r/x", "--source", "camera"}, exitUsage, "", "--source is test or none"},
+		{"bench without publishers", []string{"bench", "--participants", "0"}, exitUsage, "", "at least one publisher"},
 		{"stray argument", []string{"version", "extra"}, exitUsage, "", `unexpected argument "extra"`},
 		{"help lists commands", []string{"help"}, exitOK, "serve", ""},
 		{"help for a command", []string{"help", "serve"}, exitOK, "--addr", ""},
@@ -58,15 +65,23 @@ func TestServeServesFrontendUntilCancelled(t *testing.T) {
 	cli.Stdout = pw
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
-	go func() { done <- cli.Run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}) }()
+	go func() {
+		done <- cli.Run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--tls", "off", "--ice-iface", "lo", "--json"})
+	}()
 
-	line, err := bufio.NewReader(pr).ReadString('\n')
+	out := bufio.NewReader(pr)
+	line, err := out.ReadString('\n')
 	if err != nil {
 		t.Fatalf("read serve output: %v", err)
 	}
-	url := regexp.MustCompile(`http://\S+`).FindString(line)
-	if url == "" {
-		t.Fatalf("serve printed no URL: %q", line)
+	go func() { _, _ = io.Copy(io.Discard, out) }()
+	var ready struct{ Event, URL string }
+	if err := json.Unmarshal([]byte(line), &ready); err != nil || ready.Event != "ready" {
+		t.Fatalf("first line %q is not the ready event: %v", line, err)
+	}
+	url := regexp.MustCompile(`^http://[^/]+/`).FindString(ready.URL)
+	if url == "" || !strings.HasSuffix(ready.URL, "/r/meeting") {
+		t.Fatalf("ready URL %q is not http://HOST:PORT/r/meeting", ready.URL)
 	}
 	for _, path := range []string{"", "r/team-sync"} {
 		resp, err := http.Get(url + path)
@@ -82,6 +97,7 @@ func TestServeServesFrontendUntilCancelled(t *testing.T) {
 	cancel()
 	select {
 	case code := <-done:
+		pw.Close()
 		if code != exitOK {
 			t.Errorf("serve exited %d: %s", code, errOut)
 		}

@@ -59,7 +59,7 @@ type Config struct {
 	// output). It runs on session goroutines: return quickly.
 	OnEvent func(Event)
 
-	HelloTimeout  time.Duration // [10s]
+	HelloTimeout time.Duration // [10s]
 	// A vanished process closes its socket and is gone at once; pings
 	// find connections that died silently (a cut network) within
 	// PingInterval + PingTimeout, and are lenient enough for a busy laptop.
