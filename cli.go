@@ -38,11 +38,12 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"serve":   {"host meetings without a window (for servers and CI)", (*CLI).serve},
-		"join":    {"join a meeting as a bot with synthetic media", (*CLI).join},
-		"bench":   {"measure the server under a meeting of bots", (*CLI).bench},
-		"version": {"print the version and commit", (*CLI).printVersion},
-		"help":    {"list commands, or show one command's flags", (*CLI).help},
+		"serve":    {"host meetings without a window (for servers and CI)", (*CLI).serve},
+		"join":     {"join a meeting as a bot with synthetic media", (*CLI).join},
+		"bench":    {"measure the server under a meeting of bots", (*CLI).bench},
+		"discover": {"find meetings on this network", (*CLI).discover},
+		"version":  {"print the version and commit", (*CLI).printVersion},
+		"help":     {"list commands, or show one command's flags", (*CLI).help},
 	}
 }
 

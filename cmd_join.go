@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"parley/backend/bot"
@@ -44,13 +45,16 @@ Exit status:
 )
 
 func (c *CLI) join(ctx context.Context, args []string) int {
-	fset := c.newFlagSet("parley join", "parley join URL [--name NAME] [--password P] [--source test|none] [--duration D] [--json] [--insecure]")
+	fset := c.newFlagSet("parley join", "parley join URL|NAME [--name NAME] [--password P] [--source test|none] [--duration D] [--json] [--insecure]")
 	name := fset.String("name", "Parley bot", "display `NAME` in the meeting")
 	password := fset.String("password", "", "the room's `PASSWORD`, if it has one")
 	source := fset.String("source", "test", "what to publish: `test` (moving VP8 pattern and a 440 Hz Opus tone) or none")
 	duration := fset.Duration("duration", 0, "leave after `D` (e.g. 10s); 0 stays until Ctrl-C or the meeting ends")
 	jsonOut := fset.Bool("json", false, "print events as JSON lines, and {\"event\":\"stats\",…} at exit")
 	iceIfaces := fset.String("ice-iface", "", "use only these network `INTERFACES` (comma-separated) for media; default all")
+	var lanIfaces ifaceList
+	fset.Var(&lanIfaces, "iface", "look for a meeting given by name on network interface `NAME` only (repeatable)")
+	findTimeout := fset.Duration("find-timeout", 3*time.Second, "how long to look for a meeting given by name")
 	insecure := fset.Bool("insecure", false, "do not verify the host's certificate (when the link has no fingerprint)")
 	usage := fset.Usage
 	fset.Usage = func() {
@@ -68,6 +72,15 @@ func (c *CLI) join(ctx context.Context, args []string) int {
 	if invite == "" {
 		fmt.Fprintln(c.Stderr, "parley join: give the invite link, e.g. parley join https://host:8443/r/meeting#fp=sha256:…")
 		return exitUsage
+	}
+	if !strings.Contains(invite, "://") {
+		// Not a link: a meeting's name as listed on the local network.
+		found, err := findRoom(ctx, invite, lanIfaces, *findTimeout, c.logger(*jsonOut))
+		if err != nil {
+			fmt.Fprintln(c.Stderr, "parley join:", err)
+			return exitNotFound
+		}
+		invite = found
 	}
 	if *source != "test" && *source != "none" {
 		fmt.Fprintf(c.Stderr, "parley join: --source is test or none, not %q\n", *source)

@@ -5,13 +5,16 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"parley/backend/rtcconf"
 	"parley/backend/server"
+	"parley/discovery"
 )
 
 func (c *CLI) serve(ctx context.Context, args []string) int {
@@ -27,6 +30,9 @@ func (c *CLI) serve(ctx context.Context, args []string) int {
 	advertise := fset.String("advertise-host", "", "`HOST` name or IP to put in invite links (default: this machine's LAN address)")
 	iceIfaces := fset.String("ice-iface", "", "use only these network `INTERFACES` (comma-separated) for media; default all")
 	relay := fset.Bool("relay", false, "forward with a bare pion relay instead of the SFU (the benchmark's floor; not for meetings)")
+	noDiscovery := fset.Bool("no-discovery", false, "do not advertise the room on the local network (mDNS)")
+	var lanIfaces ifaceList
+	fset.Var(&lanIfaces, "iface", "advertise only on network interface `NAME` (repeatable or comma-separated; default: all that are up and multicast-capable)")
 	jsonOut := fset.Bool("json", false, "print JSON lines: {\"event\":\"ready\",\"url\":…} first, then joins and leaves")
 	if code, done := c.parse(fset, args); done {
 		return code
@@ -59,6 +65,7 @@ func (c *CLI) serve(ctx context.Context, args []string) int {
 	}
 
 	out := &output{w: c.Stdout, json: *jsonOut}
+	var lan atomic.Pointer[lanAdvert]
 	srv, err := server.New(server.Config{
 		Addr:          *addr,
 		Assets:        c.Assets,
@@ -71,6 +78,7 @@ func (c *CLI) serve(ctx context.Context, args []string) int {
 		// host's own app, a local bot) connect with no network at all.
 		RTC: rtcconf.Options{IncludeLoopback: true, Interfaces: splitList(*iceIfaces)},
 		OnEvent: func(ev server.Event) {
+			lan.Load().setParticipants(ev.Participants)
 			fields := map[string]any{"room": ev.Room, "participant": ev.ParticipantID, "name": ev.Name, "participants": ev.Participants}
 			text := fmt.Sprintf("%s joined %q (%d in the room)", ev.Name, ev.Room, ev.Participants)
 			if ev.Type == "leave" {
@@ -91,6 +99,22 @@ func (c *CLI) serve(ctx context.Context, args []string) int {
 	invite := srv.InviteURL(*roomName)
 	out.event("ready", map[string]any{"url": invite, "room": *roomName, "fingerprint": srv.Fingerprint()},
 		fmt.Sprintf("Parley is hosting %q. Invite link:\n  %s", *roomName, invite))
+	// Rooms on loopback, or without a certificate to pin, are of no use to
+	// others on the network: only reachable rooms are advertised.
+	if !*noDiscovery && cert != nil && !loopbackAddr(*addr) {
+		adv, err := advertiseRoom(ctx, discovery.Room{
+			Name: *roomName, Password: *password != "", Port: srv.Port(),
+			Path: "/r/" + url.PathEscape(*roomName), Fingerprint: srv.Fingerprint(),
+		}, lanIfaces, c.logger(*jsonOut))
+		if err != nil {
+			fmt.Fprintf(c.Stderr, "parley serve: not listed on the local network: %v\n", err)
+		} else {
+			lan.Store(adv)
+			defer adv.close()
+			out.event("advertised", map[string]any{"name": adv.adv.Instance()},
+				fmt.Sprintf("Listed on the local network as %q.", adv.adv.Instance()))
+		}
+	}
 	<-ctx.Done()
 	out.event("stopping", nil, "Ending the meeting…")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

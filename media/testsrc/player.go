@@ -45,7 +45,7 @@ func (p *Player) Run(ctx context.Context) error {
 	ticker := time.NewTicker(p.loop.Interval)
 	defer ticker.Stop()
 	i := 0
-	for {
+	for ctx.Err() == nil {
 		if p.rewind.Swap(false) {
 			i = 0
 		}
@@ -57,8 +57,8 @@ func (p *Player) Run(ctx context.Context) error {
 		i = (i + 1) % len(p.loop.Frames)
 		select {
 		case <-ctx.Done():
-			return nil
 		case <-ticker.C:
 		}
 	}
+	return nil
 }
