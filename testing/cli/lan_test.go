@@ -67,14 +67,14 @@ func discoverOnce(t *testing.T, lan *netnstest.LAN, host string, timeout time.Du
 func TestMeetingFoundOnLANAndJoinedByName(t *testing.T) {
 	lan := netnstest.NewLAN(t, netnstest.HostSpec{Name: "ns1"}, netnstest.HostSpec{Name: "ns2"}, netnstest.HostSpec{Name: "ns3"})
 	env := []string{"XDG_CONFIG_HOME=" + t.TempDir()}
-	host := lan.StartBinary(t, "ns1", "serve in ns1", env, parley, "serve", "--addr", ":0", "--room", "Team sync", "--json")
+	host := lan.StartBinary(t, "ns1", "serve in ns1", env, parley, "serve", "--addr", ":0", "--room", "team-sync", "--json")
 	ready := nextEvent(t, host, "ready", 20*time.Second)
 	nextEvent(t, host, "advertised", 20*time.Second)
 	fp := fmt.Sprint(ready["fingerprint"])
 
 	for _, ns := range []string{"ns2", "ns3"} {
 		rooms, first := discoverOnce(t, lan, ns, 2*time.Second)
-		room, ok := rooms["Team sync"]
+		room, ok := rooms["team-sync"]
 		if !ok {
 			t.Fatalf("%s does not list the room: %v", ns, rooms)
 		}
@@ -90,7 +90,7 @@ func TestMeetingFoundOnLANAndJoinedByName(t *testing.T) {
 	var bots []*netnstest.Proc
 	for _, b := range []struct{ ns, name string }{{"ns2", "Bea"}, {"ns3", "Cal"}} {
 		bots = append(bots, lan.StartBinary(t, b.ns, b.name, env, parley,
-			"join", "Team sync", "--name", b.name, "--json", "--duration", "12s"))
+			"join", "team-sync", "--name", b.name, "--json", "--duration", "12s"))
 	}
 	for _, b := range bots {
 		nextEvent(t, b, "joined", 30*time.Second)
@@ -99,7 +99,7 @@ func TestMeetingFoundOnLANAndJoinedByName(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		rooms, _ := discoverOnce(t, lan, "ns3", time.Second)
-		if rooms["Team sync"]["participants"] == 2.0 {
+		if rooms["team-sync"]["participants"] == 2.0 {
 			break
 		}
 		if time.Now().After(deadline) {
