@@ -1,5 +1,6 @@
 import "./style.css";
 import { checkVideoDecoding } from "./codeccheck";
+import { guestParams, roomFromPath, startGuest } from "./guest";
 import { detectPlatform } from "./platform";
 import { renderLobby } from "./views/lobby";
 import { renderUnsupported } from "./views/unsupported";
@@ -8,6 +9,12 @@ async function start(): Promise<void> {
   const root = document.getElementById("app");
   if (!root) throw new Error("index.html has no #app element");
   const platform = detectPlatform();
+  // A browser that opened an invite link (/r/ROOM) is a guest of that room.
+  const room = platform.kind === "browser" ? roomFromPath(window.location.pathname) : null;
+  if (room !== null) {
+    startGuest(root, room, guestParams(window.location.search), window.localStorage);
+    return;
+  }
   const version = platform.kind === "desktop" ? await platform.app.Version() : "";
   renderLobby(root, { platform, version, storage: window.localStorage });
 

@@ -36,14 +36,17 @@ func (p *Player) RequestKeyframe() { p.rewind.Store(true) }
 // FramesSent counts frames written so far.
 func (p *Player) FramesSent() int64 { return p.sent.Load() }
 
-// Run writes frames at the loop's pace until ctx is done. A write error
-// ends it: the track is gone.
+// Run writes frames at the loop's pace until ctx is done. It keeps to the
+// wall clock like a capture device does: frames a busy machine could not
+// send on time go out late rather than not at all (beyond a second behind,
+// it skips ahead). A write error ends it: the track is gone.
 func (p *Player) Run(ctx context.Context) error {
 	if len(p.loop.Frames) == 0 {
 		return fmt.Errorf("testsrc: empty loop")
 	}
-	ticker := time.NewTicker(p.loop.Interval)
-	defer ticker.Stop()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	next := time.Now()
 	i := 0
 	for ctx.Err() == nil {
 		if p.rewind.Swap(false) {
@@ -55,9 +58,17 @@ func (p *Player) Run(ctx context.Context) error {
 		}
 		p.sent.Add(1)
 		i = (i + 1) % len(p.loop.Frames)
-		select {
-		case <-ctx.Done():
-		case <-ticker.C:
+		next = next.Add(p.loop.Interval)
+		wait := time.Until(next)
+		if wait < -time.Second {
+			next, wait = time.Now(), 0
+		}
+		if wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-ctx.Done():
+			case <-timer.C:
+			}
 		}
 	}
 	return nil

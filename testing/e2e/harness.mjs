@@ -31,9 +31,22 @@ export function startServe(args = [], { timeoutMs = 15000 } = {}) {
       reject(new Error(`parley serve exited with ${code}: ${Buffer.concat(stderr)}`));
     });
     const lines = readline.createInterface({ input: proc.stdout });
+    let ready = false;
     lines.on("line", (line) => {
-      const url = /(https?:\/\/\S+)/.exec(line)?.[1];
+      if (ready) return;
+      // --json prints {"event":"ready","url":…}; otherwise the URL is in the text.
+      let url;
+      if (line.startsWith("{")) {
+        try {
+          const ev = JSON.parse(line);
+          if (ev.event === "ready") url = ev.url;
+        } catch {
+          // not JSON after all
+        }
+      }
+      url ??= /(https?:\/\/[^\s"]+)/.exec(line)?.[1];
       if (!url) return;
+      ready = true;
       clearTimeout(timer);
       proc.removeAllListeners("exit");
       resolve({
@@ -65,4 +78,45 @@ export function launchBrowser(extraArgs = []) {
       ...extraArgs,
     ],
   });
+}
+
+// Chromium with a fake camera and microphone. Screen sharing works headless
+// as tab capture: --auto-accept-this-tab-capture plus preferCurrentTab,
+// which guestContext injects. (--use-fake-ui-for-media-stream breaks it.)
+export function launchMediaBrowser(extraArgs = []) {
+  return launchBrowser([
+    // 15 fps (the fake camera's default is 20) keeps a few pages plus the
+    // SFU within a small CI machine's means.
+    "--use-fake-device-for-media-stream=fps=15",
+    "--auto-accept-this-tab-capture",
+    "--autoplay-policy=no-user-gesture-required",
+    ...extraArgs,
+  ]);
+}
+
+// A browser context for one guest: camera and microphone allowed, the
+// host's self-signed certificate accepted, getDisplayMedia steered to the
+// current tab.
+export async function guestContext(browser, { viewport = { width: 1280, height: 720 } } = {}) {
+  const context = await browser.newContext({
+    viewport,
+    ignoreHTTPSErrors: true,
+    permissions: ["camera", "microphone"],
+  });
+  await context.addInitScript(() => {
+    const md = navigator.mediaDevices;
+    if (!md || !md.getDisplayMedia) return;
+    const orig = md.getDisplayMedia.bind(md);
+    md.getDisplayMedia = (constraints = {}) => orig({ ...constraints, preferCurrentTab: true });
+  });
+  return context;
+}
+
+// The guest page URL for room on the server that printed inviteURL.
+export function guestURL(inviteURL, room, { name, join = true, extra = {} } = {}) {
+  const u = new URL(`/r/${encodeURIComponent(room)}`, inviteURL);
+  if (name) u.searchParams.set("name", name);
+  if (join) u.searchParams.set("join", "1");
+  for (const [k, v] of Object.entries(extra)) u.searchParams.set(k, v);
+  return u.href;
 }

@@ -6,9 +6,11 @@ import { artifacts, launchBrowser, parleyBin, startServe } from "./harness.mjs";
 
 let server;
 let browser;
+let root; // the app's start page (the printed URL is an invite link, /r/ROOM)
 
 before(async () => {
   server = await startServe(["--addr", "127.0.0.1:0"]);
+  root = new URL("/", server.url).href;
   browser = await launchBrowser();
 });
 
@@ -17,11 +19,14 @@ after(async () => {
   await server?.stop();
 });
 
+// The host's certificate is self-signed: accept it as a guest would once.
+const newPage = async (opts = {}) => (await browser.newContext({ ignoreHTTPSErrors: true, ...opts })).newPage();
+
 test("parley serve shows the lobby to Chromium", async () => {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+  const page = await newPage({ viewport: { width: 1280, height: 720 } });
   const errors = [];
   page.on("pageerror", (e) => errors.push(e));
-  await page.goto(server.url);
+  await page.goto(root);
   await page.getByRole("button", { name: "Host a meeting" }).waitFor();
   await page.getByRole("button", { name: "Join by link" }).waitFor();
   await page.getByRole("heading", { name: "On this network" }).waitFor();
@@ -30,27 +35,41 @@ test("parley serve shows the lobby to Chromium", async () => {
   assert.deepEqual(errors, []);
 });
 
-test("an invite path serves the same app", async () => {
-  const page = await browser.newPage();
-  await page.goto(new URL("r/team-sync", server.url).href);
-  await page.getByRole("button", { name: "Join by link" }).waitFor();
+test("an invite link opens the guest lobby for its room", async () => {
+  const page = await newPage();
+  await page.goto(new URL("r/team-sync", root).href);
+  await page.locator('[data-view="guest-lobby"] [data-room="team-sync"]').waitFor();
+  await page.getByRole("button", { name: "Join meeting" }).waitFor();
 });
 
 test("a bad invite link gets a clear message", async () => {
-  const page = await browser.newPage();
-  await page.goto(server.url);
+  const page = await newPage();
+  await page.goto(root);
   await page.getByLabel("Invite link").fill("ftp://example/r/x");
   await page.getByRole("button", { name: "Join by link" }).click();
   await page.getByText("Invite links start with https://").waitFor();
 });
 
+test("joining by link in a browser opens that room's page", async () => {
+  const page = await newPage();
+  await page.goto(root);
+  await page.getByLabel("Your name").fill("Ada");
+  await page.getByLabel("Invite link").fill(new URL("r/daily", root).href);
+  await page.getByRole("button", { name: "Join by link" }).click();
+  await page.locator('[data-view="guest-lobby"] [data-room="daily"]').waitFor();
+  assert.equal(await page.getByLabel("Your name").inputValue(), "Ada");
+});
+
 test("the display name is remembered", async () => {
-  const context = await browser.newContext();
+  const context = await browser.newContext({ ignoreHTTPSErrors: true });
   const page = await context.newPage();
-  await page.goto(server.url);
+  await page.goto(root);
   await page.getByLabel("Your name").fill("Ada");
   await page.getByLabel("Your name").press("Tab");
   await page.reload();
+  assert.equal(await page.getByLabel("Your name").inputValue(), "Ada");
+  // …and the guest lobby of any room offers it.
+  await page.goto(new URL("r/team-sync", root).href);
   assert.equal(await page.getByLabel("Your name").inputValue(), "Ada");
   await context.close();
 });

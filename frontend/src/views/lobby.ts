@@ -2,7 +2,7 @@ import { h } from "../dom";
 import { parseInvite } from "../invite";
 import type { Platform } from "../platform";
 
-const nameKey = "parley.displayName";
+import { nameKey } from "./guestlobby";
 
 export interface LobbyOptions {
   platform: Platform;
@@ -53,6 +53,16 @@ export function renderLobby(root: HTMLElement, opts: LobbyOptions): void {
         ev.preventDefault();
         try {
           const invite = parseInvite(inviteInput.value);
+          if (opts.platform.kind === "browser") {
+            // In a browser, joining a link means opening it: the page at
+            // /r/ROOM is the guest lobby for that room.
+            const target = new URL(`/r/${encodeURIComponent(invite.room)}`, invite.origin);
+            const name = nameInput.value.trim();
+            if (name) target.searchParams.set("name", name);
+            status.textContent = `Opening room “${invite.room}”…`;
+            window.location.assign(target.href);
+            return;
+          }
           status.textContent = `Room “${invite.room}” at ${invite.origin}: joining is not built into this version yet.`;
         } catch (e) {
           status.textContent = e instanceof Error ? e.message : String(e);

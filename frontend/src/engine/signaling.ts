@@ -1,0 +1,133 @@
+// One signaling WebSocket: JSON text frames, request ids, replies matched to
+// requests (PROTOCOL.md §2, §4).
+
+import { normalizeErrorCode, parseServerMessage, type ClientMessage, type ServerMessage } from "../protocol";
+import { EngineError } from "./types";
+
+type Pending = { resolve: (m: ServerMessage) => void; reject: (e: EngineError) => void };
+
+export interface SocketHandlers {
+  message(m: ServerMessage): void;
+  // The socket closed; `code` is the WebSocket close code.
+  closed(code: number, reason: string): void;
+}
+
+export function signalingURL(loc: Pick<Location, "protocol" | "host">): string {
+  return `${loc.protocol === "https:" ? "wss:" : "ws:"}//${loc.host}/ws`;
+}
+
+export class SignalingSocket {
+  private ws: WebSocket | null = null;
+  private nextId = 1;
+  private pending = new Map<number, Pending>();
+  private isClosed = false;
+
+  constructor(
+    private readonly url: string,
+    private readonly handlers: SocketHandlers,
+  ) {}
+
+  open(timeoutMs = 10000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let ws: WebSocket;
+      try {
+        ws = new WebSocket(this.url);
+      } catch (e) {
+        reject(new EngineError("connection-lost", `cannot open ${this.url}: ${String(e)}`));
+        return;
+      }
+      this.ws = ws;
+      let opened = false;
+      const timer = setTimeout(() => {
+        if (!opened) {
+          ws.close();
+          reject(new EngineError("connection-lost", "the server did not answer"));
+        }
+      }, timeoutMs);
+      ws.onopen = () => {
+        opened = true;
+        clearTimeout(timer);
+        resolve();
+      };
+      ws.onmessage = (ev) => {
+        if (typeof ev.data !== "string") return;
+        const msg = parseServerMessage(ev.data);
+        if (!msg) return;
+        this.dispatch(msg);
+      };
+      ws.onclose = (ev) => {
+        clearTimeout(timer);
+        const wasClosed = this.isClosed;
+        this.isClosed = true;
+        this.failPending(new EngineError("connection-lost", "the connection to the meeting closed"));
+        if (!opened) {
+          reject(new EngineError("connection-lost", "could not reach the meeting server"));
+          return;
+        }
+        if (!wasClosed) this.handlers.closed(ev.code, ev.reason);
+      };
+    });
+  }
+
+  private dispatch(msg: ServerMessage): void {
+    const id = msg.id ?? 0;
+    const p = id !== 0 ? this.pending.get(id) : undefined;
+    if (p) {
+      this.pending.delete(id);
+      if (msg.type === "error") {
+        p.reject(new EngineError(normalizeErrorCode(msg.code), msg.message));
+        // Errors that answer a request are handled by the requester.
+        return;
+      }
+      p.resolve(msg);
+    }
+    this.handlers.message(msg);
+  }
+
+  get open_(): boolean {
+    return this.ws?.readyState === WebSocket.OPEN;
+  }
+
+  send(msg: ClientMessage): void {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return;
+    this.ws.send(JSON.stringify(msg));
+  }
+
+  // Sends msg with a fresh id and resolves with the server's reply that
+  // carries the id (or rejects with its error).
+  request(msg: ClientMessage, timeoutMs = 15000): Promise<ServerMessage> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      if (!this.ws || this.ws.readyState !== WebSocket.OPEN) {
+        reject(new EngineError("connection-lost", "not connected"));
+        return;
+      }
+      const timer = setTimeout(() => {
+        if (this.pending.delete(id)) reject(new EngineError("internal", `no reply to ${msg.type}`));
+      }, timeoutMs);
+      this.pending.set(id, {
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+      this.ws.send(JSON.stringify({ ...msg, id }));
+    });
+  }
+
+  // Closes without reporting `closed` to the handlers.
+  close(): void {
+    this.isClosed = true;
+    this.failPending(new EngineError("connection-lost", "closed"));
+    if (this.ws && this.ws.readyState <= WebSocket.OPEN) this.ws.close(1000);
+  }
+
+  private failPending(e: EngineError): void {
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+}

@@ -1,0 +1,152 @@
+// The engine is everything below the UI: signaling, media capture, WebRTC
+// (in a browser) or the Go media stack (in the desktop window). The UI only
+// talks to this interface, so the same views run in both worlds.
+
+import type { ChatMessage, EndReason, ErrorCode, LeaveReason, Participant, RoomInfo, Track, TrackKind } from "../protocol";
+
+// A source of video pixels for one tile. A browser engine hands out
+// MediaStreams (played by a <video>); the desktop engine decodes VP8 with
+// WebCodecs and hands out VideoFrames, which a tile draws on a <canvas>.
+export type VideoSource = { type: "stream"; stream: MediaStream } | { type: "frames"; feed: FrameFeed };
+
+export interface FrameFeed {
+  // Calls onFrame for every decoded frame until the returned function is
+  // called. The callee owns each frame and must close() it.
+  subscribe(onFrame: (frame: VideoFrame) => void): () => void;
+}
+
+// Errors surfaced to the UI: the protocol's codes plus client-side ones.
+export type EngineErrorCode = ErrorCode | "connection-lost" | "media" | "unsupported";
+
+export class EngineError extends Error {
+  constructor(
+    readonly code: EngineErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = "EngineError";
+  }
+}
+
+export type ConnectionState = "idle" | "connecting" | "connected" | "reconnecting" | "closed";
+
+export type DeviceKind = "audioinput" | "videoinput" | "audiooutput";
+
+export interface Device {
+  kind: DeviceKind;
+  deviceId: string;
+  label: string;
+}
+
+export interface DeviceSelection {
+  audioinput?: string;
+  videoinput?: string;
+  audiooutput?: string;
+}
+
+// What the lobby shows before joining.
+export interface Preview {
+  video: VideoSource | null;
+  hasAudio: boolean;
+  // Microphone level 0..1 (peak of the last few milliseconds).
+  level(): number;
+  // Which problems came up while opening devices ("camera blocked", …).
+  warnings: string[];
+}
+
+export interface JoinOptions {
+  room: string;
+  name: string;
+  password?: string;
+  // Start with the microphone / camera off (tracks are published muted).
+  micOff?: boolean;
+  cameraOff?: boolean;
+}
+
+export interface JoinResult {
+  selfId: string;
+}
+
+// Local media kinds the user can mute.
+export type MuteKind = "audio" | "video";
+
+export type LocalKind = TrackKind;
+
+// Events from the engine. Room events mirror the protocol one to one, so the
+// meeting reducer (meeting/state.ts) is a pure function of them.
+export type EngineEvent =
+  | { type: "connection"; state: ConnectionState; attempt?: number; retryInMs?: number }
+  | {
+      type: "welcome";
+      selfId: string;
+      room: RoomInfo;
+      participants: Participant[];
+      tracks: Track[];
+      chat: ChatMessage[];
+    }
+  | { type: "participant-joined"; participant: Participant }
+  | { type: "participant-left"; participantId: string; reason: LeaveReason }
+  | { type: "participant-updated"; participant: Participant }
+  | { type: "track-published"; track: Track }
+  | { type: "track-unpublished"; participantId: string; trackId: string }
+  | { type: "mute"; participantId: string; trackId: string; muted: boolean }
+  | { type: "speaking"; participantId: string; speaking: boolean; level: number }
+  | { type: "chat"; message: ChatMessage }
+  | { type: "room"; room: RoomInfo }
+  | { type: "ended"; reason: EndReason }
+  | { type: "error"; code: EngineErrorCode; message: string; fatal: boolean }
+  // Media for a (participant, track) pair became available (source set) or
+  // went away (source null). Audio never reaches the UI: the engine plays it.
+  | { type: "media"; participantId: string; trackId: string; kind: "audio" | "video"; source: VideoSource | null }
+  // The local screen share stopped (the user clicked the browser's own
+  // "Stop sharing", or the capture ended).
+  | { type: "screen-ended" }
+  // Receive quality per participant, from transport statistics.
+  | { type: "quality"; participantId: string; quality: Quality };
+
+export type Quality = "good" | "fair" | "poor" | "unknown";
+
+export type EngineListener = (ev: EngineEvent) => void;
+
+export interface Capabilities {
+  speakerSelection: boolean;
+  screenShare: boolean;
+}
+
+export interface Engine {
+  readonly platform: "browser" | "desktop";
+  readonly capabilities: Capabilities;
+
+  on(listener: EngineListener): () => void;
+
+  // Devices and the lobby preview.
+  listDevices(): Promise<Device[]>;
+  openPreview(sel: DeviceSelection): Promise<Preview>;
+  closePreview(): void;
+
+  // Resolves on welcome; rejects with an EngineError (room-full,
+  // bad-password, denied, not-found, version, connection-lost, …).
+  join(opts: JoinOptions): Promise<JoinResult>;
+  // Sends leave and tears everything down. Safe to call twice.
+  leave(): void;
+  // After "connection lost": try again now instead of waiting for backoff.
+  reconnectNow(): void;
+
+  setMuted(kind: MuteKind, muted: boolean): Promise<void>;
+  isMuted(kind: MuteKind): boolean;
+  // Switch camera or microphone mid-call without renegotiating, or choose
+  // the speaker (where supported).
+  selectDevice(kind: DeviceKind, deviceId: string): Promise<void>;
+
+  startScreenShare(): Promise<void>;
+  stopScreenShare(): Promise<void>;
+  isSharingScreen(): boolean;
+
+  // Resolves with the server's copy (with seq and ts).
+  sendChat(text: string): Promise<ChatMessage>;
+
+  // Host only (the server answers others with "denied").
+  setLocked(locked: boolean): Promise<void>;
+  removeParticipant(participantId: string): Promise<void>;
+  endMeeting(): Promise<void>;
+}

@@ -1,0 +1,139 @@
+// Wire types of the Parley signaling protocol, version 1. The source of truth
+// is backend/signal/PROTOCOL.md (Go structs in backend/signal/messages.go);
+// these mirror it field for field.
+
+export const protocolVersion = 1;
+
+export type Role = "host" | "guest";
+export type TrackKind = "audio" | "video" | "screen";
+export type PCName = "publish" | "subscribe";
+export type LeaveReason = "left" | "gone" | "removed";
+export type EndReason = "host-ended" | "removed" | "shutdown";
+
+export const errorCodes = [
+  "bad-request",
+  "version",
+  "room-full",
+  "bad-password",
+  "denied",
+  "not-found",
+  "too-large",
+  "rate-limited",
+  "internal",
+] as const;
+export type ErrorCode = (typeof errorCodes)[number];
+
+export interface Participant {
+  id: string;
+  name: string;
+  role: Role;
+}
+
+export interface Track {
+  id: string;
+  participantId: string;
+  kind: TrackKind;
+  muted: boolean;
+}
+
+export interface RoomInfo {
+  name: string;
+  locked: boolean;
+  limit: number;
+}
+
+export interface IceServer {
+  urls: string[];
+  username?: string;
+  credential?: string;
+}
+
+export interface ChatMessage {
+  seq: number;
+  from: string;
+  name: string;
+  text: string;
+  ts: number;
+}
+
+export interface IceCandidate {
+  candidate: string;
+  sdpMid?: string | null;
+  sdpMLineIndex?: number | null;
+  usernameFragment?: string | null;
+}
+
+// Client to server.
+export type ClientMessage =
+  | { type: "hello"; id?: number; version: number; room: string; name: string; password?: string }
+  | { type: "publish"; id?: number; track: { id: string; kind: TrackKind; muted: boolean } }
+  | { type: "unpublish"; id?: number; trackId: string }
+  | { type: "mute"; id?: number; trackId: string; muted: boolean }
+  | { type: "chat"; id?: number; text: string }
+  | { type: "leave"; id?: number }
+  | { type: "lock"; id?: number; locked: boolean }
+  | { type: "remove"; id?: number; participantId: string }
+  | { type: "end"; id?: number }
+  | { type: "offer"; id?: number; pc: "publish"; sdp: string }
+  | { type: "answer"; id?: number; pc: "subscribe"; sdp: string }
+  | { type: "candidate"; id?: number; pc: PCName; candidate: IceCandidate | null };
+
+// Server to client.
+export type ServerMessage =
+  | {
+      type: "welcome";
+      id?: number;
+      version: number;
+      participantId: string;
+      room: RoomInfo;
+      participants: Participant[];
+      tracks: Track[];
+      iceServers: IceServer[];
+      chat: ChatMessage[];
+    }
+  | { type: "error"; id?: number; code: string; message: string }
+  | { type: "participant-joined"; id?: number; participant: Participant }
+  | { type: "participant-left"; id?: number; participantId: string; reason: LeaveReason }
+  | { type: "participant-updated"; id?: number; participant: Participant }
+  | { type: "track-published"; id?: number; track: Track }
+  | { type: "track-unpublished"; id?: number; trackId: string; participantId: string }
+  | { type: "mute"; id?: number; trackId: string; participantId: string; muted: boolean }
+  | { type: "speaking"; id?: number; participantId: string; speaking: boolean; level: number }
+  | ({ type: "chat"; id?: number } & ChatMessage)
+  | ({ type: "room"; id?: number } & RoomInfo)
+  | { type: "ended"; id?: number; reason: EndReason }
+  | { type: "offer"; id?: number; pc: "subscribe"; sdp: string }
+  | { type: "answer"; id?: number; pc: "publish"; sdp: string }
+  | { type: "candidate"; id?: number; pc: PCName; candidate: IceCandidate | null };
+
+// Unknown codes are treated like "internal" (PROTOCOL.md §7 error).
+export function normalizeErrorCode(code: string): ErrorCode {
+  return (errorCodes as readonly string[]).includes(code) ? (code as ErrorCode) : "internal";
+}
+
+// Parses one text frame from the server. Returns null for anything that is
+// not an object with a string type; unknown fields are kept (and ignored).
+export function parseServerMessage(text: string): ServerMessage | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof v !== "object" || v === null || typeof (v as { type?: unknown }).type !== "string") return null;
+  return v as ServerMessage;
+}
+
+// Room names: 1–64 letters, digits, "-", "_" or ".", not starting with ".".
+export function isValidRoomName(name: string): boolean {
+  return /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$/.test(name);
+}
+
+// Display names: 1–64 code points, at least one visible, no control or bidi
+// override characters. The server trims and collapses whitespace itself.
+export function cleanDisplayName(raw: string): string {
+  const collapsed = raw.replace(/\s+/g, " ").trim();
+  // eslint-disable-next-line no-control-regex
+  const stripped = collapsed.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, "");
+  return Array.from(stripped).slice(0, 64).join("");
+}

@@ -1,0 +1,667 @@
+// The meeting view: the tile grid (or stage + strip for a screen share or a
+// pinned tile), the control bar, the chat / participants / settings panel,
+// toasts and the "connection lost" overlay. State comes from the Store; the
+// view only calls the engine for user actions.
+
+import { h } from "../dom";
+import { EngineError, type Engine, type EngineErrorCode } from "../engine/types";
+import type { EndReason } from "../protocol";
+import { gridLayout, keepVisible, stageLayout, type Rect } from "../meeting/layout";
+import { commandForKey, shortcuts, type Command } from "../meeting/shortcuts";
+import {
+  deriveTiles,
+  groupChat,
+  initials,
+  participantRows,
+  prepareChat,
+  selfIsHost,
+  type Action,
+  type MeetingState,
+  type Panel,
+  type TileModel,
+} from "../meeting/state";
+import type { Store } from "../meeting/store";
+import { icon } from "./icons";
+import { Tile } from "./tile";
+
+export interface MeetingCallbacks {
+  onLeave(): void;
+  onEnded(reason: EndReason): void;
+  onFatal(code: EngineErrorCode, message: string): void;
+}
+
+const toastMs = 4000;
+
+export class MeetingView {
+  private el: HTMLElement;
+  private stage: HTMLElement;
+  private more: HTMLButtonElement;
+  private panel: HTMLElement;
+  private toasts: HTMLElement;
+  private overlay: HTMLElement;
+  private banner: HTMLElement;
+  private buttons: Record<Command | "leave" | "settings", HTMLButtonElement>;
+  private chatBadge: HTMLElement;
+  private peopleCount: HTMLElement;
+  private tiles = new Map<string, Tile>();
+  private size = { w: 0, h: 0 };
+  private frame = 0;
+  private refreshTimer = 0;
+  private retryTimer = 0;
+  private toastTimers = new Map<number, number>();
+  private renderedPanel: Panel | "none" = "none";
+  private renderedChatLen = -1;
+  private chatList: HTMLElement | null = null;
+  private peopleList: HTMLElement | null = null;
+  private hostBox: HTMLElement | null = null;
+  private peopleSig = "";
+  private endArmed = 0;
+  private unsubscribe: () => void;
+  private resize: ResizeObserver;
+  private retryAt = 0;
+
+  constructor(
+    root: HTMLElement,
+    private readonly engine: Engine,
+    private readonly store: Store,
+    private readonly cb: MeetingCallbacks,
+  ) {
+    this.stage = h("div", { class: "stage", "aria-label": "Participants' video" });
+    this.more = h("button", {
+      class: "tile-more",
+      type: "button",
+      "data-more": true,
+      hidden: true,
+      onclick: () => this.store.dispatch({ type: "ui/panel", panel: "participants" }),
+    });
+    this.stage.append(this.more);
+    this.panel = h("aside", { class: "panel", hidden: true });
+    this.toasts = h("div", { class: "toasts", role: "status", "aria-live": "polite" });
+    this.overlay = h("div", { class: "overlay", hidden: true });
+    this.banner = h("div", { class: "banner", hidden: true });
+    this.chatBadge = h("span", { class: "badge", hidden: true });
+    this.peopleCount = h("span", { class: "count" });
+
+    const btn = (cmd: Command | "leave" | "settings", iconName: string, label: string, extra?: Node) => {
+      const b = h(
+        "button",
+        { type: "button", class: `ctl ctl-${cmd}`, "data-control": cmd, onclick: () => this.command(cmd) },
+        icon(iconName),
+        h("span", { class: "ctl-text" }, label),
+      );
+      if (extra) b.append(extra);
+      if (cmd in shortcuts) b.setAttribute("aria-keyshortcuts", shortcuts[cmd as Command]);
+      return b;
+    };
+    this.buttons = {
+      mic: btn("mic", "mic", "Mic"),
+      camera: btn("camera", "cam", "Camera"),
+      share: btn("share", "screen", "Share"),
+      chat: btn("chat", "chat", "Chat", this.chatBadge),
+      participants: btn("participants", "people", "People", this.peopleCount),
+      settings: btn("settings", "settings", "Devices"),
+      leave: btn("leave", "leave", "Leave"),
+    };
+    this.buttons.leave.classList.add("danger");
+    this.buttons.leave.setAttribute("aria-label", "Leave meeting");
+    this.buttons.settings.setAttribute("aria-label", "Devices");
+    if (!engine.capabilities.screenShare) this.buttons.share.hidden = true;
+
+    const controls = h(
+      "footer",
+      { class: "controls", role: "toolbar", "aria-label": "Meeting controls" },
+      h("div", { class: "room-name" }),
+      h(
+        "div",
+        { class: "ctl-group" },
+        this.buttons.mic,
+        this.buttons.camera,
+        this.buttons.share,
+        this.buttons.chat,
+        this.buttons.participants,
+        this.buttons.settings,
+      ),
+      h("div", { class: "ctl-end" }, this.buttons.leave),
+    );
+    this.el = h(
+      "section",
+      { class: "meeting", "data-view": "meeting" },
+      h("div", { class: "main" }, h("div", { class: "stage-wrap" }, this.stage, this.banner), this.panel),
+      controls,
+      this.toasts,
+      this.overlay,
+    );
+    document.body.classList.add("in-meeting");
+    root.replaceChildren(this.el);
+
+    this.resize = new ResizeObserver(() => {
+      const r = this.stage.getBoundingClientRect();
+      this.size = { w: Math.floor(r.width), h: Math.floor(r.height) };
+      this.schedule();
+    });
+    this.resize.observe(this.stage);
+    this.unsubscribe = store.subscribe((s, a) => this.onAction(s, a));
+    document.addEventListener("keydown", this.onKey);
+    this.refreshTimer = window.setInterval(() => {
+      const now = performance.now();
+      for (const t of this.tiles.values()) t.refresh(now);
+    }, 200);
+    this.render();
+  }
+
+  destroy(): void {
+    this.unsubscribe();
+    this.resize.disconnect();
+    document.removeEventListener("keydown", this.onKey);
+    window.clearInterval(this.refreshTimer);
+    window.clearInterval(this.retryTimer);
+    cancelAnimationFrame(this.frame);
+    for (const t of this.toastTimers.values()) window.clearTimeout(t);
+    for (const t of this.tiles.values()) t.destroy();
+    this.tiles.clear();
+    document.body.classList.remove("in-meeting");
+    this.el.remove();
+  }
+
+  private onKey = (ev: KeyboardEvent): void => {
+    if (ev.repeat) return;
+    const cmd = commandForKey({
+      key: ev.key,
+      ctrlKey: ev.ctrlKey,
+      metaKey: ev.metaKey,
+      altKey: ev.altKey,
+      target: ev.target as HTMLElement | null,
+    });
+    if (!cmd) return;
+    ev.preventDefault();
+    this.command(cmd);
+  };
+
+  private onAction(s: MeetingState, a: Action): void {
+    switch (a.type) {
+      case "ended":
+        this.cb.onEnded(a.reason);
+        return;
+      case "error":
+        if (a.fatal) {
+          this.cb.onFatal(a.code, a.message);
+          return;
+        }
+        if (a.code !== "connection-lost") this.toast(a.message);
+        break;
+      case "screen-ended":
+        this.toast("You stopped sharing your screen.");
+        break;
+      case "connection":
+        if (a.retryInMs !== undefined) this.retryAt = Date.now() + a.retryInMs;
+        break;
+    }
+    void s;
+    this.schedule();
+  }
+
+  private toast(text: string): void {
+    this.store.dispatch({ type: "ui/toast", text });
+  }
+
+  private async command(cmd: Command | "leave" | "settings"): Promise<void> {
+    const e = this.engine;
+    try {
+      switch (cmd) {
+        case "mic":
+          await e.setMuted("audio", !e.isMuted("audio"));
+          break;
+        case "camera":
+          await e.setMuted("video", !e.isMuted("video"));
+          break;
+        case "share":
+          if (e.isSharingScreen()) await e.stopScreenShare();
+          else await e.startScreenShare();
+          break;
+        case "chat":
+          this.store.dispatch({ type: "ui/toggle-panel", panel: "chat" });
+          break;
+        case "participants":
+          this.store.dispatch({ type: "ui/toggle-panel", panel: "participants" });
+          break;
+        case "settings":
+          this.store.dispatch({ type: "ui/toggle-panel", panel: "settings" });
+          break;
+        case "leave":
+          e.leave();
+          this.cb.onLeave();
+          return;
+      }
+    } catch (err) {
+      this.toast(err instanceof EngineError || err instanceof Error ? err.message : String(err));
+    }
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      this.render();
+    });
+  }
+
+  private render(): void {
+    const s = this.store.state;
+    this.renderTiles(s);
+    this.renderControls(s);
+    this.renderPanel(s);
+    this.renderToasts(s);
+    this.renderOverlay(s);
+  }
+
+  // ---- tiles -----------------------------------------------------------------
+
+  private renderTiles(s: MeetingState): void {
+    // Your own screen share is not shown back to you (a mirror of a mirror);
+    // a banner says you are sharing instead.
+    const models = deriveTiles(s).filter((t) => !(t.screen && t.self));
+    const seen = new Set<string>();
+    for (const m of models) {
+      seen.add(m.id);
+      const t = this.tiles.get(m.id);
+      if (t) t.update(m);
+      else {
+        const tile = new Tile(m, (id) => this.store.dispatch({ type: "ui/pin", tileId: this.store.state.pinned === id ? null : id }));
+        this.tiles.set(m.id, tile);
+        this.stage.append(tile.el);
+      }
+    }
+    for (const [id, t] of this.tiles) {
+      if (!seen.has(id)) {
+        t.destroy();
+        this.tiles.delete(id);
+      }
+    }
+
+    const { w, h: ht } = this.size;
+    const main = models.find((m) => m.pinned) ?? [...models].reverse().find((m) => m.screen) ?? null;
+    const place = (m: TileModel, r: Rect | null) => this.tiles.get(m.id)?.setRect(r);
+    let moreRect: Rect | null = null;
+    let overflow = 0;
+    if (main) {
+      const others = models.filter((m) => m !== main);
+      const L = stageLayout(others.length, w, ht);
+      place(main, L.main);
+      const ordered = keepVisible(others, L.visible, (m) => m.active);
+      ordered.forEach((m, i) => place(m, i < L.visible ? L.strip[i]! : null));
+      if (L.overflow > 0) moreRect = L.strip[L.visible]!;
+      overflow = L.overflow;
+      this.stage.dataset.layout = "stage";
+    } else {
+      const L = gridLayout(models.length, w, ht);
+      const ordered = keepVisible(models, L.visible, (m) => m.active);
+      ordered.forEach((m, i) => place(m, i < L.visible ? L.rects[i]! : null));
+      if (L.overflow > 0) moreRect = L.rects[L.visible]!;
+      overflow = L.overflow;
+      this.stage.dataset.layout = "grid";
+    }
+    this.stage.dataset.count = String(models.length);
+    if (moreRect) {
+      this.more.hidden = false;
+      this.more.textContent = `+${overflow}`;
+      this.more.setAttribute("aria-label", `${overflow} more participants`);
+      const st = this.more.style;
+      st.transform = `translate(${moreRect.x}px, ${moreRect.y}px)`;
+      st.width = `${moreRect.w}px`;
+      st.height = `${moreRect.h}px`;
+    } else {
+      this.more.hidden = true;
+    }
+
+    const sharing = this.engine.isSharingScreen();
+    this.banner.hidden = !sharing;
+    if (sharing && !this.banner.hasChildNodes()) {
+      this.banner.append(
+        icon("screen"),
+        h("span", {}, "You are sharing your screen"),
+        h("button", { type: "button", onclick: () => void this.command("share") }, "Stop sharing"),
+      );
+    }
+  }
+
+  // ---- controls --------------------------------------------------------------
+
+  private renderControls(s: MeetingState): void {
+    const e = this.engine;
+    const micOff = e.isMuted("audio");
+    const camOff = e.isMuted("video");
+    const sharing = e.isSharingScreen();
+    setToggle(this.buttons.mic, micOff, micOff ? "mic-off" : "mic", micOff ? "Unmute microphone" : "Mute microphone", "M");
+    setToggle(this.buttons.camera, camOff, camOff ? "cam-off" : "cam", camOff ? "Turn camera on" : "Turn camera off", "V");
+    setToggle(this.buttons.share, sharing, sharing ? "screen-off" : "screen", sharing ? "Stop sharing screen" : "Share screen", "S");
+    this.buttons.share.classList.toggle("on", sharing);
+    this.buttons.mic.classList.toggle("off", micOff);
+    this.buttons.camera.classList.toggle("off", camOff);
+
+    const chatOpen = s.panel === "chat";
+    this.buttons.chat.setAttribute("aria-expanded", String(chatOpen));
+    this.buttons.chat.setAttribute("aria-label", s.unread > 0 ? `Chat, ${s.unread} unread (C)` : "Chat (C)");
+    this.buttons.chat.title = "Chat (C)";
+    this.chatBadge.hidden = s.unread === 0;
+    this.chatBadge.textContent = s.unread > 99 ? "99+" : String(s.unread);
+    this.chatBadge.dataset.unread = String(s.unread);
+
+    const n = Object.keys(s.participants).length;
+    this.buttons.participants.setAttribute("aria-expanded", String(s.panel === "participants"));
+    this.buttons.participants.setAttribute("aria-label", `Participants, ${n} (P)`);
+    this.buttons.participants.title = "Participants (P)";
+    this.peopleCount.textContent = String(n);
+    this.buttons.settings.setAttribute("aria-expanded", String(s.panel === "settings"));
+    const roomName = this.el.querySelector(".room-name");
+    if (roomName && s.room) roomName.textContent = s.room.locked ? `${s.room.name} · locked` : s.room.name;
+  }
+
+  // ---- side panel -------------------------------------------------------------
+
+  private renderPanel(s: MeetingState): void {
+    const p = s.panel;
+    this.panel.hidden = p === null;
+    this.el.classList.toggle("with-panel", p !== null);
+    if (p !== this.renderedPanel) {
+      this.renderedPanel = p ?? "none";
+      this.chatList = null;
+      this.peopleList = null;
+      this.renderedChatLen = -1;
+      if (p === "chat") this.buildChat();
+      else if (p === "participants") this.buildPeople();
+      else if (p === "settings") void this.buildSettings();
+      else this.panel.replaceChildren();
+    }
+    if (p === "chat") this.fillChat(s);
+    if (p === "participants") this.fillPeople(s);
+  }
+
+  private panelHeader(title: string, panel: Exclude<Panel, null>): HTMLElement {
+    return h(
+      "header",
+      { class: "panel-head" },
+      h("h2", { id: `panel-title-${panel}` }, title),
+      h(
+        "button",
+        {
+          type: "button",
+          class: "icon-btn",
+          "aria-label": `Close ${title.toLowerCase()}`,
+          onclick: () => this.store.dispatch({ type: "ui/panel", panel: null }),
+        },
+        icon("close"),
+      ),
+    );
+  }
+
+  private buildChat(): void {
+    const list = h("div", { class: "chat-list", role: "log", "aria-live": "polite", "aria-label": "Chat messages" });
+    const input = h("textarea", {
+      rows: "2",
+      maxlength: "4000",
+      placeholder: "Message everyone",
+      "aria-label": "Message",
+    });
+    const error = h("p", { class: "chat-error", role: "alert" });
+    const form = h(
+      "form",
+      {
+        class: "chat-form",
+        onsubmit: (ev: Event) => {
+          ev.preventDefault();
+          const prepared = prepareChat(input.value);
+          if ("error" in prepared) {
+            error.textContent = prepared.error;
+            return;
+          }
+          error.textContent = "";
+          const text = prepared.text;
+          input.value = "";
+          this.engine.sendChat(text).catch((e: unknown) => {
+            input.value = input.value || text;
+            error.textContent = e instanceof Error ? e.message : String(e);
+          });
+        },
+      },
+      input,
+      h("button", { type: "submit", class: "send" }, "Send"),
+    );
+    input.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) {
+        ev.preventDefault();
+        form.requestSubmit();
+      }
+      if (ev.key === "Escape") this.store.dispatch({ type: "ui/panel", panel: null });
+    });
+    this.chatList = list;
+    this.panel.setAttribute("aria-labelledby", "panel-title-chat");
+    this.panel.dataset.panel = "chat";
+    this.panel.replaceChildren(this.panelHeader("Chat", "chat"), list, error, form);
+    requestAnimationFrame(() => input.focus());
+  }
+
+  private fillChat(s: MeetingState): void {
+    const list = this.chatList;
+    if (!list || s.chat.length === this.renderedChatLen) return;
+    this.renderedChatLen = s.chat.length;
+    const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+    const groups = groupChat(s.chat, s.selfId);
+    list.replaceChildren(
+      ...(groups.length === 0 ? [h("p", { class: "empty" }, "No messages yet.")] : []),
+      ...groups.map((g) =>
+        h(
+          "div",
+          { class: `chat-group${g.self ? " self" : ""}` },
+          h(
+            "div",
+            { class: "chat-meta" },
+            h("span", { class: "chat-name" }, g.self ? "You" : g.name),
+            h("time", { datetime: new Date(g.ts).toISOString() }, formatTime(g.ts)),
+          ),
+          ...g.messages.map((m) => h("p", { class: "chat-text", "data-seq": String(m.seq), "data-from": m.name }, m.text)),
+        ),
+      ),
+    );
+    if (atBottom || groups.at(-1)?.self) list.scrollTop = list.scrollHeight;
+  }
+
+  private buildPeople(): void {
+    this.peopleList = h("ul", { class: "people", "aria-label": "Participants" });
+    this.hostBox = h("div", { class: "host-controls" });
+    this.peopleSig = "";
+    this.panel.setAttribute("aria-labelledby", "panel-title-participants");
+    this.panel.dataset.panel = "participants";
+    this.panel.replaceChildren(this.panelHeader("Participants", "participants"), this.hostBox, this.peopleList);
+  }
+
+  private hostAction(p: Promise<void>): void {
+    p.catch((e: unknown) => this.toast(e instanceof Error ? e.message : String(e)));
+  }
+
+  private fillPeople(s: MeetingState): void {
+    const list = this.peopleList;
+    if (!list || !this.hostBox) return;
+    const rows = participantRows(s);
+    const host = selfIsHost(s);
+    const locked = s.room?.locked ?? false;
+    // Rebuild only when something shown changed, so buttons stay put.
+    const sig = JSON.stringify([host, locked, this.endArmed > 0, rows.map((r) => ({ ...r, speaking: false }))]);
+    if (sig === this.peopleSig) return;
+    this.peopleSig = sig;
+    if (host) {
+      const end = h(
+        "button",
+        {
+          type: "button",
+          class: "danger",
+          "data-action": "end",
+          onclick: () => {
+            if (this.endArmed) {
+              window.clearTimeout(this.endArmed);
+              this.endArmed = 0;
+              this.hostAction(this.engine.endMeeting());
+              return;
+            }
+            // Ending a meeting for everyone takes a second click.
+            this.endArmed = window.setTimeout(() => {
+              this.endArmed = 0;
+              this.schedule();
+            }, 4000);
+            this.schedule();
+          },
+        },
+        this.endArmed ? "Click again to end for everyone" : "End meeting for everyone",
+      );
+      this.hostBox.replaceChildren(
+        h(
+          "button",
+          {
+            type: "button",
+            "data-action": "lock",
+            "aria-pressed": String(locked),
+            onclick: () => this.hostAction(this.engine.setLocked(!locked)),
+          },
+          locked ? "Unlock meeting" : "Lock meeting",
+        ),
+        end,
+      );
+    } else {
+      this.hostBox.replaceChildren();
+    }
+    list.replaceChildren(
+      ...rows.map((r) =>
+        h(
+          "li",
+          {
+            class: "person",
+            "data-participant": r.id,
+            "data-name": r.name,
+            "data-muted": String(r.micMuted),
+          },
+          h("span", { class: "avatar small", "aria-hidden": "true" }, initials(r.name)),
+          h(
+            "span",
+            { class: "person-name" },
+            r.name,
+            r.self ? h("span", { class: "tag" }, " (you)") : null,
+            r.host ? h("span", { class: "tag host" }, "host") : null,
+          ),
+          h(
+            "span",
+            { class: "person-icons" },
+            r.sharing ? icon("screen", "sharing screen") : null,
+            r.cameraOff ? icon("cam-off", "camera off") : icon("cam", "camera on"),
+            r.micMuted ? icon("mic-off", "microphone off") : icon("mic", "microphone on"),
+          ),
+          host && !r.self
+            ? h(
+                "button",
+                {
+                  type: "button",
+                  class: "remove",
+                  "aria-label": `Remove ${r.name}`,
+                  onclick: () => this.hostAction(this.engine.removeParticipant(r.id)),
+                },
+                "Remove",
+              )
+            : null,
+        ),
+      ),
+    );
+  }
+
+  private async buildSettings(): Promise<void> {
+    this.panel.setAttribute("aria-labelledby", "panel-title-settings");
+    this.panel.dataset.panel = "settings";
+    const body = h("div", { class: "settings" });
+    this.panel.replaceChildren(this.panelHeader("Devices", "settings"), body);
+    const devices = await this.engine.listDevices().catch(() => []);
+    if (this.renderedPanel !== "settings") return;
+    const picker = (kind: "videoinput" | "audioinput" | "audiooutput", label: string) => {
+      const opts = devices.filter((d) => d.kind === kind);
+      const id = `set-${kind}`;
+      const sel = h("select", { id, "aria-label": label });
+      for (const d of opts) sel.append(h("option", { value: d.deviceId }, d.label));
+      sel.disabled = opts.length === 0;
+      sel.addEventListener("change", () => {
+        this.engine.selectDevice(kind, sel.value).catch((e: unknown) => this.toast(e instanceof Error ? e.message : String(e)));
+      });
+      return h("div", { class: "field" }, h("label", { for: id }, label), sel);
+    };
+    body.append(picker("videoinput", "Camera"), picker("audioinput", "Microphone"));
+    if (this.engine.capabilities.speakerSelection) body.append(picker("audiooutput", "Speaker"));
+    body.append(
+      h(
+        "p",
+        { class: "hint" },
+        `Shortcuts: ${shortcuts.mic} microphone, ${shortcuts.camera} camera, ${shortcuts.share} share screen, ${shortcuts.chat} chat, ${shortcuts.participants} participants.`,
+      ),
+    );
+  }
+
+  // ---- toasts and overlay -------------------------------------------------------
+
+  private renderToasts(s: MeetingState): void {
+    const have = new Set(s.toasts.map((t) => t.id));
+    for (const el of [...this.toasts.children] as HTMLElement[]) {
+      if (!have.has(Number(el.dataset.toast))) el.remove();
+    }
+    for (const t of s.toasts) {
+      if (this.toastTimers.has(t.id)) continue;
+      this.toasts.append(h("div", { class: "toast", "data-toast": String(t.id) }, t.text));
+      this.toastTimers.set(
+        t.id,
+        window.setTimeout(() => {
+          this.toastTimers.delete(t.id);
+          this.store.dispatch({ type: "ui/toast-expired", id: t.id });
+        }, toastMs),
+      );
+    }
+  }
+
+  private renderOverlay(s: MeetingState): void {
+    const lost = s.connection === "reconnecting";
+    this.overlay.hidden = !lost;
+    if (!lost) {
+      window.clearInterval(this.retryTimer);
+      this.retryTimer = 0;
+      this.overlay.replaceChildren();
+      return;
+    }
+    if (!this.overlay.hasChildNodes()) {
+      const status = h("p", { class: "retry-status" }, "Reconnecting…");
+      this.overlay.replaceChildren(
+        h(
+          "div",
+          { class: "error-screen", "data-view": "connection-lost", role: "alertdialog", "aria-labelledby": "lost-title" },
+          h("h1", { id: "lost-title" }, "Connection lost"),
+          h("p", {}, "The connection to the meeting dropped. Parley is trying to reconnect."),
+          status,
+          h(
+            "button",
+            { type: "button", class: "primary", onclick: () => this.engine.reconnectNow() },
+            "Reconnect now",
+          ),
+        ),
+      );
+      this.retryTimer = window.setInterval(() => {
+        const left = Math.max(0, Math.ceil((this.retryAt - Date.now()) / 1000));
+        status.textContent = left > 0 ? `Retrying in ${left} s…` : "Retrying…";
+      }, 250);
+    }
+  }
+}
+
+// The label says what pressing does ("Mute microphone"), so no aria-pressed.
+function setToggle(b: HTMLButtonElement, pressed: boolean, iconName: string, label: string, key: string): void {
+  b.dataset.on = String(pressed);
+  b.setAttribute("aria-label", `${label} (${key})`);
+  b.title = `${label} (${key})`;
+  const svg = b.querySelector("svg");
+  if (svg && !svg.classList.contains(`icon-${iconName}`)) svg.replaceWith(icon(iconName));
+}
+
+function formatTime(ts: number): string {
+  return new Date(ts).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+}

@@ -1,0 +1,251 @@
+// One video tile. It can be fed a MediaStream (browser engine: a <video>)
+// or decoded VideoFrames (desktop engine: drawn on a <canvas>), and it
+// reports what it shows through data-* attributes, a contract for tests and
+// tools:
+//
+//   data-tile                     on every tile
+//   data-name="<display name>"
+//   data-state="connecting|live|video-off|stale"
+//                                 live = a frame was rendered in the last
+//                                 second (requestVideoFrameCallback, or the
+//                                 frame feed's own frames), never a guess
+//   data-screen                   on screen-share tiles
+//   data-muted="true|false"       the participant's microphone
+//   data-self                     your own tile
+//   data-speaking="true|false", data-active (active speaker), data-pinned
+
+import { h } from "../dom";
+import type { VideoSource } from "../engine/types";
+import { initials, type TileModel } from "../meeting/state";
+import type { Rect } from "../meeting/layout";
+import { icon } from "./icons";
+
+export type TileState = "connecting" | "live" | "video-off" | "stale";
+
+export const liveWindowMs = 1000;
+
+// The pure rule behind data-state.
+export function tileState(opts: {
+  videoOff: boolean;
+  hasSource: boolean;
+  lastFrameAt: number | null;
+  now: number;
+}): TileState {
+  if (opts.videoOff) return "video-off";
+  if (!opts.hasSource || opts.lastFrameAt === null) return "connecting";
+  return opts.now - opts.lastFrameAt <= liveWindowMs ? "live" : "stale";
+}
+
+type VideoWithRVFC = HTMLVideoElement & {
+  requestVideoFrameCallback?: (cb: () => void) => number;
+  cancelVideoFrameCallback?: (handle: number) => void;
+};
+
+export class Tile {
+  readonly el: HTMLElement;
+  private media: HTMLElement;
+  private avatar: HTMLElement;
+  private label: HTMLElement;
+  private nameEl: HTMLElement;
+  private micIcon: HTMLElement;
+  private quality: HTMLElement;
+  private pinButton: HTMLButtonElement;
+  private source: VideoSource | null = null;
+  private video: VideoWithRVFC | null = null;
+  private unsubscribeFeed: (() => void) | null = null;
+  private rvfcHandle = 0;
+  private lastFrameAt: number | null = null;
+  private lastFrameCount = 0;
+  private model: TileModel;
+
+  constructor(
+    model: TileModel,
+    private readonly onPin: (tileId: string) => void,
+  ) {
+    this.model = model;
+    this.media = h("div", { class: "tile-media" });
+    this.avatar = h("div", { class: "avatar", "aria-hidden": "true" });
+    this.nameEl = h("span", { class: "tile-name" });
+    this.micIcon = h("span", { class: "tile-mic" });
+    this.quality = h("span", { class: "quality", "aria-hidden": "true" }, h("i"), h("i"), h("i"));
+    this.label = h("div", { class: "tile-label" }, this.micIcon, this.nameEl, this.quality);
+    this.pinButton = h("button", {
+      class: "tile-pin",
+      type: "button",
+      onclick: (ev: Event) => {
+        ev.stopPropagation();
+        this.onPin(this.model.id);
+      },
+    });
+    this.pinButton.append(icon("pin"));
+    this.el = h(
+      "div",
+      { class: "tile", "data-tile": true, "data-state": "connecting", role: "group" },
+      this.media,
+      this.avatar,
+      this.label,
+      this.pinButton,
+    );
+    this.el.addEventListener("dblclick", () => this.onPin(this.model.id));
+    this.update(model);
+  }
+
+  update(m: TileModel): void {
+    const prev = this.model;
+    const first = this.el.dataset.name === undefined;
+    this.model = m;
+    const el = this.el;
+    // Speaking and quality change several times a second: touch the DOM
+    // only where something changed.
+    setData(el, "name", m.name);
+    setData(el, "muted", String(m.micMuted));
+    setData(el, "speaking", String(m.speaking));
+    setData(el, "quality", m.quality);
+    toggleAttr(el, "data-screen", m.screen);
+    toggleAttr(el, "data-self", m.self);
+    toggleAttr(el, "data-active", m.active);
+    toggleAttr(el, "data-pinned", m.pinned);
+    if (first || prev.name !== m.name || prev.self !== m.self || prev.screen !== m.screen) {
+      const who = m.self ? `${m.name} (you)` : m.name;
+      el.setAttribute("aria-label", m.screen ? `${who}: screen` : who);
+      this.nameEl.textContent = m.screen ? `${who} · screen` : who;
+      this.avatar.textContent = initials(m.name);
+    }
+    if (first || prev.micMuted !== m.micMuted) {
+      this.micIcon.replaceChildren(m.micMuted ? icon("mic-off", "microphone off") : icon("mic", "microphone on"));
+      this.micIcon.classList.toggle("off", m.micMuted);
+    }
+    if (first || prev.pinned !== m.pinned || prev.name !== m.name) {
+      const who = m.self ? `${m.name} (you)` : m.name;
+      this.pinButton.setAttribute("aria-label", m.pinned ? `Unpin ${who}` : `Pin ${who}`);
+      this.pinButton.setAttribute("aria-pressed", String(m.pinned));
+    }
+    this.setSource(m.source);
+    this.refresh(performance.now());
+  }
+
+  private rect = "";
+
+  setRect(r: Rect | null): void {
+    const key = r ? `${r.x},${r.y},${r.w},${r.h}` : "hidden";
+    if (key === this.rect) return;
+    this.rect = key;
+    if (!r) {
+      this.el.hidden = true;
+      return;
+    }
+    this.el.hidden = false;
+    const s = this.el.style;
+    s.transform = `translate(${r.x}px, ${r.y}px)`;
+    s.width = `${r.w}px`;
+    s.height = `${r.h}px`;
+    this.el.classList.toggle("small", r.w < 220);
+  }
+
+  // Recomputes data-state; called after frames and on a short interval.
+  refresh(now: number): void {
+    if (this.video && !this.video.requestVideoFrameCallback) {
+      // No requestVideoFrameCallback: count decoded frames instead.
+      const q = this.video.getVideoPlaybackQuality?.();
+      const n = q ? q.totalVideoFrames : 0;
+      if (n > this.lastFrameCount) {
+        this.lastFrameCount = n;
+        this.lastFrameAt = now;
+      }
+    }
+    const state = tileState({
+      videoOff: this.model.videoOff,
+      hasSource: this.source !== null,
+      lastFrameAt: this.lastFrameAt,
+      now,
+    });
+    if (this.el.dataset.state !== state) this.el.dataset.state = state;
+  }
+
+  private setSource(src: VideoSource | null): void {
+    if (sameSource(src, this.source)) return;
+    this.detach();
+    this.source = src;
+    this.lastFrameAt = null;
+    this.lastFrameCount = 0;
+    if (!src) return;
+    if (src.type === "stream") {
+      const v = h("video", { autoplay: true, playsinline: true, muted: true }) as VideoWithRVFC;
+      v.muted = true;
+      v.srcObject = src.stream;
+      if (this.model.self && !this.model.screen) v.classList.add("mirror");
+      if (this.model.screen) v.classList.add("contain");
+      this.video = v;
+      this.media.replaceChildren(v);
+      void v.play().catch(() => undefined);
+      this.watchFrames(v);
+    } else {
+      const c = h("canvas", {});
+      this.media.replaceChildren(c);
+      const ctx = c.getContext("2d");
+      this.unsubscribeFeed = src.feed.subscribe((frame) => {
+        try {
+          if (c.width !== frame.displayWidth || c.height !== frame.displayHeight) {
+            c.width = frame.displayWidth;
+            c.height = frame.displayHeight;
+          }
+          ctx?.drawImage(frame, 0, 0);
+          this.lastFrameAt = performance.now();
+          this.refresh(this.lastFrameAt);
+        } finally {
+          frame.close();
+        }
+      });
+    }
+  }
+
+  private watchFrames(v: VideoWithRVFC): void {
+    if (!v.requestVideoFrameCallback) return;
+    const onFrame = () => {
+      if (this.video !== v) return;
+      this.lastFrameAt = performance.now();
+      if (this.el.dataset.state !== "live") this.refresh(this.lastFrameAt);
+      this.rvfcHandle = v.requestVideoFrameCallback!(onFrame);
+    };
+    this.rvfcHandle = v.requestVideoFrameCallback(onFrame);
+  }
+
+  private detach(): void {
+    if (this.video) {
+      if (this.rvfcHandle && this.video.cancelVideoFrameCallback) this.video.cancelVideoFrameCallback(this.rvfcHandle);
+      this.video.srcObject = null;
+      this.video = null;
+    }
+    this.unsubscribeFeed?.();
+    this.unsubscribeFeed = null;
+    this.media.replaceChildren();
+  }
+
+  destroy(): void {
+    this.detach();
+    this.el.remove();
+  }
+}
+
+function sameSource(a: VideoSource | null, b: VideoSource | null): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.type !== b.type) return false;
+  if (a.type === "stream" && b.type === "stream") {
+    const ta = a.stream.getVideoTracks()[0];
+    const tb = b.stream.getVideoTracks()[0];
+    return ta !== undefined && ta === tb;
+  }
+  return a.type === "frames" && b.type === "frames" && a.feed === b.feed;
+}
+
+function setData(el: HTMLElement, key: string, value: string): void {
+  if (el.dataset[key] !== value) el.dataset[key] = value;
+}
+
+function toggleAttr(el: HTMLElement, name: string, on: boolean): void {
+  if (on) {
+    if (!el.hasAttribute(name)) el.setAttribute(name, "");
+  } else if (el.hasAttribute(name)) {
+    el.removeAttribute(name);
+  }
+}

@@ -1,0 +1,96 @@
+import { describe, expect, it } from "vitest";
+import { rateQuality } from "../src/engine/browser";
+import { signalingURL } from "../src/engine/signaling";
+import { guestParams, roomFromPath } from "../src/guest";
+import { endedScreen, joinErrorScreen } from "../src/meeting/errors";
+import { commandForKey } from "../src/meeting/shortcuts";
+import { cleanDisplayName, isValidRoomName, normalizeErrorCode, parseServerMessage } from "../src/protocol";
+import { tileState } from "../src/views/tile";
+
+describe("tileState", () => {
+  it.each([
+    [{ videoOff: true, hasSource: true, lastFrameAt: 1000, now: 1000 }, "video-off"],
+    [{ videoOff: false, hasSource: false, lastFrameAt: null, now: 1000 }, "connecting"],
+    [{ videoOff: false, hasSource: true, lastFrameAt: null, now: 1000 }, "connecting"],
+    [{ videoOff: false, hasSource: true, lastFrameAt: 500, now: 1400 }, "live"],
+    [{ videoOff: false, hasSource: true, lastFrameAt: 500, now: 1600 }, "stale"],
+  ])("%j → %s", (input, want) => expect(tileState(input)).toBe(want));
+});
+
+describe("commandForKey", () => {
+  const key = (k: string, extra: Partial<Parameters<typeof commandForKey>[0]> = {}) =>
+    commandForKey({ key: k, ctrlKey: false, metaKey: false, altKey: false, target: { tagName: "BODY" }, ...extra });
+  it("maps M V S C P", () => {
+    expect(["m", "V", "s", "c", "P"].map((k) => key(k))).toEqual(["mic", "camera", "share", "chat", "participants"]);
+  });
+  it("ignores typing and modified keys", () => {
+    expect(key("m", { target: { tagName: "TEXTAREA" } })).toBeNull();
+    expect(key("m", { target: { tagName: "INPUT" } })).toBeNull();
+    expect(key("c", { ctrlKey: true })).toBeNull();
+    expect(key("x")).toBeNull();
+  });
+});
+
+describe("guest URL", () => {
+  it("reads the room from /r/ROOM", () => {
+    expect(roomFromPath("/r/team-sync")).toBe("team-sync");
+    expect(roomFromPath("/r/team-sync/")).toBe("team-sync");
+    expect(roomFromPath("/")).toBeNull();
+    expect(roomFromPath("/r/a/b")).toBeNull();
+  });
+  it("reads ?name= and ?join=1", () => {
+    expect(guestParams("?name=Ada%20L&join=1")).toEqual({ name: "Ada L", autoJoin: true, micOff: false, cameraOff: false });
+    expect(guestParams("")).toEqual({ name: null, autoJoin: false, micOff: false, cameraOff: false });
+  });
+  it("builds the WebSocket URL on the page's origin", () => {
+    expect(signalingURL({ protocol: "https:", host: "10.0.0.2:8443" })).toBe("wss://10.0.0.2:8443/ws");
+    expect(signalingURL({ protocol: "http:", host: "127.0.0.1:9" })).toBe("ws://127.0.0.1:9/ws");
+  });
+});
+
+describe("protocol helpers", () => {
+  it("validates room names", () => {
+    expect(isValidRoomName("standup")).toBe(true);
+    expect(isValidRoomName("a.b_c-1")).toBe(true);
+    expect(isValidRoomName(".hidden")).toBe(false);
+    expect(isValidRoomName("with space")).toBe(false);
+    expect(isValidRoomName("x".repeat(65))).toBe(false);
+  });
+  it("cleans display names", () => {
+    expect(cleanDisplayName("  Ada \t Lovelace ")).toBe("Ada Lovelace");
+    expect(cleanDisplayName("evil\u202eeman")).toBe("evileman");
+    expect(Array.from(cleanDisplayName("é".repeat(70)))).toHaveLength(64);
+  });
+  it("treats unknown error codes as internal", () => {
+    expect(normalizeErrorCode("room-full")).toBe("room-full");
+    expect(normalizeErrorCode("teapot")).toBe("internal");
+  });
+  it("parses server messages defensively", () => {
+    expect(parseServerMessage('{"type":"room","name":"x","locked":true,"limit":3,"extra":1}')).toMatchObject({ type: "room" });
+    expect(parseServerMessage("[]")).toBeNull();
+    expect(parseServerMessage("nope")).toBeNull();
+  });
+});
+
+describe("error screens", () => {
+  it("has a next step for every join error", () => {
+    expect(joinErrorScreen("room-full", "").view).toBe("room-full");
+    expect(joinErrorScreen("bad-password", "wrong").next).toEqual(["password"]);
+    expect(joinErrorScreen("connection-lost", "").next[0]).toBe("retry");
+    expect(joinErrorScreen("internal", "boom").message).toBe("boom");
+    expect(endedScreen("host-ended").view).toBe("host-ended");
+    // Never offer to reconnect automatically after host-ended or removed.
+    expect(endedScreen("host-ended").next).not.toContain("rejoin");
+    expect(endedScreen("removed").next).not.toContain("rejoin");
+  });
+});
+
+describe("rateQuality", () => {
+  it.each([
+    [0, 0, 0, "unknown"],
+    [0, 1000, 30, "good"],
+    [40, 1000, 25, "fair"],
+    [200, 1000, 25, "poor"],
+    [0, 1000, 3, "poor"],
+  ])("lost %i of %i at %i fps → %s", (lost, recv, fps, want) => expect(rateQuality(lost, recv, fps)).toBe(want));
+});

@@ -1,0 +1,390 @@
+// Browser guests in a real meeting: three Chromium pages (fake camera and
+// microphone) join one room of a real `parley serve` by its link, and check
+// tiles, mute, chat, screen share, leaving, a full room and a wrong password
+// through the tiles' data-* contract (frontend/src/views/tile.ts).
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import net from "node:net";
+import path from "node:path";
+import readline from "node:readline";
+import { after, before, describe, test } from "node:test";
+import { artifacts, guestContext, guestURL, launchMediaBrowser, parleyBin, startServe } from "./harness.mjs";
+
+let browser;
+const servers = [];
+const contexts = [];
+
+before(async () => {
+  browser = await launchMediaBrowser();
+});
+
+after(async () => {
+  for (const c of contexts) await c.close().catch(() => {});
+  await browser?.close();
+  for (const s of servers) await s.stop();
+});
+
+// Closes the pages of a finished scenario so they stop using CPU.
+async function closeAll() {
+  for (const c of contexts.splice(0)) await c.close().catch(() => {});
+}
+
+async function serve(args) {
+  const s = await startServe(["--addr", "127.0.0.1:0", "--json", ...args]);
+  servers.push(s);
+  return s;
+}
+
+// Opens a guest page for room and waits until it shows the meeting (or,
+// with expectMeeting false, just loads it).
+async function guest(server, room, name, { viewport, expectMeeting = true, cameraOff = false } = {}) {
+  const context = await guestContext(browser, viewport ? { viewport } : {});
+  contexts.push(context);
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e));
+  page.errors = errors;
+  await page.goto(guestURL(server.url, room, { name, extra: cameraOff ? { "camera-off": "1" } : {} }));
+  if (expectMeeting) await page.locator('[data-view="meeting"]').waitFor({ timeout: 15000 });
+  return page;
+}
+
+const tile = (page, name) => page.locator(`[data-tile][data-name="${name}"]:not([data-screen])`);
+
+// Resolves when fn(arg) is true in the page, or fails after timeout ms.
+function until(page, fn, arg, timeout) {
+  return page.waitForFunction(fn, arg, { timeout, polling: 50 });
+}
+
+async function tileStates(page) {
+  return page.evaluate(() =>
+    [...document.querySelectorAll("[data-tile]")].map(
+      (t) => {
+        const v = t.querySelector("video");
+        const media = v ? ` video ready=${v.readyState} ${v.videoWidth}x${v.videoHeight} paused=${v.paused} track=${v.srcObject?.getVideoTracks()[0]?.readyState}/${v.srcObject?.getVideoTracks()[0]?.muted ? "muted" : "unmuted"}` : " no video";
+        return `${t.dataset.name}${t.hasAttribute("data-screen") ? " (screen)" : ""}${t.hasAttribute("data-self") ? " (self)" : ""}: ${t.dataset.state}${media}`;
+      },
+    ),
+  );
+}
+
+async function remoteTilesLive(page, names, timeout) {
+  try {
+    await waitRemoteTilesLive(page, names, timeout);
+  } catch (e) {
+    throw new Error(`${e.message}\ntiles: ${JSON.stringify(await tileStates(page))}`);
+  }
+}
+
+function waitRemoteTilesLive(page, names, timeout) {
+  return until(
+    page,
+    (names) =>
+      names.every((n) =>
+        [...document.querySelectorAll("[data-tile]:not([data-screen]):not([data-self])")].some(
+          (t) => t.dataset.name === n && t.dataset.state === "live",
+        ),
+      ),
+    names,
+    timeout,
+  );
+}
+
+async function shot(page, file, viewport) {
+  if (viewport) await page.setViewportSize(viewport);
+  await page.waitForTimeout(600); // tile transitions settle
+  await page.screenshot({ path: path.join(artifacts, file) });
+}
+
+// No tile may overlap another or leave the stage.
+async function assertLayoutSane(page) {
+  const problems = await page.evaluate(() => {
+    const stage = document.querySelector(".stage").getBoundingClientRect();
+    const rects = [...document.querySelectorAll(".stage > [data-tile]:not([hidden]), .stage > .tile-more:not([hidden])")].map((e) => ({
+      name: e.dataset.name ?? "+N",
+      r: e.getBoundingClientRect(),
+    }));
+    const out = [];
+    for (const { name, r } of rects) {
+      if (r.width < 40 || r.height < 30) out.push(`${name} is ${r.width}×${r.height}`);
+      if (r.left < stage.left - 1 || r.top < stage.top - 1 || r.right > stage.right + 1 || r.bottom > stage.bottom + 1)
+        out.push(`${name} leaves the stage`);
+    }
+    for (let i = 0; i < rects.length; i++)
+      for (let j = i + 1; j < rects.length; j++) {
+        const a = rects[i].r;
+        const b = rects[j].r;
+        if (a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1)
+          out.push(`${rects[i].name} overlaps ${rects[j].name}`);
+      }
+    return out;
+  });
+  assert.deepEqual(problems, []);
+}
+
+describe("three guests in one room", () => {
+  let server;
+  const room = "standup";
+  const names = ["Ada", "Bob", "Cy"];
+  const pages = {};
+
+  before(async () => {
+    server = await serve(["--room", room, "--max", "3"]);
+  });
+  after(closeAll);
+
+  test("each page shows the two others live within 5 s", async () => {
+    for (const n of names) pages[n] = await guest(server, room, n);
+    const t0 = Date.now();
+    await Promise.all(names.map((n) => remoteTilesLive(pages[n], names.filter((m) => m !== n), 5000)));
+    const took = Date.now() - t0;
+    for (const n of names) {
+      assert.equal(await pages[n].locator("[data-tile]:not([data-self])").count(), 2, `${n} sees two remote tiles`);
+      assert.equal(await pages[n].locator("[data-tile][data-self]").count(), 1, `${n} sees a self tile`);
+    }
+    await assertLayoutSane(pages.Ada);
+    await shot(pages.Ada, "meeting-grid-1280x720.png");
+    await shot(pages.Ada, "meeting-grid-800x600.png", { width: 800, height: 600 });
+    await assertLayoutSane(pages.Ada);
+    await pages.Ada.setViewportSize({ width: 1280, height: 720 });
+    console.log(`# all remote tiles live ${took} ms after the third join`);
+  });
+
+  test("muting shows data-muted=true on the other pages within 1 s", async () => {
+    await Promise.all(["Bob", "Cy"].map((n) => tile(pages[n], "Ada").and(pages[n].locator('[data-muted="false"]')).waitFor()));
+    await pages.Ada.getByRole("button", { name: /^Mute microphone/ }).click();
+    const t0 = Date.now();
+    await Promise.all(["Bob", "Cy"].map((n) => tile(pages[n], "Ada").and(pages[n].locator('[data-muted="true"]')).waitFor({ timeout: 1000 })));
+    console.log(`# mute seen by the others after ${Date.now() - t0} ms`);
+    // Own tile and participant list agree; unmuting with the M key works.
+    await tile(pages.Ada, "Ada").and(pages.Ada.locator('[data-muted="true"]')).waitFor({ timeout: 1000 });
+    await pages.Ada.keyboard.press("m");
+    await Promise.all(["Bob", "Cy"].map((n) => tile(pages[n], "Ada").and(pages[n].locator('[data-muted="false"]')).waitFor({ timeout: 1000 })));
+  });
+
+  test("turning the camera off shows the avatar (video-off) on the others", async () => {
+    await pages.Bob.keyboard.press("v");
+    await Promise.all(["Ada", "Cy"].map((n) => tile(pages[n], "Bob").and(pages[n].locator('[data-state="video-off"]')).waitFor({ timeout: 2000 })));
+    await pages.Bob.keyboard.press("v");
+    await Promise.all(["Ada", "Cy"].map((n) => tile(pages[n], "Bob").and(pages[n].locator('[data-state="live"]')).waitFor({ timeout: 3000 })));
+  });
+
+  test("a chat message reaches the other two, with an unread badge", async () => {
+    await pages.Ada.keyboard.press("c");
+    const box = pages.Ada.getByRole("textbox", { name: "Message" });
+    await box.fill("Can everyone see my screen?");
+    await box.press("Enter");
+    await pages.Ada.locator(".chat-text", { hasText: "Can everyone see my screen?" }).waitFor({ timeout: 2000 });
+    for (const n of ["Bob", "Cy"]) {
+      const p = pages[n];
+      await p.locator('.ctl-chat .badge[data-unread="1"]').waitFor({ timeout: 2000 });
+      await p.getByRole("button", { name: /^Chat/ }).click();
+      await p.locator(".chat-text", { hasText: "Can everyone see my screen?" }).waitFor({ timeout: 1000 });
+      assert.equal(await p.locator(".chat-group .chat-name").first().textContent(), "Ada");
+      assert.equal(await p.locator(".ctl-chat .badge").isHidden(), true);
+      await p.getByRole("button", { name: "Close chat" }).click();
+    }
+    await pages.Ada.keyboard.press("Escape");
+  });
+
+  test("pinning a tile makes it large, with the others in a strip", async () => {
+    const p = pages.Bob;
+    await p.getByRole("button", { name: "Pin Ada" }).click();
+    await p.locator('[data-tile][data-pinned][data-name="Ada"]').waitFor({ timeout: 2000 });
+    assert.equal(await p.locator(".stage").getAttribute("data-layout"), "stage");
+    await assertLayoutSane(p);
+    await p.getByRole("button", { name: "Unpin Ada" }).click();
+    await until(p, () => document.querySelector(".stage").dataset.layout === "grid", null, 2000);
+  });
+
+  test("the participant list shows everyone with their mute state", async () => {
+    const p = pages.Cy;
+    await p.keyboard.press("p");
+    const rows = p.locator(".people .person");
+    await until(p, () => document.querySelectorAll(".people .person").length === 3, null, 2000);
+    assert.deepEqual(await rows.evaluateAll((els) => els.map((e) => e.dataset.name)), ["Cy", "Ada", "Bob"]);
+    await p.keyboard.press("p");
+  });
+
+  test("a screen share becomes its own live tile on the others", async () => {
+    await pages.Ada.getByRole("button", { name: /^Share screen/ }).click();
+    await pages.Ada.locator(".banner", { hasText: "You are sharing your screen" }).waitFor({ timeout: 5000 });
+    const t0 = Date.now();
+    for (const n of ["Bob", "Cy"]) {
+      await pages[n].locator('[data-tile][data-screen][data-name="Ada"][data-state="live"]').waitFor({ timeout: 10000 });
+    }
+    console.log(`# screen tile live on the others after ${Date.now() - t0} ms`);
+    // Capped at 1280×720 by the sender.
+    const size = await pages.Bob.locator("[data-tile][data-screen] video").evaluate((v) => [v.videoWidth, v.videoHeight]);
+    assert.ok(size[0] > 0 && size[0] <= 1280 && size[1] <= 720, `screen video is ${size}`);
+    assert.equal(await pages.Bob.locator(".stage").getAttribute("data-layout"), "stage");
+    // The camera tiles are still there, in the strip.
+    assert.equal(await pages.Bob.locator("[data-tile]:not([data-screen])").count(), 3);
+    await assertLayoutSane(pages.Bob);
+    await shot(pages.Bob, "meeting-screenshare-1280x720.png");
+    await shot(pages.Bob, "meeting-screenshare-800x600.png", { width: 800, height: 600 });
+    await assertLayoutSane(pages.Bob);
+    await pages.Bob.setViewportSize({ width: 1280, height: 720 });
+
+    await pages.Ada.getByRole("button", { name: /^Stop sharing screen/ }).click();
+    await pages.Bob.locator("[data-tile][data-screen]").waitFor({ state: "detached", timeout: 3000 });
+  });
+
+  test("a fourth guest over --max 3 gets the room-full screen", async () => {
+    const p = await guest(server, room, "Dee", { expectMeeting: false });
+    await p.locator('[data-view="room-full"]').waitFor({ timeout: 10000 });
+    await p.getByRole("heading", { name: "This meeting is full" }).waitFor();
+    await p.getByRole("button", { name: "Try again" }).waitFor();
+    await p.context().close();
+  });
+
+  test("a guest who leaves disappears from the others within 2 s", async () => {
+    await pages.Cy.getByRole("button", { name: "Leave meeting" }).click();
+    const t0 = Date.now();
+    await Promise.all(["Ada", "Bob"].map((n) => tile(pages[n], "Cy").waitFor({ state: "detached", timeout: 2000 })));
+    console.log(`# leaver's tile gone after ${Date.now() - t0} ms`);
+    await pages.Cy.locator('[data-view="left"]').waitFor();
+    await pages.Ada.locator(".toast", { hasText: "Cy left" }).waitFor({ timeout: 2000 });
+  });
+
+  test("no page threw", () => {
+    for (const n of names) assert.deepEqual(pages[n].errors, [], `${n}'s page errors`);
+  });
+});
+
+describe("host controls", () => {
+  after(closeAll);
+
+  test("the host locks the room, removes a guest and ends the meeting", async () => {
+    const server = await serve(["--room", "mod"]);
+    // Cameras off: this scenario is about signaling, not video.
+    const ada = await guest(server, "mod", "Ada", { cameraOff: true });
+    const bob = await guest(server, "mod", "Bob", { cameraOff: true });
+    const cy = await guest(server, "mod", "Cy", { cameraOff: true });
+    await tile(ada, "Cy").waitFor();
+    await tile(bob, "Ada").and(bob.locator('[data-state="video-off"]')).waitFor();
+
+    await ada.keyboard.press("p");
+    await ada.locator('.people .person[data-name="Ada"] .tag.host').waitFor();
+    // Guests get no host controls.
+    await bob.keyboard.press("p");
+    await bob.locator('.people .person[data-name="Bob"]').waitFor();
+    assert.equal(await bob.locator('[data-action="end"], .people .remove').count(), 0);
+
+    await ada.getByRole("button", { name: "Lock meeting" }).click();
+    await ada.getByRole("button", { name: "Unlock meeting" }).waitFor({ timeout: 3000 });
+    const dee = await guest(server, "mod", "Dee", { expectMeeting: false, cameraOff: true });
+    await dee.locator('[data-view="denied"]').waitFor({ timeout: 10000 });
+    await ada.getByRole("button", { name: "Unlock meeting" }).click();
+    await ada.getByRole("button", { name: "Lock meeting" }).waitFor({ timeout: 3000 });
+
+    await ada.getByRole("button", { name: "Remove Bob" }).click();
+    await bob.locator('[data-view="removed"]').waitFor({ timeout: 3000 });
+    await tile(ada, "Bob").waitFor({ state: "detached", timeout: 2000 });
+    await tile(cy, "Bob").waitFor({ state: "detached", timeout: 2000 });
+
+    await ada.getByRole("button", { name: "End meeting for everyone" }).click();
+    await ada.getByRole("button", { name: "Click again to end for everyone" }).click();
+    await cy.locator('[data-view="host-ended"]').waitFor({ timeout: 3000 });
+    await cy.getByRole("heading", { name: "The host ended the meeting" }).waitFor();
+    await ada.locator('[data-view="host-ended"]').waitFor({ timeout: 3000 });
+  });
+});
+
+describe("losing the server", () => {
+  after(closeAll);
+
+  function freePort() {
+    return new Promise((resolve, reject) => {
+      const srv = net.createServer();
+      srv.on("error", reject);
+      srv.listen(0, "127.0.0.1", () => {
+        const { port } = srv.address();
+        srv.close(() => resolve(port));
+      });
+    });
+  }
+
+  test("a dropped connection shows 'Connection lost' with a button, and rejoins", async () => {
+    const addr = `127.0.0.1:${await freePort()}`;
+    let server = await startServe(["--addr", addr, "--json", "--room", "net"]);
+    const p = await guest(server, "net", "Gus", { cameraOff: true });
+    await tile(p, "Gus").waitFor();
+    server.proc.kill("SIGKILL"); // no `ended`: the socket just drops
+    await p.locator('[data-view="connection-lost"]').waitFor({ timeout: 5000 });
+    await p.getByRole("button", { name: "Reconnect now" }).waitFor();
+    await p.getByText(/Retrying/).waitFor({ timeout: 5000 });
+
+    server = await startServe(["--addr", addr, "--json", "--room", "net"]);
+    servers.push(server);
+    // The backoff may win the race to reconnect; the button must not be needed.
+    await p.getByRole("button", { name: "Reconnect now" }).click({ timeout: 2000 }).catch(() => {});
+    await p.locator('[data-view="connection-lost"]').waitFor({ state: "hidden", timeout: 15000 });
+    await tile(p, "Gus").waitFor({ timeout: 5000 });
+    assert.equal(await p.locator('[data-view="meeting"]').count(), 1);
+  });
+
+  test("a server that shuts down says so", async () => {
+    const server = await startServe(["--addr", "127.0.0.1:0", "--json", "--room", "bye"]);
+    const p = await guest(server, "bye", "Hal", { cameraOff: true });
+    await server.stop();
+    await p.locator('[data-view="shutdown"]').waitFor({ timeout: 5000 });
+  });
+});
+
+describe("a room with a password", () => {
+  after(closeAll);
+  test("a wrong password asks again; the right one joins", async () => {
+    const server = await serve(["--room", "secret", "--password", "s3cret"]);
+    const p = await guest(server, "secret", "Eve", { expectMeeting: false });
+    await p.locator('[data-view="password"]').waitFor({ timeout: 10000 });
+    await p.getByLabel("Meeting password").fill("wrong");
+    await p.getByRole("button", { name: "Join" }).click();
+    await p.locator('[data-view="password"] [data-error="bad-password"]').waitFor({ timeout: 10000 });
+    await p.getByLabel("Meeting password").fill("s3cret");
+    await p.getByRole("button", { name: "Join" }).click();
+    await p.locator('[data-view="meeting"]').waitFor({ timeout: 10000 });
+    await tile(p, "Eve").waitFor();
+  });
+});
+
+// `parley join --source test` bots, with their --json events.
+function startBot(url, name, durationS) {
+  const proc = spawn(parleyBin, ["join", url, "--name", name, "--source", "test", "--duration", `${durationS}s`, "--json"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const events = [];
+  readline.createInterface({ input: proc.stdout }).on("line", (l) => {
+    try {
+      events.push(JSON.parse(l));
+    } catch {
+      // not an event
+    }
+  });
+  const stderr = [];
+  proc.stderr.on("data", (d) => stderr.push(d));
+  const done = new Promise((resolve) => proc.on("exit", (code) => resolve({ code, events, stderr: Buffer.concat(stderr).toString() })));
+  return { proc, events, done };
+}
+
+describe("a browser guest with two bots", () => {
+  after(closeAll);
+  test("the page shows both bots live and the bots receive the page's video", async () => {
+    const server = await serve(["--room", "bots"]);
+    const p = await guest(server, "bots", "Fay");
+    const bots = [startBot(server.url, "Bot One", 12), startBot(server.url, "Bot Two", 12)];
+    try {
+      await remoteTilesLive(p, ["Bot One", "Bot Two"], 10000);
+    } finally {
+      for (const b of bots) if (b.proc.exitCode === null) b.proc.kill("SIGINT");
+    }
+    for (const b of bots) {
+      const { code, events, stderr } = await b.done;
+      assert.equal(code, 0, stderr);
+      const stats = events.find((e) => e.event === "stats");
+      assert.ok(stats, `no stats event: ${JSON.stringify(events)}`);
+      const video = stats.tracks.find((t) => t.participant === "Fay" && t.kind === "video");
+      assert.ok(video && video.frames > 0, `the bot got no video from the page: ${JSON.stringify(stats)}`);
+    }
+  });
+});
