@@ -327,13 +327,16 @@ func (e *Engine) interceptors(m *webrtc.MediaEngine, opts Options) (*interceptor
 		}
 		ir.Add(f)
 	}
-	// TWCC: transport sequence numbers on what we send; the feedback and
-	// header extension were registered in the MediaEngine.
-	hdr, err := twcc.NewHeaderExtensionInterceptor()
-	if err != nil {
-		return nil, err
+	// TWCC: transport sequence numbers on what we send, for the
+	// controller above; without it they would only cost time per packet.
+	// The feedback and header extension were registered in the MediaEngine.
+	if !opts.DisableBandwidthEstimation {
+		hdr, err := twcc.NewHeaderExtensionInterceptor()
+		if err != nil {
+			return nil, err
+		}
+		ir.Add(hdr)
 	}
-	ir.Add(hdr)
 
 	var logOpts []nack.GeneratorOption
 	if opts.LoggerFactory != nil {
