@@ -24,8 +24,11 @@ type Media struct {
 }
 
 // EncodeMedia encodes the default test pattern and tone.
-func EncodeMedia() (*Media, error) {
-	v, err := testsrc.EncodeVideo(testsrc.DefaultVideo())
+func EncodeMedia() (*Media, error) { return EncodeMediaWith(testsrc.DefaultVideo()) }
+
+// EncodeMediaWith encodes the tone and a test pattern shaped by video.
+func EncodeMediaWith(video testsrc.VideoOptions) (*Media, error) {
+	v, err := testsrc.EncodeVideo(video)
 	if err != nil {
 		return nil, err
 	}

@@ -25,15 +25,7 @@ type Media = bot.Media
 // keep a four-person meeting under the race detector within a loaded
 // 2-core machine.
 func EncodeMedia() (*Media, error) {
-	v, err := testsrc.EncodeVideo(testsrc.VideoOptions{Width: 320, Height: 180, FPS: 30, Seconds: 2, Quantizer: 30})
-	if err != nil {
-		return nil, err
-	}
-	a, err := testsrc.EncodeAudio(testsrc.DefaultAudio())
-	if err != nil {
-		return nil, err
-	}
-	return &Media{Video: v, Audio: a}, nil
+	return bot.EncodeMediaWith(testsrc.VideoOptions{Width: 320, Height: 180, FPS: 30, Seconds: 2, Quantizer: 30})
 }
 
 // Assets stands in for the built frontend, which these tests do not load.
