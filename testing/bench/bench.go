@@ -82,7 +82,13 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	if opts.Progress == nil {
 		opts.Progress = io.Discard
 	}
-	engine, err := rtcconf.NewEngine(rtcconf.Options{Role: rtcconf.RoleClient, LoopbackOnly: true})
+	engine, err := rtcconf.NewEngine(rtcconf.Options{
+		Role: rtcconf.RoleClient, LoopbackOnly: true,
+		// The bots keep no bandwidth estimate: they send the test
+		// pattern's bitrate whatever happens, as the load is meant to,
+		// and spend the machine's CPU on nothing else.
+		DisableBandwidthEstimation: true,
+	})
 	if err != nil {
 		return Result{}, fmt.Errorf("bench: webrtc: %w", err)
 	}
