@@ -9,7 +9,7 @@ APT_PACKAGES := build-essential pkg-config git ca-certificates \
 	libgtk-3-dev libwebkit2gtk-4.1-dev \
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
 	libvpx-dev libopus-dev \
-	chromium xvfb xauth x11-utils imagemagick iproute2
+	chromium xvfb xauth x11-utils imagemagick iproute2 iptables
 
 GO_TAGS  := desktop,production,webkit2_41
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)

@@ -72,7 +72,7 @@ func (c *CLI) discover(ctx context.Context, args []string) int {
 	defer cancel()
 	b, err := discovery.Browse(ctx, discovery.BrowseOptions{
 		Interfaces:       ifaces,
-		ProtocolVersions: []int{signal.Version},
+		ProtocolVersions: signal.SupportedVersions(),
 		Logger:           c.logger(*jsonOut),
 	})
 	if err != nil {

@@ -26,6 +26,7 @@ const (
 	exitIdentity     = 10
 	exitConnLost     = 11
 	exitRateLimited  = 12
+	exitBadToken     = 13
 	joinExitCodeHelp = `
 Exit status:
   0  the bot left after --duration, on Ctrl-C, or the host ended the meeting
@@ -37,20 +38,25 @@ Exit status:
   6  room full
   7  protocol version mismatch (update Parley)
   8  no such room on that host
-  9  denied (the room is locked)
+  9  denied (the room is locked, or the host did not let you in)
   10 the host's identity changed (certificate does not match the link)
   11 connection to the host lost
-  12 rate-limited by the host
+  12 rate-limited by the host (or too many wrong passwords: wait 30 s)
+  13 the invite token is invalid, expired or already used
 `
 )
 
 func (c *CLI) join(ctx context.Context, args []string) int {
-	fset := c.newFlagSet("parley join", "parley join URL|NAME [--name NAME] [--password P] [--source test|none] [--duration D] [--json] [--insecure]")
+	fset := c.newFlagSet("parley join", "parley join URL|NAME [--name NAME] [--password P] [--token T] [--source test|none] [--duration D] [--json] [--insecure]")
 	name := fset.String("name", "Parley bot", "display `NAME` in the meeting")
 	password := fset.String("password", "", "the room's `PASSWORD`, if it has one")
+	token := fset.String("token", "", "invite `TOKEN` (default: the link's t=)")
 	source := fset.String("source", "test", "what to publish: `test` (moving VP8 pattern and a 440 Hz Opus tone) or none")
 	duration := fset.Duration("duration", 0, "leave after `D` (e.g. 10s); 0 stays until Ctrl-C or the meeting ends")
 	jsonOut := fset.Bool("json", false, "print events as JSON lines, and {\"event\":\"stats\",…} at exit")
+	relayOnly := fset.Bool("relay-only", false, "send all media through a TURN relay (when nothing else gets through)")
+	var iceServers iceServerList
+	fset.Var(&iceServers, "ice-server", "also use this STUN/TURN `URL`, e.g. turn:USER:PASS@turn.example.com:3478 (repeatable)")
 	iceIfaces := fset.String("ice-iface", "", "use only these network `INTERFACES` (comma-separated) for media; default all")
 	var lanIfaces ifaceList
 	fset.Var(&lanIfaces, "iface", "look for a meeting given by name on network interface `NAME` only (repeatable)")
@@ -100,12 +106,16 @@ func (c *CLI) join(ctx context.Context, args []string) int {
 		}
 	}
 	out := &output{w: c.Stdout, json: *jsonOut}
-	dialCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	cl, err := client.Dial(dialCtx, invite, client.Options{
-		Name: *name, Password: *password, Insecure: *insecure, Log: c.logger(*jsonOut),
-		RTC: rtcconf.Options{IncludeLoopback: true, Interfaces: splitList(*iceIfaces)},
+	// Reaching the host is bounded; waiting in its lobby only by Ctrl-C
+	// (and the host's own lobby timeout).
+	cl, err := client.Dial(ctx, invite, client.Options{
+		Name: *name, Password: *password, Token: *token, Insecure: *insecure, Log: c.logger(*jsonOut),
+		RTC:             rtcconf.Options{IncludeLoopback: true, Interfaces: splitList(*iceIfaces)},
+		ConnectTimeout:  15 * time.Second,
+		RelayOnly:       *relayOnly,
+		ExtraICEServers: iceServers.pion(),
+		OnWaiting:       func() { out.event("waiting", nil, "waiting for the host…") },
 	})
-	cancel()
 	if err != nil {
 		fmt.Fprintln(c.Stderr, "parley join:", err)
 		return joinExitCode(err)
@@ -185,6 +195,8 @@ func joinExitCode(err error) int {
 		return exitDenied
 	case signal.CodeRateLimited:
 		return exitRateLimited
+	case signal.CodeBadToken, signal.CodeTokenExpired, signal.CodeTokenUsed:
+		return exitBadToken
 	}
 	return exitError
 }
@@ -220,7 +232,17 @@ func reportEvent(out *output, names nameBook, ev client.Event) {
 			fmt.Sprintf("receiving %s's %s", who, ev.Track.Kind))
 		return
 	}
+	switch ev.State {
+	case signal.StateReconnecting:
+		out.event("reconnecting", nil, "connection to the host lost; reconnecting…")
+	case signal.StateConnected:
+		out.event("reconnected", nil, "reconnected")
+	}
 	switch m := ev.Message.(type) {
+	case *signal.ParticipantState:
+		who := names.name(m.ParticipantID)
+		out.event("participant-state", map[string]any{"participant": m.ParticipantID, "name": who, "state": m.State},
+			fmt.Sprintf("%s: %s", who, m.State))
 	case *signal.ParticipantJoined:
 		out.event("participant-joined", map[string]any{"participant": m.Participant.ID, "name": m.Participant.Name},
 			m.Participant.Name+" joined")
@@ -230,8 +252,16 @@ func reportEvent(out *output, names nameBook, ev client.Event) {
 			fmt.Sprintf("%s left (%s)", who, m.Reason))
 	case *signal.Chat:
 		out.event("chat", map[string]any{"name": m.Name, "text": m.Text, "seq": m.Seq}, m.Name+": "+m.Text)
+	case *signal.KnockMsg:
+		out.event("knock", map[string]any{"knock": m.Knock.ID, "name": m.Knock.Name}, m.Knock.Name+" is waiting in the lobby")
 	case *signal.Mute:
 		who := names.name(m.ParticipantID)
+		if m.By != "" {
+			by := names.name(m.By)
+			out.event("mute", map[string]any{"name": who, "track": m.TrackID, "muted": m.Muted, "by": by},
+				fmt.Sprintf("%s muted %s's %s", by, who, m.TrackID))
+			return
+		}
 		out.event("mute", map[string]any{"name": who, "track": m.TrackID, "muted": m.Muted},
 			fmt.Sprintf("%s muted %s: %v", who, m.TrackID, m.Muted))
 	case *signal.Ended:

@@ -88,7 +88,7 @@ func findRoom(ctx context.Context, name string, names []string, timeout time.Dur
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	b, err := discovery.Browse(ctx, discovery.BrowseOptions{
-		Interfaces: ifaces, ProtocolVersions: []int{signal.Version}, Logger: log,
+		Interfaces: ifaces, ProtocolVersions: signal.SupportedVersions(), Logger: log,
 	})
 	if err != nil {
 		return "", fmt.Errorf("look for %q on this network: %w", name, err)

@@ -19,7 +19,7 @@ import (
 
 func (c *CLI) serve(ctx context.Context, args []string) int {
 	fset := c.newFlagSet("parley serve",
-		"parley serve [--addr HOST:PORT] [--room NAME] [--password P] [--max N] [--tls on|off] [--cert FILE --key FILE] [--json]")
+		"parley serve [--addr HOST:PORT] [--room NAME] [--password P] [--lobby] [--token-ttl D [--one-time]] [--invite-only] [--max N] [--tls on|off] [--cert FILE --key FILE] [--json]")
 	addr := fset.String("addr", "127.0.0.1:0", "listen on `HOST:PORT` (port 0 picks a free port; use :8443 to accept others on the network)")
 	roomName := fset.String("room", "meeting", "the room's `NAME`, part of its invite link")
 	password := fset.String("password", "", "require this `PASSWORD` to join")
@@ -29,10 +29,20 @@ func (c *CLI) serve(ctx context.Context, args []string) int {
 	keyFile := fset.String("key", "", "private key `FILE` (PEM) for --cert")
 	advertise := fset.String("advertise-host", "", "`HOST` name or IP to put in invite links (default: this machine's LAN address)")
 	iceIfaces := fset.String("ice-iface", "", "use only these network `INTERFACES` (comma-separated) for media; default all")
+	turnPort := fset.Int("turn-port", 0, "run the TURN relay on UDP and TCP `PORT` (3478 is standard; forward both to this machine); 0: no relay")
+	turnIP := fset.String("turn-relay-ip", "", "local `IP` to open relay sockets on (default: this machine's LAN address); clients reach the relay at the invite link's host")
+	var iceServers iceServerList
+	fset.Var(&iceServers, "ice-server", "external STUN/TURN `URL` for everyone, e.g. turn:USER:PASS@turn.example.com:3478?transport=udp (repeatable)")
 	relay := fset.Bool("relay", false, "forward with a bare pion relay instead of the SFU (the benchmark's floor; not for meetings)")
 	noDiscovery := fset.Bool("no-discovery", false, "do not advertise the room on the local network (mDNS)")
 	var lanIfaces ifaceList
 	fset.Var(&lanIfaces, "iface", "advertise only on network interface `NAME` (repeatable or comma-separated; default: all that are up and multicast-capable)")
+	lobby := fset.Bool("lobby", false, "joiners without a token wait until a host admits them; prints a host link to admit them with")
+	tokenTTL := fset.Duration("token-ttl", 0, "put an invite token valid for `D` (e.g. 2h) in the printed link: it skips the password and the lobby")
+	oneTime := fset.Bool("one-time", false, "the printed link's token works for one join only (with --token-ttl)")
+	inviteOnly := fset.Bool("invite-only", false, "refuse joiners without a valid invite token (implies a token in the printed link)")
+	maxTracks := fset.Int("max-tracks", 0, "at most `N` tracks per participant (default 4)")
+	maxChat := fset.Int("max-chat", 0, "at most `N` characters per chat message (default and most 4000)")
 	jsonOut := fset.Bool("json", false, "print JSON lines: {\"event\":\"ready\",\"url\":…} first, then joins and leaves")
 	if code, done := c.parse(fset, args); done {
 		return code
@@ -43,6 +53,22 @@ func (c *CLI) serve(ctx context.Context, args []string) int {
 	}
 	if *maxPeople < 1 {
 		return usageErr("--max must be at least 1")
+	}
+	if *turnPort < 0 || *turnPort > 65535 {
+		return usageErr("--turn-port must be 0 to 65535")
+	}
+	var turnCfg *server.TURNConfig
+	if *turnPort > 0 {
+		turnCfg = &server.TURNConfig{Port: *turnPort, RelayIP: *turnIP}
+	}
+	if *tokenTTL < 0 || *maxTracks < 0 || *maxChat < 0 {
+		return usageErr("--token-ttl, --max-tracks and --max-chat must not be negative")
+	}
+	if *oneTime && *tokenTTL == 0 {
+		return usageErr("--one-time needs --token-ttl")
+	}
+	if *inviteOnly && *tokenTTL == 0 {
+		*tokenTTL = server.DefaultTokenTTL
 	}
 	if (*certFile == "") != (*keyFile == "") {
 		return usageErr("--cert and --key go together")
@@ -73,7 +99,12 @@ func (c *CLI) serve(ctx context.Context, args []string) int {
 		Certificate:   cert,
 		AdvertiseHost: *advertise,
 		BareRelay:     *relay,
-		Rooms:         []server.RoomConfig{{Name: *roomName, Password: *password, Limit: *maxPeople}},
+		Rooms: []server.RoomConfig{{Name: *roomName, Password: *password, Limit: *maxPeople,
+			Lobby: *lobby, RequireToken: *inviteOnly}},
+		MaxTracks:    *maxTracks,
+		ICEServers:   iceServers,
+		TURN:         turnCfg,
+		MaxChatRunes: *maxChat,
 		// Loopback candidates let a participant on this machine (the
 		// host's own app, a local bot) connect with no network at all.
 		RTC: rtcconf.Options{IncludeLoopback: true, Interfaces: splitList(*iceIfaces)},
@@ -97,8 +128,26 @@ func (c *CLI) serve(ctx context.Context, args []string) int {
 		return exitError
 	}
 	invite := srv.InviteURL(*roomName)
-	out.event("ready", map[string]any{"url": invite, "room": *roomName, "fingerprint": srv.Fingerprint()},
-		fmt.Sprintf("Parley is hosting %q. Invite link:\n  %s", *roomName, invite))
+	if *tokenTTL > 0 {
+		if invite, err = srv.TokenInviteURL(*roomName, server.TokenOptions{TTL: *tokenTTL, OneTime: *oneTime}); err != nil {
+			fmt.Fprintln(c.Stderr, "parley serve:", err)
+			return exitError
+		}
+	}
+	ready := map[string]any{"url": invite, "room": *roomName, "fingerprint": srv.Fingerprint()}
+	text := fmt.Sprintf("Parley is hosting %q. Invite link:\n  %s", *roomName, invite)
+	if *lobby || *inviteOnly {
+		// Somebody must be able to admit knockers and invite others: the
+		// operator, through a link that makes them host.
+		hostLink, err := srv.TokenInviteURL(*roomName, server.TokenOptions{TTL: max(*tokenTTL, server.DefaultTokenTTL), Host: true})
+		if err != nil {
+			fmt.Fprintln(c.Stderr, "parley serve:", err)
+			return exitError
+		}
+		ready["hostUrl"] = hostLink
+		text += fmt.Sprintf("\nHost link (keep it to yourself: it makes you host):\n  %s", hostLink)
+	}
+	out.event("ready", ready, text)
 	// Rooms on loopback, or without a certificate to pin, are of no use to
 	// others on the network: only reachable rooms are advertised.
 	if !*noDiscovery && cert != nil && !loopbackAddr(*addr) {

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,6 +27,24 @@ import (
 type Options struct {
 	Name     string
 	Password string
+	// Token is an invite token; empty: the invite link's t=, if any.
+	Token string
+	// OnWaiting is called when the room has a lobby and the server asks
+	// a host to let us in: Dial then waits (bounded by its context) for
+	// the host's answer. Tell the user "waiting for the host…".
+	OnWaiting func()
+	// RelayOnly sends all media through a TURN relay (ICE transport policy
+	// "relay"): for networks where nothing else works, and for tests.
+	RelayOnly bool
+	// NoRelay leaves out the TURN servers the server hands out (STUN ones
+	// stay): for tests proving that a path needs the relay.
+	NoRelay bool
+	// ExtraICEServers are used besides the ones the server hands out.
+	ExtraICEServers []webrtc.ICEServer
+	// ConnectTimeout bounds reaching the server and its first answer
+	// (welcome, or waiting in a lobby); 0: only Dial's context. Waiting
+	// in a lobby is bounded by the context alone.
+	ConnectTimeout time.Duration
 	// Insecure skips certificate verification altogether (--insecure).
 	Insecure bool
 	// Engine builds the PeerConnections; nil: a client engine from RTC.
@@ -39,12 +59,12 @@ type Options struct {
 
 // Client is one participant in one room.
 type Client struct {
-	opts    Options
-	invite  Invite
-	conn    *websocket.Conn
-	engine  *rtcconf.Engine
-	welcome *signal.Welcome
-	log     *slog.Logger
+	opts       Options
+	invite     Invite
+	httpClient *http.Client
+	engine     *rtcconf.Engine
+	welcome    *signal.Welcome
+	log        *slog.Logger
 
 	ctx    context.Context
 	cancel context.CancelCauseFunc
@@ -66,6 +86,14 @@ type Client struct {
 
 	pubMu   sync.Mutex // one publish negotiation at a time
 	leaving atomic.Bool
+
+	connMu sync.Mutex
+	conn   *websocket.Conn // nil while reconnecting
+	connUp chan struct{}   // closed when conn is set again
+	// resumeToken is welcome.resumeToken: with it, a lost connection is
+	// resumed rather than the end of the session.
+	resumeToken string
+	lastChatSeq int64 // under mu
 }
 
 type trackKey struct{ participant, track string }
@@ -86,8 +114,16 @@ func Dial(ctx context.Context, inviteURL string, opts Options) (*Client, error) 
 			return nil, fmt.Errorf("join %s: webrtc: %w", inv.Room, err)
 		}
 	}
+	if opts.Token == "" {
+		opts.Token = inv.Token
+	}
+	connectCtx, cancelConnect := ctx, context.CancelFunc(func() {})
+	if opts.ConnectTimeout > 0 {
+		connectCtx, cancelConnect = context.WithTimeout(ctx, opts.ConnectTimeout)
+	}
+	defer cancelConnect()
 	httpClient := &http.Client{Transport: &http.Transport{TLSClientConfig: inv.tlsConfig(opts.Insecure)}}
-	conn, _, err := websocket.Dial(ctx, inv.WebSocketURL(), &websocket.DialOptions{HTTPClient: httpClient})
+	conn, _, err := websocket.Dial(connectCtx, inv.WebSocketURL(), &websocket.DialOptions{HTTPClient: httpClient})
 	if err != nil {
 		if errors.Is(err, ErrIdentityChanged) {
 			return nil, fmt.Errorf("join %s: %w", inv.Room, ErrIdentityChanged)
@@ -96,16 +132,18 @@ func Dial(ctx context.Context, inviteURL string, opts Options) (*Client, error) 
 	}
 	conn.SetReadLimit(signal.MaxServerMessageSize)
 	c := &Client{
-		opts:    opts,
-		invite:  inv,
-		conn:    conn,
-		engine:  engine,
-		log:     opts.Log.With("room", inv.Room),
-		waiters: make(map[int64]chan signal.Message),
-		tracks:  make(map[trackKey]signal.Track),
-		remote:  make(map[trackKey]*RemoteTrack),
+		opts:       opts,
+		invite:     inv,
+		httpClient: httpClient,
+		conn:       conn,
+		connUp:     make(chan struct{}),
+		engine:     engine,
+		log:        opts.Log.With("room", inv.Room),
+		waiters:    make(map[int64]chan signal.Message),
+		tracks:     make(map[trackKey]signal.Track),
+		remote:     make(map[trackKey]*RemoteTrack),
 	}
-	if err := c.hello(ctx); err != nil {
+	if err := c.hello(ctx, connectCtx); err != nil {
 		_ = conn.CloseNow()
 		return nil, err
 	}
@@ -115,11 +153,23 @@ func Dial(ctx context.Context, inviteURL string, opts Options) (*Client, error) 
 		_ = conn.CloseNow()
 		return nil, fmt.Errorf("join %s: %w", inv.Room, err)
 	}
+	c.resumeToken = c.welcome.ResumeToken
+	for _, m := range c.welcome.Chat {
+		c.lastChatSeq = max(c.lastChatSeq, m.Seq)
+	}
 	c.events = newEventQueue()
-	c.wg.Add(1)
+	c.wg.Add(3)
 	go func() {
 		defer c.wg.Done()
 		c.readLoop()
+	}()
+	go func() {
+		defer c.wg.Done()
+		c.pingLoop()
+	}()
+	go func() {
+		defer c.wg.Done()
+		c.iceWatch()
 	}()
 	return c, nil
 }
@@ -133,40 +183,58 @@ type UnreachableError struct {
 func (e *UnreachableError) Error() string { return fmt.Sprintf("cannot reach %s: %v", e.URL, e.Err) }
 func (e *UnreachableError) Unwrap() error { return e.Err }
 
-func (c *Client) hello(ctx context.Context) error {
-	err := c.writeMsg(ctx, &signal.Hello{ID: c.nextID.Add(1), Version: signal.Version,
-		Room: c.invite.Room, Name: c.opts.Name, Password: c.opts.Password})
+// hello sends hello and reads until welcome or a fatal error; the first
+// answer must come within connectCtx, a lobby wait only within ctx.
+func (c *Client) hello(ctx, connectCtx context.Context) error {
+	err := c.writeMsg(connectCtx, &signal.Hello{ID: c.nextID.Add(1), Version: signal.Version,
+		Room: c.invite.Room, Name: c.opts.Name, Password: c.opts.Password, Token: c.opts.Token})
 	if err != nil {
 		return fmt.Errorf("join %s: send hello: %w", c.invite.Room, err)
 	}
-	_, data, err := c.conn.Read(ctx)
-	if err != nil {
-		return fmt.Errorf("join %s: no welcome: %w", c.invite.Room, err)
-	}
-	msg, err := signal.DecodeServer(data)
-	if err != nil {
-		return fmt.Errorf("join %s: bad welcome: %w", c.invite.Room, err)
-	}
-	switch m := msg.(type) {
-	case *signal.Welcome:
-		c.welcome = m
-		for _, t := range m.Tracks {
-			c.tracks[trackKey{t.ParticipantID, t.ID}] = t
+	readCtx := connectCtx
+	for {
+		_, data, err := c.conn.Read(readCtx)
+		if err != nil {
+			return fmt.Errorf("join %s: no welcome: %w", c.invite.Room, err)
 		}
-		return nil
-	case *signal.Error:
-		return fmt.Errorf("join %s: %w", c.invite.Room, m)
-	default:
-		return fmt.Errorf("join %s: server sent %s instead of welcome", c.invite.Room, msg.Type())
+		msg, err := signal.DecodeServer(data)
+		if err != nil {
+			return fmt.Errorf("join %s: bad welcome: %w", c.invite.Room, err)
+		}
+		switch m := msg.(type) {
+		case *signal.Welcome:
+			c.welcome = m
+			for _, t := range m.Tracks {
+				c.tracks[trackKey{t.ParticipantID, t.ID}] = t
+			}
+			return nil
+		case *signal.Waiting:
+			c.log.Info("waiting for a host to let us in")
+			readCtx = ctx
+			if c.opts.OnWaiting != nil {
+				c.opts.OnWaiting()
+			}
+		case *signal.Error:
+			return fmt.Errorf("join %s: %w", c.invite.Room, m)
+		default:
+			return fmt.Errorf("join %s: server sent %s instead of welcome", c.invite.Room, msg.Type())
+		}
 	}
 }
 
 func (c *Client) newPeerConnections() error {
 	var ice []webrtc.ICEServer
 	for _, s := range c.welcome.ICEServers {
+		if c.opts.NoRelay && slices.ContainsFunc(s.URLs, func(u string) bool { return strings.HasPrefix(u, "turn") }) {
+			continue
+		}
 		ice = append(ice, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
 	}
+	ice = append(ice, c.opts.ExtraICEServers...)
 	cfg := webrtc.Configuration{ICEServers: ice}
+	if c.opts.RelayOnly {
+		cfg.ICETransportPolicy = webrtc.ICETransportPolicyRelay
+	}
 	pub, err := c.engine.NewPeerConnection(cfg)
 	if err != nil {
 		return fmt.Errorf("publish peer connection: %w", err)
@@ -210,14 +278,57 @@ func (e *EndedError) Error() string { return "the meeting ended: " + string(e.Re
 // ErrLeft is the session's end after Leave.
 var ErrLeft = errors.New("left the meeting")
 
+// writeMsg writes msg on the current connection; while reconnecting it
+// waits for the resumed one (bounded by ctx and the session).
 func (c *Client) writeMsg(ctx context.Context, msg signal.Message) error {
 	data, err := signal.Encode(msg)
 	if err != nil {
 		return err
 	}
+	conn, err := c.waitConn(ctx)
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	return c.conn.Write(ctx, websocket.MessageText, data)
+	return conn.Write(ctx, websocket.MessageText, data)
+}
+
+func (c *Client) currentConn() *websocket.Conn {
+	c.connMu.Lock()
+	defer c.connMu.Unlock()
+	return c.conn
+}
+
+// setConn installs conn (nil: reconnecting) and wakes writers waiting
+// for a connection.
+func (c *Client) setConn(conn *websocket.Conn) {
+	c.connMu.Lock()
+	defer c.connMu.Unlock()
+	c.conn = conn
+	if conn != nil {
+		close(c.connUp)
+	} else {
+		c.connUp = make(chan struct{})
+	}
+}
+
+func (c *Client) waitConn(ctx context.Context) (*websocket.Conn, error) {
+	for {
+		c.connMu.Lock()
+		conn, up := c.conn, c.connUp
+		c.connMu.Unlock()
+		if conn != nil {
+			return conn, nil
+		}
+		select {
+		case <-up:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-c.ctx.Done():
+			return nil, context.Cause(c.ctx)
+		}
+	}
 }
 
 // send writes a message for the session; errors end the session.
@@ -282,6 +393,13 @@ func (c *Client) SetMuted(trackID string, muted bool) error {
 // Leave tells the room we leave and closes everything.
 func (c *Client) Leave() error {
 	c.leaving.Store(true)
+	if c.currentConn() == nil {
+		// Reconnecting: no goodbye can be sent, and waiting for the
+		// resume would hold the user back. The server reports us gone
+		// when its resume window passes.
+		c.closeWith(ErrLeft, 0)
+		return nil
+	}
 	err := c.send(&signal.Leave{})
 	c.closeWith(ErrLeft, websocket.StatusNormalClosure)
 	if errors.Is(err, ErrLeft) {
@@ -299,10 +417,12 @@ func (c *Client) Close() error {
 
 func (c *Client) closeWith(cause error, status websocket.StatusCode) {
 	c.cancel(cause)
-	if status == 0 {
-		_ = c.conn.CloseNow()
-	} else {
-		_ = c.conn.Close(status, "")
+	switch conn := c.currentConn(); {
+	case conn == nil:
+	case status == 0:
+		_ = conn.CloseNow()
+	default:
+		_ = conn.Close(status, "")
 	}
 	_ = c.pub.Close()
 	_ = c.sub.Close()
@@ -322,10 +442,52 @@ func (c *Client) SetLocked(ctx context.Context, locked bool) error {
 	return err
 }
 
+// Admit lets a participant knocking in the lobby in (hosts only); the
+// knock id comes from a knock event or Welcome().Knocks.
+func (c *Client) Admit(ctx context.Context, knockID string) error {
+	_, err := c.request(ctx, func(id int64) signal.Message { return &signal.Admit{ID: id, KnockID: knockID} })
+	return err
+}
+
+// Deny turns a participant knocking in the lobby away (hosts only).
+func (c *Client) Deny(ctx context.Context, knockID string) error {
+	_, err := c.request(ctx, func(id int64) signal.Message { return &signal.Deny{ID: id, KnockID: knockID} })
+	return err
+}
+
+// MuteParticipant mutes another participant's track (hosts only). They
+// are told (a mute event with By set) and may unmute themselves.
+func (c *Client) MuteParticipant(ctx context.Context, participantID, trackID string) error {
+	_, err := c.request(ctx, func(id int64) signal.Message {
+		return &signal.Mute{ID: id, ParticipantID: participantID, TrackID: trackID, Muted: true}
+	})
+	return err
+}
+
 // Remove takes a participant out of the meeting (hosts only).
 func (c *Client) Remove(ctx context.Context, participantID string) error {
 	_, err := c.request(ctx, func(id int64) signal.Message {
 		return &signal.Remove{ID: id, ParticipantID: participantID}
 	})
 	return err
+}
+
+// SelectedCandidateTypes reports, per PeerConnection, the type of our
+// local candidate in the nominated ICE pair ("host", "srflx", "prflx" or
+// "relay"); a PeerConnection without one is left out.
+func (c *Client) SelectedCandidateTypes() map[signal.PC]string {
+	out := make(map[signal.PC]string)
+	for pc, peer := range map[signal.PC]*webrtc.PeerConnection{signal.PCPublish: c.pub, signal.PCSubscribe: c.sub} {
+		stats := peer.GetStats()
+		for _, st := range stats {
+			pair, ok := st.(webrtc.ICECandidatePairStats)
+			if !ok || !pair.Nominated || pair.State != webrtc.StatsICECandidatePairStateSucceeded {
+				continue
+			}
+			if local, ok := stats[pair.LocalCandidateID].(webrtc.ICECandidateStats); ok {
+				out[pc] = local.CandidateType.String()
+			}
+		}
+	}
+	return out
 }

@@ -11,6 +11,10 @@ import (
 type Event struct {
 	Message signal.Message
 	Track   *RemoteTrack
+	// State is our own connection's change: reconnecting when it dropped
+	// (the client is resuming the session), connected once resumed (a
+	// Welcome with Resumed set precedes it, with the room as it is now).
+	State signal.ConnState
 }
 
 // eventQueue never blocks the reader: events wait in an unbounded slice

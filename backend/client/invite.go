@@ -10,15 +10,22 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"parley/backend/signal"
 )
 
-// Invite is a parsed invite link: https://HOST:PORT/r/ROOM#fp=sha256:HEX.
+// Invite is a parsed invite link:
+// https://HOST:PORT/r/ROOM#fp=sha256:HEX&t=TOKEN. Both fragment parameters
+// are optional; the fragment never leaves the client in an HTTP request.
 type Invite struct {
 	// Base is scheme://host:port of the room's server.
 	Base *url.URL
 	Room string
 	// Fingerprint pins the server's certificate ("sha256:<hex>"), or "".
 	Fingerprint string
+	// Token is the host's invite token (t=), or "": it stands in for the
+	// password and the lobby.
+	Token string
 }
 
 var fingerprintRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
@@ -58,6 +65,10 @@ func ParseInvite(raw string) (Invite, error) {
 			return Invite{}, fmt.Errorf("%w: fingerprint %q is not sha256:<64 hex digits>", ErrBadURL, fp)
 		}
 		inv.Fingerprint = fp
+		inv.Token = frag.Get("t")
+		if err := signal.ValidateToken("invite token", inv.Token); err != nil {
+			return Invite{}, fmt.Errorf("%w: %v", ErrBadURL, err)
+		}
 	}
 	return inv, nil
 }

@@ -3,6 +3,8 @@ package client
 import (
 	"context"
 	"errors"
+	"fmt"
+	"time"
 
 	"github.com/coder/websocket"
 	"github.com/pion/webrtc/v4"
@@ -15,7 +17,9 @@ var ErrConnectionLost = errors.New("connection to the host lost")
 
 // readLoop keeps reading (which also answers the server's pings) while a
 // separate worker applies the messages: a slow SDP operation under load
-// must not make the server think we are gone.
+// must not make the server think we are gone. When the connection drops
+// and the server gave us a resume token, it resumes the session on a new
+// connection.
 func (c *Client) readLoop() {
 	work := newFIFO[signal.Message]()
 	c.wg.Add(1)
@@ -27,17 +31,35 @@ func (c *Client) readLoop() {
 	}()
 	defer work.close()
 	for {
-		_, data, err := c.conn.Read(c.ctx)
+		if !c.readConn(c.currentConn(), work) {
+			return
+		}
+		if !c.reconnect(work) {
+			c.cancel(ErrConnectionLost)
+			return
+		}
+	}
+}
+
+// readConn reads conn until it fails; it reports true if the connection
+// was lost in a way worth resuming.
+func (c *Client) readConn(conn *websocket.Conn, work *fifo[signal.Message]) bool {
+	for {
+		_, data, err := conn.Read(c.ctx)
 		if err != nil {
 			switch {
 			case c.ctx.Err() != nil:
 			case c.leaving.Load():
 				c.cancel(ErrLeft)
+			case c.resumeToken != "":
+				c.log.Warn("signaling connection lost; resuming", "err", err)
+				_ = conn.CloseNow()
+				return true
 			default:
 				c.log.Warn("signaling connection lost", "err", err)
 				c.cancel(ErrConnectionLost)
 			}
-			return
+			return false
 		}
 		msg, err := signal.DecodeServer(data)
 		if err != nil {
@@ -52,10 +74,177 @@ func (c *Client) readLoop() {
 			c.mu.Unlock()
 			c.events.push(Event{Message: m})
 			c.cancel(&EndedError{Reason: m.Reason})
-			_ = c.conn.Close(websocket.StatusNormalClosure, "")
-			return
+			_ = conn.Close(websocket.StatusNormalClosure, "")
+			return false
 		}
 		work.push(msg)
+	}
+}
+
+// ResumeWindow is how long the server keeps a dropped session (its
+// Config.ResumeWindow default); the client tries to resume that long.
+const ResumeWindow = 30 * time.Second
+
+// reconnect dials the server again and resumes the session, retrying
+// with backoff for ResumeWindow. The resumed welcome goes through the
+// worker like any message, so that it is ordered with what follows.
+func (c *Client) reconnect(work *fifo[signal.Message]) bool {
+	c.setConn(nil)
+	c.events.push(Event{State: signal.StateReconnecting})
+	start := time.Now()
+	deadline := start.Add(ResumeWindow)
+	backoff := 100 * time.Millisecond
+	for attempt := 1; time.Now().Before(deadline); attempt++ {
+		ctx, cancel := context.WithTimeout(c.ctx, min(5*time.Second, time.Until(deadline)))
+		conn, w, err := c.dialResume(ctx)
+		cancel()
+		if err == nil {
+			c.log.Info("resumed the session", "after", time.Since(start).Round(time.Millisecond), "attempts", attempt)
+			c.setConn(conn)
+			work.push(w)
+			c.resendPublishOffer()
+			return true
+		}
+		if c.ctx.Err() != nil {
+			return false
+		}
+		if signal.CodeOf(err) == signal.CodeNotFound {
+			c.log.Warn("the server no longer has our session", "err", err)
+			return false
+		}
+		c.log.Debug("resume attempt failed", "attempt", attempt, "err", err)
+		select {
+		case <-time.After(backoff):
+		case <-c.ctx.Done():
+			return false
+		}
+		backoff = min(2*backoff, time.Second)
+	}
+	return false
+}
+
+func (c *Client) dialResume(ctx context.Context) (*websocket.Conn, *signal.Welcome, error) {
+	conn, _, err := websocket.Dial(ctx, c.invite.WebSocketURL(), &websocket.DialOptions{HTTPClient: c.httpClient})
+	if err != nil {
+		return nil, nil, fmt.Errorf("resume: dial: %w", err)
+	}
+	conn.SetReadLimit(signal.MaxServerMessageSize)
+	fail := func(err error) (*websocket.Conn, *signal.Welcome, error) {
+		_ = conn.CloseNow()
+		return nil, nil, err
+	}
+	data, err := signal.Encode(&signal.Hello{ID: c.nextID.Add(1), Version: signal.Version,
+		Room: c.invite.Room, Name: c.opts.Name, Resume: c.resumeToken})
+	if err != nil {
+		return fail(err)
+	}
+	if err := conn.Write(ctx, websocket.MessageText, data); err != nil {
+		return fail(fmt.Errorf("resume: send hello: %w", err))
+	}
+	_, data, err = conn.Read(ctx)
+	if err != nil {
+		return fail(fmt.Errorf("resume: no welcome: %w", err))
+	}
+	msg, err := signal.DecodeServer(data)
+	if err != nil {
+		return fail(fmt.Errorf("resume: %w", err))
+	}
+	switch m := msg.(type) {
+	case *signal.Welcome:
+		if !m.Resumed || m.ParticipantID != c.ID() {
+			return fail(errors.New("resume: the server started a new session instead"))
+		}
+		return conn, m, nil
+	case *signal.Error:
+		return fail(fmt.Errorf("resume: %w", m))
+	default:
+		return fail(fmt.Errorf("resume: server sent %s instead of welcome", msg.Type()))
+	}
+}
+
+// resendPublishOffer repeats a publish offer whose answer may have been
+// lost with the old connection.
+func (c *Client) resendPublishOffer() {
+	if c.pub.SignalingState() != webrtc.SignalingStateHaveLocalOffer {
+		return
+	}
+	if ld := c.pub.LocalDescription(); ld != nil {
+		if err := c.send(&signal.Offer{ID: c.nextID.Add(1), PC: signal.PCPublish, SDP: ld.SDP}); err != nil {
+			c.log.Debug("resend publish offer", "err", err)
+		}
+	}
+}
+
+// pingLoop finds a signaling connection that died silently (a cut
+// network): the server's pings only tell the server. A dead one is closed,
+// which makes readLoop resume.
+func (c *Client) pingLoop() {
+	ticker := time.NewTicker(2 * time.Second)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-ticker.C:
+			conn := c.currentConn()
+			if conn == nil {
+				continue
+			}
+			ctx, cancel := context.WithTimeout(c.ctx, 3*time.Second)
+			err := conn.Ping(ctx)
+			cancel()
+			if err != nil && c.ctx.Err() == nil {
+				c.log.Warn("server does not answer pings", "err", err)
+				_ = conn.CloseNow()
+			}
+		}
+	}
+}
+
+// iceWatch restarts ICE on a PeerConnection that lost connectivity: the
+// publish one by re-offering with new credentials, the subscribe one by
+// asking the server to. It retries every few seconds while the network is
+// still away, and only while signaling is up (the offers need it).
+func (c *Client) iceWatch() {
+	const retry = 3 * time.Second
+	ticker := time.NewTicker(250 * time.Millisecond)
+	defer ticker.Stop()
+	var lastPub, lastSub time.Time
+	lost := func(s webrtc.ICEConnectionState) bool {
+		return s == webrtc.ICEConnectionStateDisconnected || s == webrtc.ICEConnectionStateFailed
+	}
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		if c.currentConn() == nil {
+			continue
+		}
+		now := time.Now()
+		if lost(c.pub.ICEConnectionState()) && now.Sub(lastPub) > retry {
+			lastPub = now
+			c.log.Info("publish connection lost; restarting ICE")
+			c.restartPublish()
+		}
+		if lost(c.sub.ICEConnectionState()) && now.Sub(lastSub) > retry {
+			lastSub = now
+			c.log.Info("subscribe connection lost; asking for an ICE restart")
+			if err := c.send(&signal.Restart{ID: c.nextID.Add(1), PC: signal.PCSubscribe}); err != nil {
+				c.log.Debug("ask for ICE restart", "err", err)
+			}
+		}
+	}
+}
+
+func (c *Client) restartPublish() {
+	ctx, cancel := context.WithTimeout(c.ctx, 5*time.Second)
+	defer cancel()
+	c.pubMu.Lock()
+	defer c.pubMu.Unlock()
+	if err := c.negotiatePublishWith(ctx, &webrtc.OfferOptions{ICERestart: true}); err != nil && c.ctx.Err() == nil {
+		c.log.Warn("ICE restart of the publish connection", "err", err)
 	}
 }
 
@@ -85,7 +274,22 @@ func (c *Client) handle(msg signal.Message) {
 			t.Muted = m.Muted
 			c.tracks[k] = t
 		}
+		if m.ParticipantID == c.ID() && m.By != "" && m.By != c.ID() {
+			// A host muted us: stop sending, as a mute of our own would.
+			for _, lt := range c.local {
+				if lt.id == m.TrackID {
+					lt.muted.Store(m.Muted)
+				}
+			}
+		}
 		c.mu.Unlock()
+	case *signal.Chat:
+		c.mu.Lock()
+		c.lastChatSeq = max(c.lastChatSeq, m.Seq)
+		c.mu.Unlock()
+	case *signal.Welcome:
+		c.onResumed(m)
+		return
 	case *signal.ParticipantLeft:
 		c.mu.Lock()
 		for k := range c.tracks {
@@ -199,4 +403,24 @@ func (c *Client) sendCandidate(pc signal.PC, cand *webrtc.ICECandidate) {
 	if err := c.send(msg); err != nil && !errors.Is(err, context.Canceled) {
 		c.log.Debug("send candidate", "err", err)
 	}
+}
+
+// onResumed takes the room's state from a resumed welcome and passes on
+// the chat messages sent while we were away, then the welcome itself and
+// a connected event.
+func (c *Client) onResumed(w *signal.Welcome) {
+	c.mu.Lock()
+	clear(c.tracks)
+	for _, t := range w.Tracks {
+		c.tracks[trackKey{t.ParticipantID, t.ID}] = t
+	}
+	last := c.lastChatSeq
+	c.mu.Unlock()
+	for _, m := range w.Chat {
+		if m.Seq > last {
+			c.handle(signal.NewChat(m))
+		}
+	}
+	c.events.push(Event{Message: w})
+	c.events.push(Event{State: signal.StateConnected})
 }

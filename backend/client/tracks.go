@@ -77,7 +77,13 @@ func (c *Client) Publish(ctx context.Context, kind signal.Kind, track webrtc.Tra
 // negotiatePublish offers the publish PeerConnection's current tracks and
 // waits for the answer. Call with pubMu held.
 func (c *Client) negotiatePublish(ctx context.Context) error {
-	offer, err := c.pub.CreateOffer(nil)
+	return c.negotiatePublishWith(ctx, nil)
+}
+
+// negotiatePublishWith is negotiatePublish with offer options (an ICE
+// restart). Call with pubMu held.
+func (c *Client) negotiatePublishWith(ctx context.Context, opts *webrtc.OfferOptions) error {
+	offer, err := c.pub.CreateOffer(opts)
 	if err == nil {
 		err = c.pub.SetLocalDescription(offer)
 	}

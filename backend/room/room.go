@@ -21,6 +21,7 @@ import (
 	"slices"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"parley/backend/signal"
 )
@@ -53,6 +54,13 @@ type Config struct {
 	Grace time.Duration
 	// Locked starts the room locked.
 	Locked bool
+	// Lobby makes joiners wait for a host's admission (the session layer
+	// runs the lobby; the room only reports the setting). Joins with
+	// JoinOptions.Admitted or Host skip it.
+	Lobby bool
+	// MaxChatRunes bounds one chat message, at most (and by default)
+	// signal.MaxChatRunes.
+	MaxChatRunes int
 	// ExplicitHosts turns off automatic host assignment: only participants
 	// joining with JoinOptions{Host: true} are hosts, and nobody is promoted
 	// when they leave. Use it when the room belongs to a known person (the
@@ -77,6 +85,9 @@ type JoinOptions struct {
 	// example the hosting app's own loopback client), so the password and
 	// the lock are not checked; the participant limit still is.
 	Host bool
+	// Admitted skips the password and the lock as well: a host let this
+	// joiner in from the lobby, or they hold a valid invite token.
+	Admitted bool
 }
 
 // Snapshot is the room's state as a new participant needs it for welcome.
@@ -129,6 +140,8 @@ type Room struct {
 	historyLen  int
 	grace       time.Duration
 	explicit    bool
+	lobby       bool
+	maxChat     int
 	newID       func() string
 
 	mu         sync.Mutex
@@ -167,6 +180,8 @@ func New(cfg Config, now time.Time) (*Room, error) {
 		historyLen:  max(orDefault(cfg.ChatHistory, DefaultChatHistory), 0),
 		grace:       max(orDefault(cfg.Grace, DefaultGrace), 0),
 		explicit:    cfg.ExplicitHosts,
+		lobby:       cfg.Lobby,
+		maxChat:     min(orDefault(cfg.MaxChatRunes, signal.MaxChatRunes), signal.MaxChatRunes),
 		newID:       cfg.NewID,
 		locked:      cfg.Locked,
 		byID:        make(map[string]*member),
@@ -213,7 +228,28 @@ func (r *Room) Info() signal.RoomInfo {
 }
 
 func (r *Room) info() signal.RoomInfo {
-	return signal.RoomInfo{Name: r.name, Locked: r.locked, Limit: r.limit}
+	return signal.RoomInfo{Name: r.name, Locked: r.locked, Limit: r.limit, Lobby: r.lobby}
+}
+
+// HasPassword reports whether joining needs a password.
+func (r *Room) HasPassword() bool { return r.hasPassword }
+
+// Lobby reports whether joiners wait for a host's admission.
+func (r *Room) Lobby() bool { return r.lobby }
+
+// Locked reports whether the room refuses new participants.
+func (r *Room) Locked() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.locked
+}
+
+// IsHost reports whether participant id is in the room and a host.
+func (r *Room) IsHost(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m, ok := r.byID[id]
+	return ok && m.p.Role == signal.RoleHost
 }
 
 // Join admits a participant and returns them with the room's state
@@ -237,7 +273,7 @@ func (r *Room) Join(name, password string, opts JoinOptions, now time.Time) (Par
 	if err := signal.ValidateName(name); err != nil {
 		return Participant{}, Snapshot{}, fmt.Errorf("room %s: join: %w", r.name, err)
 	}
-	if !opts.Host {
+	if !opts.Host && !opts.Admitted {
 		if r.hasPassword && !r.checkPassword(password) {
 			return Participant{}, Snapshot{}, r.errorf("join", signal.CodeBadPassword, "wrong password for room %q", r.name)
 		}
@@ -264,6 +300,13 @@ func (r *Room) Join(name, password string, opts JoinOptions, now time.Time) (Par
 	r.byID[id] = m
 	r.emptySince = time.Time{}
 	return m.p, r.snapshot(), nil
+}
+
+// CheckPassword reports whether password opens the room (always true
+// for a room without one). The session layer checks it before a joiner
+// may knock, so that a lobby does not become a way around the password.
+func (r *Room) CheckPassword(password string) bool {
+	return !r.hasPassword || r.checkPassword(password)
 }
 
 func (r *Room) checkPassword(password string) bool {
@@ -408,6 +451,27 @@ func (r *Room) SetMuted(pid, trackID string, muted bool) (signal.Track, bool, er
 	return m.tracks[i], changed, nil
 }
 
+// MuteOther mutes one of participant pid's tracks on behalf of host by
+// (moderator mute). Hosts may only mute: unmuting is the participant's own
+// decision. Fails with denied if by is not a host or muted is false.
+func (r *Room) MuteOther(by, pid, trackID string, muted bool) (signal.Track, bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.requireHost("mute others", by); err != nil {
+		return signal.Track{}, false, err
+	}
+	if !muted {
+		return signal.Track{}, false, r.errorf("mute", signal.CodeDenied, "only the participant may unmute their own track")
+	}
+	m, i, err := r.findTrack("mute", pid, trackID)
+	if err != nil {
+		return signal.Track{}, false, err
+	}
+	changed := !m.tracks[i].Muted
+	m.tracks[i].Muted = true
+	return m.tracks[i], changed, nil
+}
+
 func (r *Room) findTrack(op, pid, trackID string) (*member, int, error) {
 	m, ok := r.byID[pid]
 	if !ok {
@@ -432,6 +496,9 @@ func (r *Room) AddChat(pid, text string, now time.Time) (signal.ChatMessage, err
 	}
 	if err := signal.ValidateChatText(text); err != nil {
 		return signal.ChatMessage{}, fmt.Errorf("room %s: chat: %w", r.name, err)
+	}
+	if n := utf8.RuneCountInString(text); n > r.maxChat {
+		return signal.ChatMessage{}, r.errorf("chat", signal.CodeBadRequest, "chat text is %d characters, this room's limit is %d", n, r.maxChat)
 	}
 	r.seq++
 	c := signal.ChatMessage{

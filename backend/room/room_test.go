@@ -102,6 +102,9 @@ func TestJoin(t *testing.T) {
 		{"below limit", Config{Limit: 2}, 1, "Ada", "", JoinOptions{}, ""},
 		{"full", Config{Limit: 2}, 2, "Ada", "", JoinOptions{}, signal.CodeRoomFull},
 		{"host does not skip limit", Config{Limit: 2}, 2, "Ada", "", JoinOptions{Host: true}, signal.CodeRoomFull},
+		{"admitted skips password", Config{Password: "pw"}, 0, "Ada", "", JoinOptions{Admitted: true}, ""},
+		{"admitted skips lock", Config{Locked: true}, 0, "Ada", "", JoinOptions{Admitted: true}, ""},
+		{"admitted does not skip limit", Config{Limit: 1}, 1, "Ada", "", JoinOptions{Admitted: true}, signal.CodeRoomFull},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -654,5 +657,58 @@ func TestParticipantLookup(t *testing.T) {
 	}
 	if r.Name() != "standup" {
 		t.Fatalf("Name = %q", r.Name())
+	}
+}
+
+func TestMuteOther(t *testing.T) {
+	r := newRoom(t, Config{})
+	host := mustJoin(t, r, "host", JoinOptions{})
+	guest := mustJoin(t, r, "guest", JoinOptions{})
+	for _, p := range []Participant{host, guest} {
+		if _, err := r.AddTrack(p.ID, signal.Track{ID: "mic", Kind: signal.KindAudio}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name     string
+		by, pid  string
+		muted    bool
+		changed  bool
+		wantCode signal.Code
+	}{
+		{"host mutes guest", host.ID, guest.ID, true, true, ""},
+		{"again is no change", host.ID, guest.ID, true, false, ""},
+		{"host may not unmute", host.ID, guest.ID, false, false, signal.CodeDenied},
+		{"guest may not mute host", guest.ID, host.ID, true, false, signal.CodeDenied},
+		{"unknown target", host.ID, "p9", true, false, signal.CodeNotFound},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tr, changed, err := r.MuteOther(tc.by, tc.pid, "mic", tc.muted)
+			if tc.wantCode != "" {
+				wantCode(t, err, tc.wantCode)
+				return
+			}
+			if err != nil || !tr.Muted || changed != tc.changed {
+				t.Fatalf("MuteOther = %+v, %v, %v", tr, changed, err)
+			}
+		})
+	}
+	// The participant may unmute themselves.
+	if tr, changed, err := r.SetMuted(guest.ID, "mic", false); err != nil || tr.Muted || !changed {
+		t.Fatalf("SetMuted(false) = %+v, %v, %v", tr, changed, err)
+	}
+}
+
+func TestChatLengthLimit(t *testing.T) {
+	r := newRoom(t, Config{MaxChatRunes: 5})
+	p := mustJoin(t, r, "a", JoinOptions{})
+	if _, err := r.AddChat(p.ID, "héllo", t0); err != nil {
+		t.Fatalf("5 runes: %v", err)
+	}
+	_, err := r.AddChat(p.ID, "hello!", t0)
+	wantCode(t, err, signal.CodeBadRequest)
+	if !r.IsHost(p.ID) || r.IsHost("p9") {
+		t.Fatal("IsHost wrong")
 	}
 }

@@ -28,13 +28,23 @@ func (l slogLogger) emit(msg string) {
 	}
 }
 
+// emitf formats only when the message will be written: formatting is
+// costly on hot paths, and pion passes some structs (a TrackRemote in
+// onTrack) that its own goroutines are still writing, which the race
+// detector rightly flags when they are formatted.
+func (l slogLogger) emitf(format string, args ...any) {
+	if l.log.Enabled(context.Background(), slog.LevelDebug) {
+		l.log.Debug(fmt.Sprintf(format, args...))
+	}
+}
+
 func (l slogLogger) Trace(msg string)                  {}
 func (l slogLogger) Tracef(string, ...any)             {}
 func (l slogLogger) Debug(msg string)                  { l.emit(msg) }
-func (l slogLogger) Debugf(format string, args ...any) { l.emit(fmt.Sprintf(format, args...)) }
+func (l slogLogger) Debugf(format string, args ...any) { l.emitf(format, args...) }
 func (l slogLogger) Info(msg string)                   { l.emit(msg) }
 func (l slogLogger) Infof(format string, args ...any)  { l.emit(fmt.Sprintf(format, args...)) }
 func (l slogLogger) Warn(msg string)                   { l.emit(msg) }
 func (l slogLogger) Warnf(format string, args ...any)  { l.emit(fmt.Sprintf(format, args...)) }
 func (l slogLogger) Error(msg string)                  { l.emit(msg) }
-func (l slogLogger) Errorf(format string, args ...any) { l.emit(fmt.Sprintf(format, args...)) }
+func (l slogLogger) Errorf(format string, args ...any) { l.emitf(format, args...) }

@@ -18,12 +18,23 @@ var (
 
 // readLoop reads and applies client messages until the connection ends; the
 // returned error says how it ended.
-func (sess *session) readLoop() error {
+func (sess *session) readLoop(c *connection) error {
 	for {
-		typ, data, err := sess.conn.Read(sess.ctx)
+		var f frame
+		select {
+		case f = <-c.frames:
+		case <-sess.ctx.Done():
+			return context.Cause(sess.ctx)
+		case <-c.ctx.Done():
+			return context.Cause(c.ctx)
+		}
+		typ, data, err := f.typ, f.data, f.err
 		if err != nil {
 			if sess.ctx.Err() != nil {
 				return context.Cause(sess.ctx)
+			}
+			if c.ctx.Err() != nil {
+				return context.Cause(c.ctx)
 			}
 			switch websocket.CloseStatus(err) {
 			case websocket.StatusNormalClosure, websocket.StatusGoingAway:
@@ -36,8 +47,8 @@ func (sess *session) readLoop() error {
 		if typ != websocket.MessageText {
 			return signal.Errorf(signal.CodeBadRequest, "messages are JSON text frames")
 		}
-		if !sess.limiter.Allow() {
-			sess.rateLimited()
+		if !c.limiter.Allow() {
+			sess.rateLimited(c)
 			continue
 		}
 		msg, err := signal.DecodeClient(data)
@@ -59,14 +70,14 @@ func (sess *session) readLoop() error {
 
 // rateLimited drops the message; the client hears about it at most once a
 // second so that the error does not become a flood of its own.
-func (sess *session) rateLimited() {
+func (sess *session) rateLimited(c *connection) {
 	sess.srv.metrics.errors.WithLabelValues(string(signal.CodeRateLimited)).Inc()
 	now := time.Now()
-	if now.Sub(sess.lastLimited) < time.Second {
+	if now.Sub(c.lastLimited) < time.Second {
 		return
 	}
-	sess.lastLimited = now
-	sess.queueMsg(signal.Errorf(signal.CodeRateLimited, "too many messages: at most %.0f a second", sess.srv.cfg.MessageRate))
+	c.lastLimited = now
+	c.queueMsg(signal.Errorf(signal.CodeRateLimited, "too many messages: at most %.0f a second", sess.srv.cfg.MessageRate))
 }
 
 func (sess *session) reply(err error, id int64) {
@@ -102,6 +113,13 @@ func (sess *session) handle(msg signal.Message) error {
 		return sess.onRemove(m)
 	case *signal.End:
 		return sess.onEnd(m)
+	case *signal.Admit:
+		return sess.decide(m.ID, m.KnockID, true)
+	case *signal.Deny:
+		return sess.decide(m.ID, m.KnockID, false)
+	case *signal.Restart:
+		sess.restartSubscribe()
+		return nil
 	case *signal.Leave:
 		sess.setLeaveReason(signal.ReasonLeft)
 		return errLeft
@@ -155,6 +173,10 @@ func (sess *session) onMute(m *signal.Mute) error {
 	lr := sess.room
 	lr.mu.Lock()
 	defer lr.mu.Unlock()
+	// Version 1 clients' participantId is ignored, as that version says.
+	if sess.version >= 2 && m.ParticipantID != "" && m.ParticipantID != sess.id {
+		return sess.muteOtherLocked(m)
+	}
 	t, changed, err := lr.state.SetMuted(sess.id, m.TrackID, m.Muted)
 	if err != nil || !changed {
 		return err
@@ -162,6 +184,21 @@ func (sess *session) onMute(m *signal.Mute) error {
 	lr.echoLocked(sess.id,
 		&signal.Mute{ID: m.ID, TrackID: t.ID, ParticipantID: sess.id, Muted: t.Muted},
 		&signal.Mute{TrackID: t.ID, ParticipantID: sess.id, Muted: t.Muted})
+	return nil
+}
+
+// muteOtherLocked is a host muting someone else's track: everyone,
+// including the participant concerned, hears of it with By set, so their
+// app can tell them (and they may unmute themselves).
+func (sess *session) muteOtherLocked(m *signal.Mute) error {
+	lr := sess.room
+	t, changed, err := lr.state.MuteOther(sess.id, m.ParticipantID, m.TrackID, m.Muted)
+	if err != nil || !changed {
+		return err
+	}
+	lr.echoLocked(sess.id,
+		&signal.Mute{ID: m.ID, TrackID: t.ID, ParticipantID: t.ParticipantID, Muted: true, By: sess.id},
+		&signal.Mute{TrackID: t.ID, ParticipantID: t.ParticipantID, Muted: true, By: sess.id})
 	return nil
 }
 

@@ -56,6 +56,8 @@ func (r *recorder) summary() []string {
 			out = append(out, "mute:"+m.TrackID)
 		case *signal.Chat:
 			out = append(out, "chat:"+m.Text)
+		case *signal.ParticipantState:
+			out = append(out, "state:"+m.ParticipantID+":"+string(m.State))
 		}
 	}
 	return out
@@ -125,6 +127,9 @@ func equal(a, b []string) bool {
 }
 
 func TestVanishedParticipantIsReportedGone(t *testing.T) {
+	// A vanished client's socket was closed by its kernel: it keeps its
+	// place only for Config.VanishedWindow (3 s), not the 30 s a silent
+	// network cut gets.
 	srv := meetingtest.StartServer(t, server.Config{})
 	invite := srv.InviteURL("test")
 	ada := meetingtest.Join(t, invite, "Ada", client.Options{})

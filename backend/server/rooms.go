@@ -15,13 +15,20 @@ import (
 type RoomConfig struct {
 	Name     string
 	Password string
-	// Limit is the most participants at once (0: room.DefaultLimit).
+	// Limit is the most participants at once (0: Config.RoomLimit).
 	Limit int
+	// Lobby makes joiners without an invite token wait for a host to
+	// admit them.
+	Lobby bool
+	// RequireToken refuses hellos without a valid invite token
+	// (bad-token), whatever the password.
+	RequireToken bool
 }
 
 // liveRoom is a room with people in it (or within its grace period): its
 // state, its media plane, and the sessions to broadcast to.
 type liveRoom struct {
+	cfg   RoomConfig
 	state *room.Room
 	media forwarder
 
@@ -30,6 +37,7 @@ type liveRoom struct {
 	// the same order.
 	mu       sync.Mutex
 	sessions map[string]*session
+	knocks   map[string]*knock // the lobby, by knock id
 }
 
 func (lr *liveRoom) add(s *session) {
@@ -41,6 +49,11 @@ func (lr *liveRoom) add(s *session) {
 // broadcast queues msg to every session but except ("" for all). Call with
 // lr.mu held, so that the event's order matches the state change's.
 func (lr *liveRoom) broadcastLocked(msg signal.Message, except string) {
+	lr.sendLocked(msg, func(s *session) bool { return s.id != except })
+}
+
+// sendLocked queues msg to the sessions to() accepts, with lr.mu held.
+func (lr *liveRoom) sendLocked(msg signal.Message, to func(*session) bool) {
 	data, err := signal.Encode(msg)
 	if err != nil {
 		// Our own message failed validation: a bug, but not the
@@ -51,11 +64,17 @@ func (lr *liveRoom) broadcastLocked(msg signal.Message, except string) {
 		}
 		return
 	}
-	for id, s := range lr.sessions {
-		if id != except {
+	for _, s := range lr.sessions {
+		if to(s) {
 			s.queue(data)
 		}
 	}
+}
+
+// hostsV2 selects the hosts that speak version 2, the audience of lobby
+// messages.
+func (lr *liveRoom) hostsV2(s *session) bool {
+	return s.version >= 2 && lr.state.IsHost(s.id)
 }
 
 func (lr *liveRoom) others(id string) []*session {
@@ -96,19 +115,25 @@ func (s *Server) roomFor(name string) (*liveRoom, error) {
 	if !ok {
 		return nil, signal.Errorf(signal.CodeNotFound, "there is no room %q on this host", name)
 	}
-	if s.cfg.MaxRooms > 0 && len(s.live) >= s.cfg.MaxRooms {
+	if s.cfg.MaxRooms >= 0 && len(s.live) >= s.cfg.MaxRooms {
 		return nil, signal.Errorf(signal.CodeRateLimited, "this host already runs %d rooms", len(s.live))
 	}
+	if rc.Limit == 0 {
+		rc.Limit = s.cfg.RoomLimit
+	}
 	state, err := room.New(room.Config{
-		Name:     rc.Name,
-		Password: rc.Password,
-		Limit:    rc.Limit,
-		Grace:    s.cfg.Grace,
+		Name:         rc.Name,
+		Password:     rc.Password,
+		Limit:        rc.Limit,
+		Grace:        s.cfg.Grace,
+		Lobby:        rc.Lobby,
+		MaxTracks:    s.cfg.MaxTracks,
+		MaxChatRunes: s.cfg.MaxChatRunes,
 	}, time.Now())
 	if err != nil {
 		return nil, fmt.Errorf("create room %q: %w", name, err)
 	}
-	lr := &liveRoom{state: state, sessions: make(map[string]*session)}
+	lr := &liveRoom{cfg: rc, state: state, sessions: make(map[string]*session), knocks: make(map[string]*knock)}
 	if s.cfg.BareRelay {
 		lr.media = newRelayForwarder()
 	} else {
@@ -158,9 +183,15 @@ func (s *Server) sweep(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-ticker.C:
+			s.tokens.prune(now)
+			s.attempts.prune(now)
 			s.mu.Lock()
 			for name, lr := range s.live {
-				if lr.state.CloseIfIdle(now) {
+				// A room with someone in its lobby waits for a host to come.
+				lr.mu.Lock()
+				knocking := len(lr.knocks) > 0
+				lr.mu.Unlock()
+				if !knocking && lr.state.CloseIfIdle(now) {
 					delete(s.live, name)
 					s.metrics.retire(lr.media)
 					s.cfg.Log.Info("room closed after its grace period", "room", name)

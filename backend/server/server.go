@@ -42,14 +42,50 @@ type Config struct {
 	Rooms []RoomConfig
 	// OpenRooms lets a join create a room of any valid name.
 	OpenRooms bool
-	// MaxRooms bounds rooms alive at once (0: no bound).
+	// MaxRooms bounds rooms alive at once [100]; negative: no bound. A
+	// hello that would open one more fails with rate-limited.
 	MaxRooms int
+	// RoomLimit is the participant limit of rooms whose RoomConfig has
+	// none, and of open rooms [room.DefaultLimit]; over it, room-full.
+	RoomLimit int
+	// MaxTracks bounds tracks per participant [room.DefaultMaxTracks];
+	// over it, publish fails with denied.
+	MaxTracks int
+	// MaxChatRunes bounds one chat message [signal.MaxChatRunes, also the
+	// most it can be]; over it, chat fails with bad-request.
+	MaxChatRunes int
+
+	// PasswordAttempts wrong passwords from one address [5] make it wait
+	// PasswordLockout [30s]; hellos meanwhile fail with rate-limited.
+	PasswordAttempts int
+	PasswordLockout  time.Duration
+	// TokenSecret signs invite tokens (at least 16 bytes); nil: a random
+	// secret, so tokens are valid until the server stops.
+	TokenSecret []byte
+	// ResumeWindow is how long a version 2 participant whose connection
+	// dropped keeps their place, waiting for a resume [30s].
+	ResumeWindow time.Duration
+	// VanishedWindow replaces ResumeWindow for a connection its client's
+	// side closed without a goodbye (the process died) [3s].
+	VanishedWindow time.Duration
+	// LobbyTimeout is how long a joiner waits in a lobby before being
+	// turned away [5m].
+	LobbyTimeout time.Duration
 	// Grace is how long an empty room lives (0: room.DefaultGrace).
 	Grace time.Duration
 
 	// RTC configures the SFU's PeerConnections (ports, interfaces).
-	RTC        rtcconf.Options
+	RTC rtcconf.Options
+	// ICEServers are external STUN/TURN servers handed to clients (and
+	// used by the SFU's own PeerConnections).
 	ICEServers []signal.ICEServer
+	// TURN runs the embedded TURN relay; nil: none.
+	TURN *TURNConfig
+
+	// SubscriberBWE runs a send-side bandwidth estimator (GCC over TWCC)
+	// for every subscriber, capping what publishers send by the slowest
+	// downlink even for subscribers that send no REMB.
+	SubscriberBWE bool
 
 	// BareRelay replaces the SFU with a bare pion relay: the floor the
 	// benchmark measures the SFU against, not for meetings.
@@ -89,7 +125,22 @@ func (c *Config) setDefaults() {
 	if c.MessageBurst <= 0 {
 		c.MessageBurst = 200
 	}
+	if c.MaxRooms == 0 {
+		c.MaxRooms = 100
+	}
+	if c.PasswordAttempts <= 0 {
+		c.PasswordAttempts = 5
+	}
+	setDur(&c.PasswordLockout, 30*time.Second)
+	setDur(&c.LobbyTimeout, 5*time.Minute)
+	setDur(&c.ResumeWindow, 30*time.Second)
+	setDur(&c.VanishedWindow, 3*time.Second)
 	c.RTC.Role = rtcconf.RoleSFU
+	// Send-side estimation per subscriber costs a third of the SFU's CPU
+	// per forwarded packet (testing/bench/RESULTS.md) and misreads a busy
+	// host as congestion; publishers still adapt to their own uplink
+	// (TWCC feedback) and to the REMB their subscribers send.
+	c.RTC.DisableBandwidthEstimation = !c.SubscriberBWE
 	if c.BareRelay {
 		c.RTC.Role = rtcconf.RolePlainRelay
 	}
@@ -118,6 +169,10 @@ type Server struct {
 	http    *http.Server
 	ln      net.Listener
 	metrics *metrics
+	tokens  *tokens
+	turn    *turnRelay // nil without Config.TURN
+	// attempts counts wrong passwords per remote address.
+	attempts *attempts
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -126,6 +181,8 @@ type Server struct {
 	mu      sync.Mutex
 	live    map[string]*liveRoom
 	closing bool
+	// resumable maps resume tokens to their sessions.
+	resumable map[string]*session
 }
 
 // New checks the configuration and builds the server; it does not listen.
@@ -142,6 +199,10 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	cfg.setDefaults()
+	toks, err := newTokens(cfg.TokenSecret)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	engine, err := rtcconf.NewEngine(cfg.RTC)
 	if err != nil {
 		return nil, fmt.Errorf("server: webrtc: %w", err)
@@ -153,6 +214,11 @@ func New(cfg Config) (*Server, error) {
 		ctx:    ctx,
 		cancel: cancel,
 		live:   make(map[string]*liveRoom),
+		tokens: toks,
+
+		resumable: make(map[string]*session),
+
+		attempts: newAttempts(cfg.PasswordAttempts, cfg.PasswordLockout),
 	}
 	s.metrics = newMetrics(s)
 	s.http = &http.Server{
@@ -193,6 +259,14 @@ func (s *Server) Listen() error {
 		return fmt.Errorf("listen %s: %w", s.cfg.Addr, err)
 	}
 	s.ln = ln
+	if s.cfg.TURN != nil {
+		relay, err := s.startTURN(*s.cfg.TURN)
+		if err != nil {
+			_ = ln.Close()
+			return err
+		}
+		s.turn = relay
+	}
 	if s.http.TLSConfig != nil {
 		ln = tls.NewListener(ln, s.http.TLSConfig)
 	}
@@ -280,6 +354,24 @@ func firstLANAddress() net.IP {
 	return nil
 }
 
+// iceServersFor is what a participant of room gets in welcome: the
+// external servers, then the embedded relay with fresh credentials.
+func (s *Server) iceServersFor(room string) []signal.ICEServer {
+	out := append([]signal.ICEServer{}, s.cfg.ICEServers...)
+	if s.turn != nil {
+		out = append(out, s.turn.iceServer(room))
+	}
+	return out
+}
+
+// TURNPorts are the embedded relay's UDP and TCP ports (0: not running).
+func (s *Server) TURNPorts() (udp, tcp int) {
+	if s.turn == nil {
+		return 0, 0
+	}
+	return s.turn.udp, s.turn.tcp
+}
+
 func (s *Server) pionICEServers() []webrtc.ICEServer {
 	out := make([]webrtc.ICEServer, 0, len(s.cfg.ICEServers))
 	for _, is := range s.cfg.ICEServers {
@@ -305,6 +397,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	err := s.http.Shutdown(ctx)
 	s.cancel()
+	if s.turn != nil {
+		err = errors.Join(err, s.turn.close())
+	}
 	done := make(chan struct{})
 	go func() {
 		s.wg.Wait()

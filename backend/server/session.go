@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -13,7 +14,6 @@ import (
 	"github.com/pion/webrtc/v4"
 	"golang.org/x/time/rate"
 
-	"parley/backend/room"
 	"parley/backend/sfu"
 	"parley/backend/signal"
 )
@@ -22,126 +22,210 @@ import (
 // cut off rather than slowing the room's broadcasts or growing memory.
 const outQueue = 512
 
-// session is one participant's signaling connection and its two
-// PeerConnections.
+// session is one participant: its place in the room and its two
+// PeerConnections. It outlives its connection when the connection drops:
+// a version 2 client may resume it within Config.ResumeWindow.
 type session struct {
-	srv  *Server
-	conn *websocket.Conn
-	log  *slog.Logger
+	srv *Server
+	log *slog.Logger
 
+	// ctx is the participant's life: cancelled when they leave, are
+	// removed, the meeting ends or the server stops.
 	ctx    context.Context
 	cancel context.CancelCauseFunc
-	out    chan []byte
+
+	connMu sync.Mutex
+	conn   *connection // nil while the participant is reconnecting
 
 	// Set once joined.
-	id   string
-	name string
-	room *liveRoom
-	pub  *webrtc.PeerConnection
-	sub  *webrtc.PeerConnection
+	id          string
+	name        string
+	version     int
+	room        *liveRoom
+	pub         *webrtc.PeerConnection
+	sub         *webrtc.PeerConnection
+	resumeToken string
+	// resumeCh hands a resuming connection to the session's loop.
+	resumeCh chan *connection
 
-	limiter     *rate.Limiter
-	lastLimited time.Time
-
-	mu          sync.Mutex
-	leaveReason signal.LeaveReason
-	pendingPub  []webrtc.ICECandidateInit // candidates before the publish offer
-	pendingSub  []webrtc.ICECandidateInit // candidates before the subscribe answer
+	mu           sync.Mutex
+	leaveReason  signal.LeaveReason
+	resumeClosed bool                      // the session is ending: no more resumes
+	pendingPub   []webrtc.ICECandidateInit // candidates before the publish offer
+	pendingSub   []webrtc.ICECandidateInit // candidates before the subscribe answer
 
 	negMu       sync.Mutex
 	negotiating bool // an offer is out, waiting for the answer
 	negPending  bool // tracks changed meanwhile: offer again after it
+	negRestart  bool // the next offer restarts ICE
 }
 
-var errSlowClient = errors.New("client does not read its messages")
+var (
+	errSlowClient = errors.New("client does not read its messages")
+	// errReplaced: the client resumed on a new connection before this
+	// server noticed the old one was dead.
+	errReplaced = errors.New("replaced by a resumed connection")
+)
 
 func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
-	conn, err := websocket.Accept(w, r, nil)
+	ws, err := websocket.Accept(w, r, nil)
 	if err != nil {
 		s.cfg.Log.Debug("websocket accept", "err", err)
 		return
 	}
 	// A little above the protocol's limit, so that an oversized message
 	// reaches signal.Decode and gets a proper too-large error.
-	conn.SetReadLimit(2 * signal.MaxMessageSize)
+	ws.SetReadLimit(2 * signal.MaxMessageSize)
+	ip := r.RemoteAddr
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		ip = host
+	}
 	ctx, cancel := context.WithCancelCause(s.ctx)
-	sess := &session{
-		srv:     s,
-		conn:    conn,
-		log:     s.cfg.Log.With("remote", r.RemoteAddr),
-		ctx:     ctx,
-		cancel:  cancel,
-		out:     make(chan []byte, outQueue),
-		limiter: rate.NewLimiter(rate.Limit(s.cfg.MessageRate), s.cfg.MessageBurst),
+	c := &connection{
+		srv:      s,
+		ws:       ws,
+		log:      s.cfg.Log.With("remote", r.RemoteAddr),
+		ctx:      ctx,
+		cancel:   cancel,
+		out:      make(chan []byte, outQueue),
+		frames:   make(chan frame),
+		remoteIP: ip,
+		limiter:  rate.NewLimiter(rate.Limit(s.cfg.MessageRate), s.cfg.MessageBurst),
+		released: make(chan struct{}),
 	}
 	s.metrics.sessions.Inc()
 	s.wg.Add(1)
 	defer s.wg.Done()
-	sess.run()
-}
+	var reader sync.WaitGroup
+	defer func() {
+		c.cancel(nil)
+		reader.Wait()
+	}()
+	reader.Add(1)
+	go func() {
+		defer reader.Done()
+		c.readFrames()
+	}()
 
-func (sess *session) run() {
-	defer sess.cancel(nil)
-	hello, err := sess.readHello()
+	hello, err := c.readHello()
 	if err != nil {
-		sess.fail(err)
+		c.fail(err)
 		return
 	}
+	if hello.Resume != "" {
+		s.resume(c, hello)
+		return
+	}
+	sctx, scancel := context.WithCancelCause(s.ctx)
+	sess := &session{srv: s, log: c.log, ctx: sctx, cancel: scancel, conn: c, resumeCh: make(chan *connection, 1)}
+	sess.run(c, hello)
+}
+
+func (sess *session) run(c *connection, hello *signal.Hello) {
+	defer sess.cancel(nil)
 	if err := sess.join(hello); err != nil {
-		sess.fail(err)
+		c.fail(err)
 		return
 	}
 	defer sess.leave()
-
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); sess.writeLoop() }()
-	go func() { defer wg.Done(); sess.pingLoop() }()
-	defer wg.Wait()
-
-	sess.subscribeToExisting()
-	err = sess.readLoop()
-	sess.cancel(err)
-	sess.closeConn(err)
+	for first := true; c != nil; first = false {
+		err := sess.serve(c, first)
+		if !sess.canResume(err) {
+			sess.cancel(err)
+			c.closeWith(err)
+			close(c.released)
+			return
+		}
+		sess.log.Info("connection lost; keeping the session for a resume", "err", err)
+		_ = c.ws.CloseNow()
+		close(c.released)
+		c = sess.waitResume(sess.srv.resumeWindow(err))
+	}
 }
 
-// readHello waits for the first message, which must be hello.
-func (sess *session) readHello() (*signal.Hello, error) {
-	ctx, cancel := context.WithTimeout(sess.ctx, sess.srv.cfg.HelloTimeout)
-	defer cancel()
-	typ, data, err := sess.conn.Read(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read hello: %w", err)
+// serve runs the meeting on connection c until it ends, and returns why.
+func (sess *session) serve(c *connection, first bool) error {
+	// The loops stop with serve, but the socket stays open: the caller
+	// may still send its last words and close it properly.
+	loopCtx, stopLoops := context.WithCancel(c.ctx)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); c.writeLoop(loopCtx) }()
+	go func() { defer wg.Done(); c.pingLoop(loopCtx) }()
+	if first {
+		sess.subscribeToExisting()
+	} else {
+		sess.resendSubscribeOffer()
 	}
-	if typ != websocket.MessageText {
-		return nil, signal.Errorf(signal.CodeBadRequest, "messages are JSON text frames")
+	err := sess.readLoop(c)
+	// Detached under the room's lock, so that every broadcast either
+	// reached this connection or will be in the resumed welcome's state.
+	lr := sess.room
+	lr.mu.Lock()
+	sess.setConn(nil)
+	lr.mu.Unlock()
+	stopLoops()
+	wg.Wait()
+	return err
+}
+
+func (sess *session) currentConn() *connection {
+	sess.connMu.Lock()
+	defer sess.connMu.Unlock()
+	return sess.conn
+}
+
+func (sess *session) setConn(c *connection) {
+	sess.connMu.Lock()
+	defer sess.connMu.Unlock()
+	sess.conn = c
+}
+
+// queue sends to the current connection; while the participant is
+// reconnecting, messages are dropped: the resumed welcome carries the
+// state they would have changed.
+func (sess *session) queue(data []byte) {
+	if c := sess.currentConn(); c != nil {
+		c.queue(data)
 	}
-	msg, err := signal.DecodeClient(data)
-	if err != nil {
-		return nil, err
+}
+
+func (sess *session) queueMsg(msg signal.Message) {
+	if c := sess.currentConn(); c != nil {
+		c.queueMsg(msg)
 	}
-	hello, ok := msg.(*signal.Hello)
-	if !ok {
-		return nil, &signal.Error{ID: msg.MessageID(), Code: signal.CodeBadRequest,
-			Message: "the first message must be hello, not " + msg.Type()}
+}
+
+func (sess *session) sendNow(msg signal.Message) {
+	if c := sess.currentConn(); c != nil {
+		c.sendNow(msg)
 	}
-	if err := hello.CheckVersion(); err != nil {
-		return nil, err
-	}
-	return hello, nil
 }
 
 // join enters the room, sets up both PeerConnections and sends welcome.
 func (sess *session) join(hello *signal.Hello) error {
 	s := sess.srv
+	sess.version = hello.Version
 	lr, err := s.roomFor(hello.Room)
 	if err != nil {
 		return withID(err, hello.ID)
 	}
+	opts, release, err := sess.access(lr, hello)
+	if err != nil {
+		return withID(err, hello.ID)
+	}
+	if lr.state.Lobby() && !opts.Host && !opts.Admitted {
+		if err := sess.knock(lr, hello); err != nil {
+			release()
+			return withID(err, hello.ID)
+		}
+		opts.Admitted = true
+	}
 	lr.mu.Lock()
-	p, snap, err := lr.state.Join(hello.Name, hello.Password, room.JoinOptions{}, time.Now())
+	p, snap, err := lr.state.Join(hello.Name, hello.Password, opts, time.Now())
 	if err != nil {
 		lr.mu.Unlock()
+		release()
 		return withID(err, hello.ID)
 	}
 	sess.id, sess.name, sess.room = p.ID, p.Name, lr
@@ -151,8 +235,16 @@ func (sess *session) join(hello *signal.Hello) error {
 		lr.mu.Unlock()
 		return fmt.Errorf("join %s: %w", hello.Room, err)
 	}
-	welcome := snap.Welcome(p.ID, s.cfg.ICEServers)
+	welcome := snap.Welcome(p.ID, s.iceServersFor(lr.state.Name()))
 	welcome.ID = hello.ID
+	welcome.Version = sess.version
+	if sess.version >= 2 {
+		if p.Role == signal.RoleHost {
+			welcome.Knocks = lr.knockListLocked()
+		}
+		sess.resumeToken = s.registerResumable(sess)
+		welcome.ResumeToken = sess.resumeToken
+	}
 	// The welcome goes first in this session's queue, and the join event
 	// to the others under the same lock, so nobody sees events out of order.
 	sess.queueMsg(welcome)
@@ -294,7 +386,11 @@ func (sess *session) sendOffer() {
 	if sess.ctx.Err() != nil {
 		return
 	}
-	offer, err := sess.sub.CreateOffer(nil)
+	sess.negMu.Lock()
+	restart := sess.negRestart
+	sess.negRestart = false
+	sess.negMu.Unlock()
+	offer, err := sess.sub.CreateOffer(&webrtc.OfferOptions{ICERestart: restart})
 	if err == nil {
 		err = sess.sub.SetLocalDescription(offer)
 	}
@@ -402,6 +498,7 @@ func (sess *session) trackEnded(trackID string) {
 func (sess *session) leave() {
 	lr := sess.room
 	s := sess.srv
+	sess.closeResume()
 	sess.mu.Lock()
 	reason := sess.leaveReason
 	sess.mu.Unlock()

@@ -42,6 +42,12 @@ func newMessage(t string) (Message, direction) {
 		return new(Remove), fromClient
 	case TypeEnd:
 		return new(End), fromClient
+	case TypeAdmit:
+		return new(Admit), fromClient
+	case TypeDeny:
+		return new(Deny), fromClient
+	case TypeRestart:
+		return new(Restart), fromClient
 	case TypeOffer:
 		return new(Offer), fromEither
 	case TypeAnswer:
@@ -72,6 +78,14 @@ func newMessage(t string) (Message, direction) {
 		return new(RoomUpdate), fromServer
 	case TypeEnded:
 		return new(Ended), fromServer
+	case TypeWaiting:
+		return new(Waiting), fromServer
+	case TypeKnock:
+		return new(KnockMsg), fromServer
+	case TypeKnockEnded:
+		return new(KnockEnded), fromServer
+	case TypeParticipantState:
+		return new(ParticipantState), fromServer
 	}
 	return nil, fromEither
 }
@@ -90,8 +104,9 @@ func Decode(data []byte) (Message, error) {
 // DecodeClient is Decode for a server reading a client: it rejects types
 // only the server sends and offers/answers on the wrong PeerConnection, and
 // it clears the fields the server owns (Track.ParticipantID in publish,
-// ParticipantID in mute, Seq/From/Name/TS in chat) before validating, so
-// that what a client puts there is ignored.
+// By in mute, Seq/From/Name/TS in chat) before validating, so that what a
+// client puts there is ignored. Mute's ParticipantID is kept: version 2
+// hosts name the participant they mute (a version 1 session ignores it).
 func DecodeClient(data []byte) (Message, error) {
 	return decode(data, MaxMessageSize, fromClient)
 }
@@ -183,7 +198,7 @@ func clearServerFields(msg Message) {
 	case *Publish:
 		m.Track.ParticipantID = ""
 	case *Mute:
-		m.ParticipantID = ""
+		m.By = ""
 	case *Chat:
 		m.Seq, m.From, m.Name, m.TS = 0, "", "", 0
 	}

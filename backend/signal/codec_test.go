@@ -44,6 +44,23 @@ var roundTrips = []struct {
 	{"empty candidate", `{"type":"candidate","pc":"subscribe","candidate":{"candidate":""}}`,
 		&Candidate{PC: PCSubscribe, Candidate: &ICECandidate{}}},
 	{"mute from client", `{"type":"mute","trackId":"mic","muted":true}`, &Mute{TrackID: "mic", Muted: true}},
+	{"moderator mute", `{"type":"mute","trackId":"mic","participantId":"p2","muted":true}`,
+		&Mute{TrackID: "mic", ParticipantID: "p2", Muted: true}},
+	{"mute by host", `{"type":"mute","trackId":"mic","participantId":"p2","muted":true,"by":"p1"}`,
+		&Mute{TrackID: "mic", ParticipantID: "p2", Muted: true, By: "p1"}},
+	{"hello with token", `{"type":"hello","version":2,"room":"r","name":"a","token":"abc.DEF-_"}`,
+		&Hello{Version: 2, Room: "r", Name: "a", Token: "abc.DEF-_"}},
+	{"admit", `{"type":"admit","id":3,"knockId":"k1"}`, &Admit{ID: 3, KnockID: "k1"}},
+	{"deny", `{"type":"deny","knockId":"k1"}`, &Deny{KnockID: "k1"}},
+	{"restart", `{"type":"restart","pc":"subscribe"}`, &Restart{PC: PCSubscribe}},
+	{"participant-state", `{"type":"participant-state","participantId":"p1","state":"reconnecting"}`,
+		&ParticipantState{ParticipantID: "p1", State: StateReconnecting}},
+	{"resume hello", `{"type":"hello","version":2,"room":"r","name":"a","resume":"tok"}`,
+		&Hello{Version: 2, Room: "r", Name: "a", Resume: "tok"}},
+	{"waiting", `{"type":"waiting","id":1}`, &Waiting{ID: 1}},
+	{"knock", `{"type":"knock","knock":{"id":"k1","name":"Eve"}}`, &KnockMsg{Knock: Knock{ID: "k1", Name: "Eve"}}},
+	{"knock-ended", `{"type":"knock-ended","knockId":"k1","outcome":"admitted","by":"p1"}`,
+		&KnockEnded{KnockID: "k1", Outcome: KnockAdmitted, By: "p1"}},
 	{"mute from server", `{"type":"mute","trackId":"mic","participantId":"p1","muted":false}`,
 		&Mute{TrackID: "mic", ParticipantID: "p1"}},
 	{"chat from client", `{"type":"chat","id":5,"text":"hello\n\tworld <b>&</b>"}`,
@@ -130,6 +147,7 @@ var allTypes = []string{
 	TypeOffer, TypeAnswer, TypeCandidate, TypeMute, TypeChat,
 	TypeWelcome, TypeError, TypeParticipantJoined, TypeParticipantLeft, TypeParticipantUpdated,
 	TypeTrackPublished, TypeTrackUnpublished, TypeSpeaking, TypeRoom, TypeEnded,
+	TypeAdmit, TypeDeny, TypeWaiting, TypeKnock, TypeKnockEnded, TypeRestart, TypeParticipantState,
 }
 
 func TestAllTypesKnown(t *testing.T) {
@@ -313,8 +331,12 @@ func TestDecodeClient(t *testing.T) {
 		{"welcome", `{"type":"welcome"}`, nil},
 		{"error", `{"type":"error","code":"internal"}`, nil},
 		{"track-published", `{"type":"track-published","track":{"id":"t","participantId":"p","kind":"audio"}}`, nil},
-		{"mute owner ignored", `{"type":"mute","trackId":"t","participantId":"someone else","muted":true}`,
-			&Mute{TrackID: "t", Muted: true}},
+		{"mute by ignored", `{"type":"mute","trackId":"t","participantId":"p2","muted":true,"by":"x y"}`,
+			&Mute{TrackID: "t", ParticipantID: "p2", Muted: true}},
+		{"mute target invalid", `{"type":"mute","trackId":"t","participantId":"someone else","muted":true}`, nil},
+		{"knock from client", `{"type":"knock","knock":{"id":"k","name":"a"}}`, nil},
+		{"admit", `{"type":"admit","knockId":"k"}`, &Admit{KnockID: "k"}},
+		{"bad token", `{"type":"hello","version":2,"room":"r","name":"a","token":"a b"}`, nil},
 		{"publish owner ignored", `{"type":"publish","track":{"id":"t","participantId":"x y","kind":"video"}}`,
 			&Publish{Track: Track{ID: "t", Kind: KindVideo}}},
 		{"chat server fields ignored", `{"type":"chat","text":"hi","seq":-4,"from":"p","name":"","ts":1}`,
@@ -390,8 +412,10 @@ func TestDecodeServerLargeWelcome(t *testing.T) {
 }
 
 func TestCheckVersion(t *testing.T) {
-	if err := (&Hello{Version: Version}).CheckVersion(); err != nil {
-		t.Fatalf("CheckVersion(%d) = %v", Version, err)
+	for v := MinVersion; v <= Version; v++ {
+		if err := (&Hello{Version: v}).CheckVersion(); err != nil {
+			t.Fatalf("CheckVersion(%d) = %v", v, err)
+		}
 	}
 	err := (&Hello{ID: 3, Version: Version + 1}).CheckVersion()
 	var e *Error

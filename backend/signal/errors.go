@@ -27,6 +27,13 @@ const (
 	CodeTooLarge Code = "too-large"
 	// CodeRateLimited: the client sends too fast; the message was dropped.
 	CodeRateLimited Code = "rate-limited"
+	// CodeBadToken: the hello's invite token is forged, malformed or for
+	// another room, or the room needs a token and the hello has none.
+	CodeBadToken Code = "bad-token"
+	// CodeTokenExpired: the invite token was valid but has expired.
+	CodeTokenExpired Code = "token-expired"
+	// CodeTokenUsed: the one-time invite token was already used.
+	CodeTokenUsed Code = "token-used"
 	// CodeInternal: a server bug or resource failure.
 	CodeInternal Code = "internal"
 )

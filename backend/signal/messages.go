@@ -67,6 +67,9 @@ type RoomInfo struct {
 	Name   string `json:"name"`
 	Locked bool   `json:"locked"`
 	Limit  int    `json:"limit"`
+	// Lobby: joiners without an invite token wait for a host to admit
+	// them. Optional; absent means false.
+	Lobby bool `json:"lobby,omitempty"`
 }
 
 // Validate checks every field.
@@ -181,6 +184,13 @@ type Hello struct {
 	Room     string `json:"room"`
 	Name     string `json:"name"`
 	Password string `json:"password,omitempty"`
+	// Token is an invite token from the link (its fragment's t=); it
+	// stands in for the password and the lobby.
+	Token string `json:"token,omitempty"`
+	// Resume (version 2) is welcome.resumeToken of a session whose
+	// connection dropped: the server gives this connection that session
+	// back (same participant, PeerConnections kept) instead of a new one.
+	Resume string `json:"resume,omitempty"`
 }
 
 func (*Hello) Type() string       { return TypeHello }
@@ -200,15 +210,19 @@ func (m *Hello) Validate() error {
 	if len(m.Password) > MaxPasswordBytes {
 		return badRequest("hello: password is longer than %d bytes", MaxPasswordBytes)
 	}
-	return nil
+	if err := ValidateToken("hello: token", m.Token); err != nil {
+		return err
+	}
+	return ValidateToken("hello: resume", m.Resume)
 }
 
-// CheckVersion returns a CodeVersion error unless the client speaks Version.
+// CheckVersion returns a CodeVersion error unless the client speaks a
+// version from MinVersion to Version.
 func (m *Hello) CheckVersion() error {
-	if m.Version != Version {
+	if m.Version < MinVersion || m.Version > Version {
 		return &Error{ID: m.ID, Code: CodeVersion,
 			Message: "client speaks protocol version " + strconv.Itoa(m.Version) +
-				", this server speaks " + strconv.Itoa(Version)}
+				", this server speaks " + strconv.Itoa(MinVersion) + " to " + strconv.Itoa(Version)}
 	}
 	return nil
 }
@@ -262,6 +276,26 @@ type Remove struct {
 func (*Remove) Type() string       { return TypeRemove }
 func (m *Remove) MessageID() int64 { return m.ID }
 func (m *Remove) Validate() error  { return ValidateID("participantId", m.ParticipantID) }
+
+// Admit (host only, version 2) lets a knocking joiner into the room.
+type Admit struct {
+	ID      int64  `json:"id,omitempty"`
+	KnockID string `json:"knockId"`
+}
+
+func (*Admit) Type() string       { return TypeAdmit }
+func (m *Admit) MessageID() int64 { return m.ID }
+func (m *Admit) Validate() error  { return ValidateID("knockId", m.KnockID) }
+
+// Deny (host only, version 2) turns a knocking joiner away.
+type Deny struct {
+	ID      int64  `json:"id,omitempty"`
+	KnockID string `json:"knockId"`
+}
+
+func (*Deny) Type() string       { return TypeDeny }
+func (m *Deny) MessageID() int64 { return m.ID }
+func (m *Deny) Validate() error  { return ValidateID("knockId", m.KnockID) }
 
 // End (host only) ends the meeting for everyone.
 type End struct {
@@ -329,13 +363,16 @@ func (m *Candidate) Validate() error {
 }
 
 // Mute changes a track's muted state. From a client it refers to one of its
-// own tracks and ParticipantID is ignored; from the server ParticipantID
-// names the track's owner.
+// own tracks, or (version 2, hosts only, muting only) to another
+// participant's track named by ParticipantID; version 1 servers ignore
+// ParticipantID from clients. From the server ParticipantID names the
+// track's owner and By, when set, the host who muted it.
 type Mute struct {
 	ID            int64  `json:"id,omitempty"`
 	TrackID       string `json:"trackId"`
 	ParticipantID string `json:"participantId,omitempty"`
 	Muted         bool   `json:"muted"`
+	By            string `json:"by,omitempty"`
 }
 
 func (*Mute) Type() string       { return TypeMute }
@@ -345,7 +382,12 @@ func (m *Mute) Validate() error {
 		return err
 	}
 	if m.ParticipantID != "" {
-		return ValidateID("participantId", m.ParticipantID)
+		if err := ValidateID("participantId", m.ParticipantID); err != nil {
+			return err
+		}
+	}
+	if m.By != "" {
+		return ValidateID("by", m.By)
 	}
 	return nil
 }
@@ -397,6 +439,14 @@ type Welcome struct {
 	Tracks        []Track       `json:"tracks"`
 	ICEServers    []ICEServer   `json:"iceServers"`
 	Chat          []ChatMessage `json:"chat"`
+	// Knocks (version 2, hosts only) are the joiners waiting in the lobby.
+	Knocks []Knock `json:"knocks,omitempty"`
+	// ResumeToken (version 2) lets the client resume this session after a
+	// dropped connection (hello.resume), within 30 seconds.
+	ResumeToken string `json:"resumeToken,omitempty"`
+	// Resumed (version 2): this welcome answers hello.resume; the state is
+	// the room's current one and chat holds what was missed (by seq).
+	Resumed bool `json:"resumed,omitempty"`
 }
 
 func (*Welcome) Type() string       { return TypeWelcome }
@@ -436,7 +486,12 @@ func (m *Welcome) Validate() error {
 			return err
 		}
 	}
-	return nil
+	for _, k := range m.Knocks {
+		if err := k.Validate(); err != nil {
+			return err
+		}
+	}
+	return ValidateToken("welcome: resumeToken", m.ResumeToken)
 }
 
 // (Error, the "error" message, is defined in errors.go.)
@@ -577,6 +632,109 @@ func (m *Ended) MessageID() int64 { return m.ID }
 func (m *Ended) Validate() error {
 	if !m.Reason.Valid() {
 		return badRequest("ended: unknown reason %q", m.Reason)
+	}
+	return nil
+}
+
+// Version 2: the lobby.
+
+// Knock is a joiner waiting in a room's lobby, as hosts see it. ID is the
+// knock's id (not a participant id: the joiner gets one when admitted).
+type Knock struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// Validate checks every field.
+func (k Knock) Validate() error {
+	if err := ValidateID("knock id", k.ID); err != nil {
+		return err
+	}
+	return ValidateName(k.Name)
+}
+
+// Waiting tells a joiner that the room has a lobby and a host has been
+// asked to let them in; welcome (admitted) or error denied (turned away)
+// follows.
+type Waiting struct {
+	ID int64 `json:"id,omitempty"`
+}
+
+func (*Waiting) Type() string       { return TypeWaiting }
+func (m *Waiting) MessageID() int64 { return m.ID }
+func (m *Waiting) Validate() error  { return nil }
+
+// KnockMsg (type "knock") tells hosts that someone waits in the lobby.
+type KnockMsg struct {
+	ID    int64 `json:"id,omitempty"`
+	Knock Knock `json:"knock"`
+}
+
+func (*KnockMsg) Type() string       { return TypeKnock }
+func (m *KnockMsg) MessageID() int64 { return m.ID }
+func (m *KnockMsg) Validate() error  { return m.Knock.Validate() }
+
+// KnockEnded tells hosts that a knock was dealt with (by which host, for
+// admitted and denied), so that every host's lobby list stays the same.
+type KnockEnded struct {
+	ID      int64        `json:"id,omitempty"`
+	KnockID string       `json:"knockId"`
+	Outcome KnockOutcome `json:"outcome"`
+	By      string       `json:"by,omitempty"`
+}
+
+func (*KnockEnded) Type() string       { return TypeKnockEnded }
+func (m *KnockEnded) MessageID() int64 { return m.ID }
+func (m *KnockEnded) Validate() error {
+	if err := ValidateID("knockId", m.KnockID); err != nil {
+		return err
+	}
+	if !m.Outcome.Valid() {
+		return badRequest("knock-ended: unknown outcome %q", m.Outcome)
+	}
+	if m.By != "" {
+		return ValidateID("by", m.By)
+	}
+	return nil
+}
+
+// Version 2: resumption.
+
+// ParticipantState announces that a participant's connection dropped
+// (reconnecting: their place and media are kept while they may resume) or
+// came back (connected). A participant that does not come back leaves with
+// participant-left, reason gone.
+type ParticipantState struct {
+	ID            int64     `json:"id,omitempty"`
+	ParticipantID string    `json:"participantId"`
+	State         ConnState `json:"state"`
+}
+
+func (*ParticipantState) Type() string       { return TypeParticipantState }
+func (m *ParticipantState) MessageID() int64 { return m.ID }
+func (m *ParticipantState) Validate() error {
+	if err := ValidateID("participantId", m.ParticipantID); err != nil {
+		return err
+	}
+	if !m.State.Valid() {
+		return badRequest("participant-state: unknown state %q", m.State)
+	}
+	return nil
+}
+
+// Restart (version 2) asks the server for an ICE restart of the subscribe
+// PeerConnection: it answers with a subscribe offer with fresh ICE
+// credentials. (The client restarts publish itself, by re-offering.)
+type Restart struct {
+	ID int64 `json:"id,omitempty"`
+	PC PC    `json:"pc"`
+}
+
+func (*Restart) Type() string       { return TypeRestart }
+func (m *Restart) MessageID() int64 { return m.ID }
+func (m *Restart) Validate() error {
+	if m.PC != PCSubscribe {
+		return badRequest("restart: only the subscribe PeerConnection is restarted by the server")
 	}
 	return nil
 }

@@ -8,10 +8,18 @@
 // (for example *Hello) so that callers can use a type switch.
 package signal
 
-// Version is the protocol version this package speaks. It changes only for
-// incompatible changes: a new enum value or message type that an old peer
-// would reject counts as incompatible, because decoding is strict.
-const Version = 1
+// Version is the newest protocol version this package speaks. It changes
+// only for incompatible changes: a new enum value or message type that an
+// old peer would reject counts as incompatible, because decoding is strict.
+//
+// Version 2 added the lobby (waiting, knock, knock-ended, admit, deny),
+// session resumption (participant-state, restart), and moderator mute. A
+// server speaks every version from MinVersion to Version and sends a client
+// only the messages of the version it asked for.
+const Version = 2
+
+// MinVersion is the oldest protocol version a server still accepts.
+const MinVersion = 1
 
 // Limits. They bound what a peer can make the other side allocate or store.
 const (
@@ -53,9 +61,12 @@ const (
 	TypePublish   = "publish"
 	TypeUnpublish = "unpublish"
 	TypeLeave     = "leave"
-	TypeLock      = "lock"   // host only
-	TypeRemove    = "remove" // host only
-	TypeEnd       = "end"    // host only
+	TypeLock      = "lock"    // host only
+	TypeRemove    = "remove"  // host only
+	TypeEnd       = "end"     // host only
+	TypeAdmit     = "admit"   // host only, version 2
+	TypeDeny      = "deny"    // host only, version 2
+	TypeRestart   = "restart" // version 2
 
 	// Both directions.
 	TypeOffer     = "offer"
@@ -75,6 +86,11 @@ const (
 	TypeSpeaking           = "speaking"
 	TypeRoom               = "room"
 	TypeEnded              = "ended"
+	// Version 2.
+	TypeWaiting          = "waiting"
+	TypeKnock            = "knock"
+	TypeKnockEnded       = "knock-ended"
+	TypeParticipantState = "participant-state"
 )
 
 // Message is implemented by a pointer to each message struct.
@@ -156,4 +172,45 @@ const (
 // Valid reports whether r is a known end reason.
 func (r EndReason) Valid() bool {
 	return r == EndHostEnded || r == EndRemoved || r == EndShutdown
+}
+
+// KnockOutcome says how a knock ended, in knock-ended.
+type KnockOutcome string
+
+const (
+	// KnockAdmitted: a host let the knocker in.
+	KnockAdmitted KnockOutcome = "admitted"
+	// KnockDenied: a host turned the knocker away.
+	KnockDenied KnockOutcome = "denied"
+	// KnockWithdrawn: the knocker went away (or waited too long) first.
+	KnockWithdrawn KnockOutcome = "withdrawn"
+)
+
+// Valid reports whether o is a known knock outcome.
+func (o KnockOutcome) Valid() bool {
+	return o == KnockAdmitted || o == KnockDenied || o == KnockWithdrawn
+}
+
+// ConnState is a participant's connection state, in participant-state.
+type ConnState string
+
+const (
+	// StateConnected: the participant is (again) connected.
+	StateConnected ConnState = "connected"
+	// StateReconnecting: the participant's connection dropped; the server
+	// keeps their place (and media) while they may resume.
+	StateReconnecting ConnState = "reconnecting"
+)
+
+// Valid reports whether s is a known connection state.
+func (s ConnState) Valid() bool { return s == StateConnected || s == StateReconnecting }
+
+// SupportedVersions lists every protocol version from MinVersion to
+// Version: what a server speaks, and so which rooms a client can join.
+func SupportedVersions() []int {
+	out := make([]int, 0, Version-MinVersion+1)
+	for v := MinVersion; v <= Version; v++ {
+		out = append(out, v)
+	}
+	return out
 }

@@ -231,3 +231,22 @@ func validPC(pc PC) error {
 	}
 	return nil
 }
+
+// MaxTokenBytes bounds invite and resume tokens.
+const MaxTokenBytes = 512
+
+// ValidateToken checks an opaque token (invite or resume) as it travels:
+// empty, or up to MaxTokenBytes of the base64url alphabet and '.'. Whether
+// it is genuine is for the server to decide.
+func ValidateToken(field, s string) error {
+	if len(s) > MaxTokenBytes {
+		return badRequest("%s is %d bytes, the limit is %d", field, len(s), MaxTokenBytes)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return badRequest("%s contains %q", field, c)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,55 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestInviteOnlyAndLobby runs `parley serve --invite-only --lobby`: the
+// printed link's token lets a bot straight in, a link without it is
+// refused with the token exit code, and the host link makes a host.
+func TestInviteOnlyAndLobby(t *testing.T) {
+	dir := t.TempDir()
+	srv := start(t, dir, "serve", "--addr", "127.0.0.1:0", "--ice-iface", "lo", "--json", "--invite-only", "--token-ttl", "1h")
+	ready := srv.event(t, "ready", 15*time.Second)
+	url, _ := ready["url"].(string)
+	hostURL, _ := ready["hostUrl"].(string)
+	if !strings.Contains(url, "&t=") || !strings.Contains(hostURL, "&t=") {
+		t.Fatalf("ready %v: links without tokens", ready)
+	}
+	host := start(t, dir, "join", hostURL, "--name", "Host", "--source", "none", "--json", "--ice-iface", "lo")
+	host.event(t, "joined", 15*time.Second)
+	guest := start(t, dir, "join", url, "--name", "Guest", "--source", "none", "--json", "--ice-iface", "lo")
+	guest.event(t, "joined", 15*time.Second)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	noToken := url[:strings.Index(url, "&t=")]
+	cmd := exec.CommandContext(ctx, parley, "join", noToken, "--source", "none", "--ice-iface", "lo")
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+dir)
+	out, _ := cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); code != 13 || !strings.Contains(string(out), "invitation only") {
+		t.Fatalf("join without token: exit %d, %s; want 13 and a word about invitations", code, out)
+	}
+}
+
+// TestLobbyJoinerWaits: in a lobby room, `parley join` says it waits
+// for the host, and the host's bot hears the knock.
+func TestLobbyJoinerWaits(t *testing.T) {
+	dir := t.TempDir()
+	srv := start(t, dir, "serve", "--addr", "127.0.0.1:0", "--ice-iface", "lo", "--json", "--lobby")
+	ready := srv.event(t, "ready", 15*time.Second)
+	url, _ := ready["url"].(string)
+	hostURL, _ := ready["hostUrl"].(string)
+	host := start(t, dir, "join", hostURL, "--name", "Host", "--source", "none", "--json", "--ice-iface", "lo")
+	host.event(t, "joined", 15*time.Second)
+	guest := start(t, dir, "join", url, "--name", "Guest", "--source", "none", "--json", "--ice-iface", "lo")
+	guest.event(t, "waiting", 15*time.Second)
+	if k := host.event(t, "knock", 15*time.Second); k["name"] != "Guest" {
+		t.Fatalf("knock %v, want Guest", k)
+	}
+}
