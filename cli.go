@@ -136,9 +136,10 @@ func (c *CLI) printVersion(_ context.Context, args []string) int {
 	return exitOK
 }
 
-func (c *CLI) window(_ context.Context, args []string) int {
-	fset := c.newFlagSet("parley", "parley [--codec-report FILE]")
+func (c *CLI) window(ctx context.Context, args []string) int {
+	fset := c.newFlagSet("parley", windowSynopsis)
 	codecReport := fset.String("codec-report", "", "write the webview's video-decoding self-check to `FILE` as JSON")
+	wf := addWindowFlags(fset)
 	if code, done := c.parse(fset, args); done {
 		return code
 	}
@@ -146,13 +147,29 @@ func (c *CLI) window(_ context.Context, args []string) int {
 		fmt.Fprintln(c.Stderr, "parley: no display to open a window on; use 'parley serve' to host without one")
 		return exitError
 	}
-	a := app.New(app.Options{
-		Version:         c.Version,
-		CodecReportPath: *codecReport,
-		Log:             c.logger(false),
-	})
-	if err := a.RunWindow(c.Assets); err != nil {
+	opts, err := wf.options()
+	if err != nil {
 		fmt.Fprintln(c.Stderr, "parley:", err)
+		return exitUsage
+	}
+	opts.Version = c.Version
+	opts.CodecReportPath = *codecReport
+	opts.Log = c.logger(false)
+	opts.Assets = c.Assets
+	opts.OnHosting = func(invite string) {
+		fmt.Fprintf(c.Stdout, "Hosting. Invite link:\n  %s\n", invite)
+	}
+	a, err := app.New(opts)
+	if err != nil {
+		fmt.Fprintln(c.Stderr, "parley:", err)
+		return exitError
+	}
+	runErr := a.RunWindow(ctx, c.Assets)
+	if err := a.Close(); err != nil {
+		fmt.Fprintln(c.Stderr, "parley:", err)
+	}
+	if runErr != nil {
+		fmt.Fprintln(c.Stderr, "parley:", runErr)
 		return exitError
 	}
 	return exitOK

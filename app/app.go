@@ -4,11 +4,17 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"sync"
+
+	"parley/backend/bot"
+	"parley/backend/rtcconf"
+	"parley/media/render"
 )
 
 // CodecReport is what the webview found out about its own WebCodecs support
@@ -34,24 +40,87 @@ type Options struct {
 	// tests and bug reports read it.
 	CodecReportPath string
 	Log             *slog.Logger
+
+	// Launch is what the command line asked for at start (--host,
+	// --join); the webview reads it with LaunchIntent.
+	Launch Launch
+	// ReportPath, when set, receives the meeting report (tiles and audio)
+	// as JSON when the app exits.
+	ReportPath string
+	// Source is what a meeting publishes: SourceTest, SourceDevices or
+	// SourceNone.
+	Source string
+	// RTC restricts ICE (Interfaces, e.g. "lo" in tests) for the client
+	// and, when hosting, for the server.
+	RTC rtcconf.Options
+	// Assets is the built frontend, served to browser guests when hosting.
+	Assets fs.FS
+	// HostAddr is where a hosted meeting listens ("" = all interfaces,
+	// a free port).
+	HostAddr string
+	// Certificate loads the host's TLS certificate (nil: plain HTTP, for
+	// tests on loopback only).
+	Certificate func() (tls.Certificate, error)
+	// Insecure skips verifying the host's certificate when joining.
+	Insecure bool
+	// OnHosting, when set, hears the invite link of a meeting we host.
+	OnHosting func(invite string)
+	// LANInterfaces limits the lobby's LAN browsing (empty: every
+	// interface that is up and multicast-capable).
+	LANInterfaces []string
+	// Mic, Speaker and Camera choose devices by id or label ("" = the
+	// system default; no camera is fine).
+	Mic, Speaker, Camera string
 }
+
+// Sources of published media.
+const (
+	SourceTest    = "test"    // the moving pattern and 440 Hz tone of media/testsrc
+	SourceDevices = "devices" // camera and microphone
+	SourceNone    = "none"    // receive only
+)
 
 // App is bound to the webview; its exported methods become JS functions
 // under window.go.app.App.
 type App struct {
-	opts Options
+	opts   Options
+	render *render.Server
+	tiles  *tileBook
+	audio  *audioOut
+	lan    *LAN // bound next to App: the lobby's LAN list
 
-	mu     sync.Mutex
-	ctx    context.Context
-	codecs *CodecReport
+	// emitter sends an event to the webview (Wails runtime events in the
+	// window, a recorder in tests).
+	emitMu  sync.Mutex
+	emitter func(name string, data any)
+
+	mu      sync.Mutex
+	ctx     context.Context
+	codecs  *CodecReport
+	meeting *meeting
+	media   *bot.Media // the encoded test source, made on first use
+	muted   map[string]bool
+
+	finishOnce sync.Once
 }
 
-// New returns an App ready to be bound.
-func New(opts Options) *App {
+// New returns an App ready to be bound. It opens the render socket; Close
+// releases it.
+func New(opts Options) (*App, error) {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	return &App{opts: opts}
+	if opts.Source == "" {
+		opts.Source = SourceDevices
+	}
+	rs, err := render.Listen(opts.Log)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{opts: opts, render: rs, tiles: newTileBook(), muted: map[string]bool{}}
+	a.audio = newAudioOut(a)
+	a.lan = NewLAN(opts.LANInterfaces, opts.Log)
+	return a, nil
 }
 
 // Startup is called by the window with a context that lives as long as it.
@@ -59,6 +128,55 @@ func (a *App) Startup(ctx context.Context) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.ctx = ctx
+}
+
+// SetEmitter routes events to the webview.
+func (a *App) SetEmitter(f func(name string, data any)) {
+	a.emitMu.Lock()
+	a.emitter = f
+	a.emitMu.Unlock()
+}
+
+// EventName is the one Wails event all of the engine's events travel on.
+const EventName = "parley"
+
+func (a *App) emit(data any) {
+	a.emitMu.Lock()
+	f := a.emitter
+	a.emitMu.Unlock()
+	if f != nil {
+		f(EventName, data)
+	}
+}
+
+// Finish writes the report (once) and leaves the meeting. The window calls
+// it before it closes (close button, Ctrl-C, SIGTERM), while the webview
+// still shows the meeting: the report says what was on screen and in the
+// speakers, not the empty room after leaving.
+func (a *App) Finish() error {
+	var err error
+	a.finishOnce.Do(func() {
+		if a.opts.ReportPath != "" {
+			if err = writeJSONFile(a.opts.ReportPath, a.report()); err != nil {
+				a.opts.Log.Error("write report", "err", err)
+			}
+		}
+		if m, cerr := a.current(); cerr == nil {
+			a.endMeeting(m, true)
+		}
+	})
+	return err
+}
+
+// Close finishes (if the window did not) and stops the render socket.
+func (a *App) Close() error {
+	err := a.Finish()
+	a.lan.Stop()
+	a.audio.close()
+	if cerr := a.render.Close(); cerr != nil {
+		return cerr
+	}
+	return err
 }
 
 // Version returns the app's version string.

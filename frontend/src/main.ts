@@ -1,5 +1,6 @@
 import "./style.css";
 import { checkVideoDecoding } from "./codeccheck";
+import { desktopLaunch, startDesktopMeeting } from "./engine/desktop";
 import { guestParams, roomFromPath, startGuest } from "./guest";
 import { detectPlatform } from "./platform";
 import { renderLobby } from "./views/lobby";
@@ -16,7 +17,18 @@ async function start(): Promise<void> {
     return;
   }
   const version = platform.kind === "desktop" ? await platform.app.Version() : "";
-  renderLobby(root, { platform, version, storage: window.localStorage });
+  const showLobby = (): void =>
+    renderLobby(root, {
+      platform,
+      version,
+      storage: window.localStorage,
+      startMeeting: platform.kind === "desktop" ? (plan) => startDesktopMeeting(root, plan, showLobby) : undefined,
+    });
+  // `parley --host` and `parley --join URL` open the window straight into
+  // a meeting.
+  const plan = platform.kind === "desktop" ? await desktopLaunch() : null;
+  if (plan) startDesktopMeeting(root, plan, showLobby);
+  else showLobby();
 
   // Only the desktop window depends on WebCodecs for every video tile; a
   // browser guest gets video from its own WebRTC stack.

@@ -2,6 +2,8 @@
 // Go bindings) and in a plain browser opened from an invite link. Everything
 // that differs between the two is decided here, once.
 
+import type { LANSource } from "./views/nearby";
+
 export interface CodecReport {
   webcodecs: boolean;
   vp8Supported: boolean;
@@ -21,15 +23,17 @@ interface AppBindings {
 
 declare global {
   interface Window {
-    go?: { app?: { App?: AppBindings } };
+    go?: { app?: { App?: AppBindings; LAN?: LANSource } };
   }
 }
 
 export type Platform =
-  | { kind: "desktop"; app: AppBindings }
+  | { kind: "desktop"; app: AppBindings; lan?: LANSource }
   | { kind: "browser" };
 
 export function detectPlatform(win: Window = window): Platform {
   const app = win.go?.app?.App;
-  return app ? { kind: "desktop", app } : { kind: "browser" };
+  if (!app) return { kind: "browser" };
+  const lan = win.go?.app?.LAN;
+  return lan ? { kind: "desktop", app, lan } : { kind: "desktop", app };
 }

@@ -3,11 +3,16 @@ import { parseInvite } from "../invite";
 import type { Platform } from "../platform";
 
 import { nameKey } from "./guestlobby";
+import { planLaunch, type LaunchPlan } from "../engine/desktop/launch";
+import { mountNearby } from "./nearby";
 
 export interface LobbyOptions {
   platform: Platform;
   version: string;
   storage: Pick<Storage, "getItem" | "setItem">;
+  // startMeeting hosts or joins from the desktop window (undefined in a
+  // browser, where joining a link opens its page).
+  startMeeting?: ((plan: LaunchPlan) => void) | undefined;
 }
 
 export function renderLobby(root: HTMLElement, opts: LobbyOptions): void {
@@ -21,6 +26,11 @@ export function renderLobby(root: HTMLElement, opts: LobbyOptions): void {
   });
   nameInput.value = opts.storage.getItem(nameKey) ?? "";
   nameInput.addEventListener("change", () => opts.storage.setItem(nameKey, nameInput.value.trim()));
+  const currentName = (): string => {
+    const name = nameInput.value.trim();
+    if (name) opts.storage.setItem(nameKey, name);
+    return name;
+  };
 
   const status = h("p", { class: "status", role: "status" });
   const inviteInput = h("input", {
@@ -36,10 +46,12 @@ export function renderLobby(root: HTMLElement, opts: LobbyOptions): void {
       id: "host",
       class: "primary",
       onclick: () => {
-        status.textContent =
-          opts.platform.kind === "desktop"
-            ? "Hosting from the window needs the meeting engine, which is not built into this version yet."
-            : "To host, run the Parley app (or `parley serve`) on your computer.";
+        const plan = planLaunch({ action: "host", name: currentName() });
+        if (opts.startMeeting && plan) {
+          opts.startMeeting(plan);
+          return;
+        }
+        status.textContent = "To host, run the Parley app (or `parley serve`) on your computer.";
       },
     },
     "Host a meeting",
@@ -63,7 +75,8 @@ export function renderLobby(root: HTMLElement, opts: LobbyOptions): void {
             window.location.assign(target.href);
             return;
           }
-          status.textContent = `Room “${invite.room}” at ${invite.origin}: joining is not built into this version yet.`;
+          const plan = planLaunch({ action: "join", url: inviteInput.value.trim(), name: currentName() });
+          if (opts.startMeeting && plan) opts.startMeeting(plan);
         } catch (e) {
           status.textContent = e instanceof Error ? e.message : String(e);
         }
@@ -72,6 +85,25 @@ export function renderLobby(root: HTMLElement, opts: LobbyOptions): void {
     inviteInput,
     h("button", { type: "submit", id: "join" }, "Join by link"),
   );
+
+  const roomList = h("ul", { id: "nearby-rooms", class: "rooms" });
+  const platform = opts.platform;
+  if (platform.kind === "desktop" && platform.lan) {
+    const stop = mountNearby(
+      roomList,
+      platform.lan,
+      (room) => {
+        const plan = planLaunch({ action: "join", url: room.url, name: currentName() });
+        if (opts.startMeeting && plan) {
+          stop();
+          opts.startMeeting(plan);
+        }
+      },
+      (message) => {
+        status.textContent = `Cannot look for meetings on this network: ${message}`;
+      },
+    );
+  }
 
   root.replaceChildren(
     h(
@@ -87,7 +119,7 @@ export function renderLobby(root: HTMLElement, opts: LobbyOptions): void {
         "section",
         { class: "nearby", "aria-labelledby": "nearby-title" },
         h("h2", { id: "nearby-title" }, "On this network"),
-        h("ul", { id: "nearby-rooms", class: "rooms" }),
+        roomList,
         h("p", { class: "empty" }, "No meetings found on this network yet."),
       ),
     ),

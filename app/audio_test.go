@@ -1,0 +1,121 @@
+package app
+
+import (
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"parley/backend/client"
+	"parley/backend/rtcconf"
+	"parley/media/audio/pulsetest"
+	"parley/media/opus"
+	"parley/testing/meetingtest"
+)
+
+// TestHostAudio runs the desktop audio path in-process against a real
+// PulseAudio: the app hosts with its microphone and speaker (virtual
+// devices), a bot joins with the 440 Hz test tone. The bot's tone comes out
+// of the app's speaker; 1 kHz beeps into the app's microphone reach the
+// bot, through echo cancellation and Opus.
+func TestHostAudio(t *testing.T) {
+	pa := pulsetest.Start(t)
+	spk := pa.Speaker(t, "spk")
+	mic := pa.Mic(t, "mic")
+	pa.Use(t)
+	a, err := New(Options{
+		Source:   SourceDevices,
+		Mic:      "mic",
+		Speaker:  "spk",
+		RTC:      rtcconf.Options{LoopbackOnly: true},
+		HostAddr: "127.0.0.1:0",
+		Assets:   meetingtest.Assets(),
+		Log:      meetingtest.Logger(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.SetEmitter(func(string, any) {})
+	defer a.Close()
+	res, err := a.Host(HostOptions{Name: "Alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The bot records the app's microphone track.
+	var mu sync.Mutex
+	var heard []int16
+	dec, err := opus.NewDecoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Close()
+	pcm := make([]int16, opus.MaxFrameSamples)
+	bot := meetingtest.Join(t, res.Invite, "Bob", client.Options{OnTrack: func(rt *client.RemoteTrack) {
+		if rt.TrackID != micTrackID {
+			return
+		}
+		rt.SetSink(func(p *rtp.Packet) {
+			n, err := dec.Decode(p.Payload, pcm)
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			heard = append(heard, pcm[:n]...)
+			mu.Unlock()
+		})
+	}})
+	media, err := meetingtest.EncodeMedia()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := meetingtest.Publish(t, bot, media)
+	defer pub.Stop()
+
+	from := pa.Now()
+	mic.SetSignal(pulsetest.PlayAt(pulsetest.Beeps(1000, 3, 0.2, 0.3), from))
+	time.Sleep(4 * time.Second)
+
+	// The bot's 440 Hz tone on the app's speaker.
+	played, _ := spk.Recording(from + pulsetest.Rate)
+	if len(played) < pulsetest.Rate {
+		t.Fatalf("speaker recorded %d samples", len(played))
+	}
+	if f := pulsetest.DominantFrequency(played, 100, 2000); math.Abs(f-440) > 5 {
+		t.Errorf("the app's speaker played %.1f Hz, want the bot's 440 Hz", f)
+	}
+	if r := a.report(); len(r.Audio.Playing) != 1 || r.Audio.Playing[0] != "Bob" || r.Audio.Mic != "mic" {
+		t.Errorf("audio report %+v, want Bob playing and mic in use", r.Audio)
+	}
+	// The app's microphone at the bot.
+	mu.Lock()
+	got := append([]int16(nil), heard...)
+	mu.Unlock()
+	if len(got) < pulsetest.Rate {
+		t.Fatalf("the bot received %d samples of the app's microphone", len(got))
+	}
+	on := pulsetest.Onset(got, 2000)
+	if on < 0 || on+pulsetest.Rate/2 > len(got) {
+		t.Fatalf("the beeps never reached the bot (onset %d of %d samples)", on, len(got))
+	}
+	if f := pulsetest.DominantFrequency(got[on:on+pulsetest.Rate/2], 100, 2000); math.Abs(f-1000) > 5 {
+		t.Errorf("the bot heard %.1f Hz from the app's microphone, want 1000", f)
+	}
+	// Muting the microphone stops it.
+	if err := a.SetMuted("audio", true); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	mu.Lock()
+	before := len(heard)
+	mu.Unlock()
+	time.Sleep(time.Second)
+	mu.Lock()
+	after := len(heard)
+	mu.Unlock()
+	if after != before {
+		t.Errorf("%d samples arrived in 1 s after muting, want none", after-before)
+	}
+}

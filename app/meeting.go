@@ -1,0 +1,332 @@
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"parley/backend/client"
+	"parley/backend/server"
+	"parley/backend/signal"
+	"parley/media/render"
+	"parley/media/vp8"
+)
+
+// meeting is one call: the client, the server when we host, what we
+// publish, and the remote video going to the render socket.
+type meeting struct {
+	a      *App
+	cl     *client.Client
+	srv    *server.Server // nil unless we host
+	invite string
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	pub    *publication
+
+	mu     sync.Mutex
+	names  map[string]string // participant id → display name
+	videos map[trackKey]*remoteVideo
+	closed bool
+}
+
+type trackKey struct{ participant, track string }
+
+// remoteVideo is one received video or screen track on its way to a tile.
+type remoteVideo struct {
+	key  trackKey
+	kind signal.Kind
+	out  *render.Track
+
+	mu            sync.Mutex
+	width, height int
+	asm           vp8.Stats
+}
+
+// joinParams are what Host and Join share.
+type joinParams struct {
+	invite, name, password string
+	// dialURL is what the client dials when it differs from the invite
+	// (the host joins its own room over loopback).
+	dialURL string
+	srv     *server.Server
+}
+
+// ErrInMeeting is returned by Host and Join while a meeting runs.
+var ErrInMeeting = errors.New("already in a meeting: leave it first")
+
+// ErrNotInMeeting is returned by calls that need a meeting.
+var ErrNotInMeeting = errors.New("not in a meeting")
+
+// startHosting runs the room server in this process.
+func (a *App) startHosting(opts HostOptions) (*server.Server, string, error) {
+	room := opts.Room
+	if room == "" {
+		room = "meeting"
+	}
+	var cert *tls.Certificate
+	if a.opts.Certificate != nil {
+		c, err := a.opts.Certificate()
+		if err != nil {
+			return nil, "", fmt.Errorf("host: certificate: %w", err)
+		}
+		cert = &c
+	}
+	addr := a.opts.HostAddr
+	if addr == "" {
+		addr = ":0"
+	}
+	srv, err := server.New(server.Config{
+		Addr:        addr,
+		Assets:      a.opts.Assets,
+		Log:         a.opts.Log,
+		Certificate: cert,
+		Rooms:       []server.RoomConfig{{Name: room, Password: opts.Password}},
+		// Loopback candidates let this app's own participant connect
+		// without any network.
+		RTC: serverRTC(a.opts.RTC),
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("host: %w", err)
+	}
+	if err := srv.Listen(); err != nil {
+		return nil, "", fmt.Errorf("host: %w", err)
+	}
+	return srv, room, nil
+}
+
+// loopbackInvite rewrites a hosted room's invite link to reach the server
+// over loopback: the host is a participant like any other, but it never
+// needs the network to reach itself.
+func loopbackInvite(invite string, srv *server.Server, listen string) (string, error) {
+	u, err := url.Parse(invite)
+	if err != nil {
+		return "", fmt.Errorf("invite link %q: %w", invite, err)
+	}
+	host := "127.0.0.1"
+	if h, _, err := net.SplitHostPort(listen); err == nil {
+		if ip := net.ParseIP(h); ip != nil && !ip.IsUnspecified() && !ip.IsLoopback() {
+			host = ip.String() // bound to one address only: loopback is not served
+		}
+	}
+	u.Host = net.JoinHostPort(host, strconv.Itoa(srv.Port()))
+	return u.String(), nil
+}
+
+// join dials the room and starts the meeting's goroutines.
+func (a *App) join(p joinParams) (*meeting, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &meeting{
+		a:      a,
+		srv:    p.srv,
+		invite: p.invite,
+		ctx:    ctx,
+		cancel: cancel,
+		names:  make(map[string]string),
+		videos: make(map[trackKey]*remoteVideo),
+	}
+	dial := p.dialURL
+	if dial == "" {
+		dial = p.invite
+	}
+	dialCtx, dialCancel := context.WithTimeout(ctx, 15*time.Second)
+	cl, err := client.Dial(dialCtx, dial, client.Options{
+		Name:     p.name,
+		Password: p.password,
+		Insecure: a.opts.Insecure,
+		Log:      a.opts.Log,
+		RTC:      clientRTC(a.opts.RTC),
+		OnTrack:  m.onTrack,
+	})
+	dialCancel()
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	m.cl = cl
+	for _, pt := range cl.Welcome().Participants {
+		m.names[pt.ID] = pt.Name
+	}
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		m.pump()
+	}()
+	return m, nil
+}
+
+// onTrack runs when a remote track's media starts (pion's goroutine,
+// before any packet is read).
+func (m *meeting) onTrack(rt *client.RemoteTrack) {
+	switch rt.Kind {
+	case signal.KindVideo, signal.KindScreen:
+		m.addVideo(rt)
+	case signal.KindAudio:
+		m.a.onRemoteAudio(m, rt)
+	}
+}
+
+// keyframeRequester is what backend/client's RemoteTrack offers once it
+// can send a PLI on the subscribe connection.
+type keyframeRequester interface{ RequestKeyframe() error }
+
+func requestKeyframe(rt *client.RemoteTrack) func() {
+	kr, ok := any(rt).(keyframeRequester)
+	if !ok {
+		// Without PLI the picture recovers at the sender's next periodic
+		// keyframe.
+		return nil
+	}
+	return func() { _ = kr.RequestKeyframe() }
+}
+
+func (m *meeting) addVideo(rt *client.RemoteTrack) {
+	key := trackKey{rt.ParticipantID, rt.TrackID}
+	ask := requestKeyframe(rt)
+	v := &remoteVideo{key: key, kind: rt.Kind}
+	v.out = m.a.render.AddTrack(render.TrackInfo{Participant: rt.ParticipantID, Track: rt.TrackID}, ask)
+	asm := vp8.NewAssembler(ask)
+	rt.SetSink(func(p *rtp.Packet) {
+		now := time.Now()
+		for _, f := range asm.Push(p, now) {
+			if f.Keyframe {
+				v.mu.Lock()
+				v.width, v.height = f.Width, f.Height
+				v.mu.Unlock()
+			}
+			v.out.WriteFrame(f.Data, f.Keyframe, f.Timestamp)
+		}
+		v.mu.Lock()
+		v.asm = asm.Stats()
+		v.mu.Unlock()
+	})
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		v.out.Close()
+		return
+	}
+	old := m.videos[key]
+	m.videos[key] = v
+	m.mu.Unlock()
+	if old != nil {
+		old.out.Close()
+	}
+	m.a.tiles.add(v.out.ID, tileInfo{participantID: key.participant, trackID: key.track, kind: rt.Kind})
+	m.a.emit(mediaEvent{Type: "media", ParticipantID: key.participant, TrackID: key.track, Kind: rt.Kind, RenderID: v.out.ID})
+}
+
+// removeVideo stops rendering one track (unpublished, or its owner left).
+func (m *meeting) removeVideos(match func(trackKey) bool) {
+	m.mu.Lock()
+	var gone []*remoteVideo
+	for k, v := range m.videos {
+		if match(k) {
+			gone = append(gone, v)
+			delete(m.videos, k)
+		}
+	}
+	m.mu.Unlock()
+	for _, v := range gone {
+		v.out.Close()
+		m.a.tiles.remove(v.out.ID)
+		m.a.emit(mediaEvent{Type: "media", ParticipantID: v.key.participant, TrackID: v.key.track, Kind: v.kind})
+	}
+}
+
+// pump forwards room events to the webview until the session ends.
+func (m *meeting) pump() {
+	for {
+		select {
+		case <-m.ctx.Done():
+			return
+		case <-m.cl.Done():
+			m.a.meetingOver(m, m.cl.Err())
+			return
+		case ev, ok := <-m.cl.Events():
+			if !ok {
+				m.a.meetingOver(m, m.cl.Err())
+				return
+			}
+			if ev.Message != nil {
+				m.handle(ev.Message)
+			}
+		}
+	}
+}
+
+func (m *meeting) handle(msg signal.Message) {
+	switch v := msg.(type) {
+	case *signal.ParticipantJoined:
+		m.mu.Lock()
+		m.names[v.Participant.ID] = v.Participant.Name
+		m.mu.Unlock()
+	case *signal.ParticipantUpdated:
+		m.mu.Lock()
+		m.names[v.Participant.ID] = v.Participant.Name
+		m.mu.Unlock()
+	case *signal.TrackUnpublished:
+		m.removeVideos(func(k trackKey) bool { return k == trackKey{v.ParticipantID, v.TrackID} })
+		m.a.audio.removeTrack(v.ParticipantID, v.TrackID)
+	case *signal.ParticipantLeft:
+		m.removeVideos(func(k trackKey) bool { return k.participant == v.ParticipantID })
+		m.a.audio.removeParticipant(v.ParticipantID)
+	}
+	data, err := signal.Encode(msg)
+	if err != nil {
+		m.a.opts.Log.Warn("encode room event", "type", msg.Type(), "err", err)
+		return
+	}
+	m.a.emit(serverEvent{Type: "server", Message: data})
+}
+
+// name is a participant's display name (its id if unknown).
+func (m *meeting) name(id string) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if n, ok := m.names[id]; ok {
+		return n
+	}
+	return id
+}
+
+// close ends the meeting's media and connection. leave says goodbye to the
+// room; a lost connection has no one to say it to.
+func (m *meeting) close(leave bool) {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return
+	}
+	m.closed = true
+	m.mu.Unlock()
+	if m.pub != nil {
+		m.pub.stop()
+	}
+	m.a.audio.stop()
+	if leave {
+		_ = m.cl.Leave()
+	} else {
+		_ = m.cl.Close()
+	}
+	m.cancel()
+	m.wg.Wait()
+	m.removeVideos(func(trackKey) bool { return true })
+	m.a.audio.removeParticipant("")
+	if m.srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := m.srv.Shutdown(ctx); err != nil {
+			m.a.opts.Log.Warn("stop hosting", "err", err)
+		}
+		cancel()
+	}
+}

@@ -1,0 +1,229 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
+
+	"parley/backend/bot"
+	"parley/backend/client"
+	"parley/backend/rtcconf"
+	"parley/backend/signal"
+	"parley/media/render"
+	"parley/media/testsrc"
+	"parley/media/vp8"
+)
+
+// Track ids of what we publish, the same as `parley join` bots use.
+const (
+	cameraTrackID = "camera"
+	micTrackID    = "mic"
+)
+
+// publication is what we send in a meeting.
+type publication struct {
+	cl     *client.Client
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu     sync.Mutex
+	tracks map[string]*client.LocalTrack // by mute kind: "audio", "video"
+	// keyframe asks the video source for a keyframe (after unmuting the
+	// camera, viewers' decoders need one).
+	keyframe func()
+	self     *render.Track
+	mic      *micTrack // the microphone, with SourceDevices
+	stops    []func()
+}
+
+func (p *publication) stop() {
+	if p == nil {
+		return
+	}
+	if p.cancel != nil {
+		p.cancel()
+	}
+	p.wg.Wait()
+	p.mu.Lock()
+	stops := p.stops
+	p.stops = nil
+	p.mu.Unlock()
+	for _, f := range stops {
+		f()
+	}
+}
+
+func (p *publication) setMuted(kind string, muted bool) error {
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	lt := p.tracks[kind]
+	kf := p.keyframe
+	p.mu.Unlock()
+	if lt == nil {
+		return nil
+	}
+	if err := p.cl.SetMuted(lt.ID(), muted); err != nil {
+		return fmt.Errorf("mute %s: %w", kind, err)
+	}
+	if kind == "video" && !muted && kf != nil {
+		kf()
+	}
+	return nil
+}
+
+// publish starts sending the configured source.
+func (a *App) publish(m *meeting) error {
+	p := &publication{cl: m.cl, tracks: map[string]*client.LocalTrack{}}
+	m.pub = p
+	switch a.opts.Source {
+	case SourceNone:
+		a.startSpeaker()
+		return nil
+	case SourceTest:
+		a.startSpeaker()
+		return a.publishTest(m, p)
+	case SourceDevices:
+		return a.publishDevices(m, p)
+	default:
+		return fmt.Errorf("unknown media source %q", a.opts.Source)
+	}
+}
+
+// startSpeaker plays the meeting without capturing the microphone.
+func (a *App) startSpeaker() {
+	if err := a.audio.start(nil); err != nil {
+		a.opts.Log.Warn("no sound: the meeting plays silently", "err", err)
+	}
+}
+
+func (a *App) testMedia() (*bot.Media, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.media == nil {
+		md, err := bot.EncodeMedia()
+		if err != nil {
+			return nil, fmt.Errorf("test media: %w", err)
+		}
+		a.media = md
+	}
+	return a.media, nil
+}
+
+func (a *App) startMuted(kind string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.muted[kind]
+}
+
+// publishTest sends the test pattern and tone (as `parley join --source
+// test` does) and shows the pattern as our own tile.
+func (a *App) publishTest(m *meeting, p *publication) error {
+	md, err := a.testMedia()
+	if err != nil {
+		return err
+	}
+	video, err := webrtc.NewTrackLocalStaticSample(rtcconf.VP8Codec().RTPCodecCapability, cameraTrackID, m.cl.ID())
+	if err != nil {
+		return fmt.Errorf("video track: %w", err)
+	}
+	audio, err := webrtc.NewTrackLocalStaticSample(rtcconf.OpusCodec().RTPCodecCapability, micTrackID, m.cl.ID())
+	if err != nil {
+		return fmt.Errorf("audio track: %w", err)
+	}
+	self := a.render.AddTrack(render.TrackInfo{Participant: m.cl.ID(), Track: cameraTrackID}, nil)
+	vw := &localVideo{out: video, self: self}
+	aw := &localAudio{out: audio}
+	vp := testsrc.NewPlayer(md.Video, vw)
+	ap := testsrc.NewPlayer(md.Audio, aw)
+	p.mu.Lock()
+	p.self = self
+	p.keyframe = vp.RequestKeyframe
+	p.stops = append(p.stops, func() { a.removeSelf(m, self) })
+	p.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(m.ctx, 15*time.Second)
+	defer cancel()
+	vt, err := m.cl.Publish(ctx, signal.KindVideo, video, client.PublishOptions{
+		OnKeyframeRequest: vp.RequestKeyframe, Muted: a.startMuted("video"),
+	})
+	if err != nil {
+		a.removeSelf(m, self)
+		return err
+	}
+	vw.local.Store(vt)
+	at, err := m.cl.Publish(ctx, signal.KindAudio, audio, client.PublishOptions{Muted: a.startMuted("audio")})
+	if err != nil {
+		a.removeSelf(m, self)
+		return err
+	}
+	aw.local.Store(at)
+	p.mu.Lock()
+	p.tracks["video"], p.tracks["audio"] = vt, at
+	p.mu.Unlock()
+
+	a.tiles.add(self.ID, tileInfo{participantID: m.cl.ID(), trackID: cameraTrackID, kind: signal.KindVideo, self: true})
+	a.emit(mediaEvent{Type: "media", ParticipantID: m.cl.ID(), TrackID: cameraTrackID, Kind: signal.KindVideo, RenderID: self.ID})
+
+	playCtx, playCancel := context.WithCancel(context.Background())
+	p.cancel = playCancel
+	for _, pl := range []*testsrc.Player{vp, ap} {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			if err := pl.Run(playCtx); err != nil {
+				a.opts.Log.Debug("test source stopped", "err", err)
+			}
+		}()
+	}
+	return nil
+}
+
+func (a *App) removeSelf(m *meeting, self *render.Track) {
+	self.Close()
+	a.tiles.remove(self.ID)
+	a.emit(mediaEvent{Type: "media", ParticipantID: m.cl.ID(), TrackID: cameraTrackID, Kind: signal.KindVideo})
+}
+
+// localVideo sends encoded frames to the room and to our own tile; a
+// muted camera sends nothing to either.
+type localVideo struct {
+	out   *webrtc.TrackLocalStaticSample
+	local atomic.Pointer[client.LocalTrack]
+	self  *render.Track
+	ts    uint32 // 90 kHz, for the self view
+}
+
+func (w *localVideo) WriteSample(s media.Sample) error {
+	ts := w.ts
+	w.ts += uint32(s.Duration * 90_000 / time.Second)
+	lt := w.local.Load()
+	if lt == nil || lt.Muted() {
+		return nil
+	}
+	if w.self != nil {
+		key, _, _ := vp8.ParseKeyframe(s.Data)
+		w.self.WriteFrame(s.Data, key, ts)
+	}
+	return w.out.WriteSample(s)
+}
+
+// localAudio sends encoded audio unless the microphone is muted.
+type localAudio struct {
+	out   *webrtc.TrackLocalStaticSample
+	local atomic.Pointer[client.LocalTrack]
+}
+
+func (w *localAudio) WriteSample(s media.Sample) error {
+	lt := w.local.Load()
+	if lt == nil || lt.Muted() {
+		return nil
+	}
+	return w.out.WriteSample(s)
+}

@@ -1,0 +1,170 @@
+package app
+
+import (
+	"sort"
+	"sync"
+
+	"parley/backend/rtcconf"
+	"parley/backend/signal"
+)
+
+// tileInfo is what Go knows about a render track.
+type tileInfo struct {
+	participantID, trackID string
+	kind                   signal.Kind
+	self                   bool
+}
+
+// RenderStats is what the webview reports per render track: frames it
+// decoded and drew.
+type RenderStats struct {
+	RenderID      uint32  `json:"renderId"`
+	Width         int     `json:"width"`
+	Height        int     `json:"height"`
+	FramesDecoded uint64  `json:"framesDecoded"`
+	DecodedFPS    float64 `json:"decodedFps"` // average over the last 10 s
+}
+
+// TileLayout is where the webview shows a tile, from the UI's data-tile
+// elements (data-name, data-self, data-screen, data-state), in CSS pixels
+// of the window.
+type TileLayout struct {
+	Participant string  `json:"participant"`
+	Self        bool    `json:"self,omitempty"`
+	Screen      bool    `json:"screen,omitempty"`
+	State       string  `json:"state"`
+	X           float64 `json:"x"`
+	Y           float64 `json:"y"`
+	Width       float64 `json:"width"`
+	Height      float64 `json:"height"`
+}
+
+// RenderReport is the webview's periodic report.
+type RenderReport struct {
+	Tracks []RenderStats `json:"tracks"`
+	Layout []TileLayout  `json:"layout"`
+	// DevicePixelRatio maps CSS pixels to screen pixels.
+	DevicePixelRatio float64 `json:"devicePixelRatio"`
+}
+
+// tileBook joins render tracks with the webview's reports about them.
+type tileBook struct {
+	mu     sync.Mutex
+	info   map[uint32]tileInfo
+	stats  map[uint32]RenderStats
+	layout []TileLayout
+	dpr    float64
+	// gone keeps the last report of tracks that ended, for the report
+	// at exit (a participant may leave before we do).
+	gone map[uint32]tileInfo
+}
+
+func newTileBook() *tileBook {
+	return &tileBook{info: map[uint32]tileInfo{}, stats: map[uint32]RenderStats{}, gone: map[uint32]tileInfo{}}
+}
+
+func (b *tileBook) add(id uint32, ti tileInfo) {
+	b.mu.Lock()
+	b.info[id] = ti
+	b.mu.Unlock()
+}
+
+func (b *tileBook) remove(id uint32) {
+	b.mu.Lock()
+	if ti, ok := b.info[id]; ok {
+		b.gone[id] = ti
+		delete(b.info, id)
+	}
+	b.mu.Unlock()
+}
+
+// ReportRender receives the webview's per-track decoding counters and its
+// tile layout (every second or so).
+func (a *App) ReportRender(r RenderReport) {
+	a.tiles.mu.Lock()
+	defer a.tiles.mu.Unlock()
+	a.tiles.layout, a.tiles.dpr = r.Layout, r.DevicePixelRatio
+	for _, st := range r.Tracks {
+		if _, ok := a.tiles.info[st.RenderID]; ok {
+			a.tiles.stats[st.RenderID] = st
+		}
+	}
+}
+
+// Report is written to --report at exit.
+type Report struct {
+	Tiles []TileReport `json:"tiles"`
+	Audio AudioReport  `json:"audio"`
+	// Layout is where the tiles were on screen, for screenshots.
+	Layout           []TileLayout `json:"layout"`
+	DevicePixelRatio float64      `json:"devicePixelRatio,omitempty"`
+	// Received is every received track's transport counters.
+	Received []TrackStats `json:"received,omitempty"`
+}
+
+// TileReport is one video tile as the webview drew it.
+type TileReport struct {
+	Participant   string      `json:"participant"`
+	Kind          signal.Kind `json:"kind"`
+	Self          bool        `json:"self,omitempty"`
+	Width         int         `json:"width"`
+	Height        int         `json:"height"`
+	DecodedFPS    float64     `json:"decoded_fps"`
+	FramesDecoded uint64      `json:"frames_decoded"`
+}
+
+// AudioReport says whose audio we played and which microphone we used.
+type AudioReport struct {
+	Playing []string `json:"playing"`
+	Mic     string   `json:"mic"`
+}
+
+func (a *App) report() Report {
+	r := Report{Tiles: []TileReport{}, Audio: AudioReport{Playing: []string{}}}
+	m, _ := a.current()
+	name := func(id string) string {
+		if m == nil {
+			return id
+		}
+		return m.name(id)
+	}
+	a.tiles.mu.Lock()
+	r.Layout, r.DevicePixelRatio = append([]TileLayout{}, a.tiles.layout...), a.tiles.dpr
+	for id, st := range a.tiles.stats {
+		ti, ok := a.tiles.info[id]
+		if !ok {
+			ti = a.tiles.gone[id]
+		}
+		kind := ti.kind
+		if kind == signal.KindVideo || kind == "" {
+			kind = signal.KindVideo
+		}
+		r.Tiles = append(r.Tiles, TileReport{
+			Participant: name(ti.participantID), Kind: kind, Self: ti.self,
+			Width: st.Width, Height: st.Height, DecodedFPS: st.DecodedFPS, FramesDecoded: st.FramesDecoded,
+		})
+	}
+	a.tiles.mu.Unlock()
+	sort.Slice(r.Tiles, func(i, j int) bool {
+		if r.Tiles[i].Participant != r.Tiles[j].Participant {
+			return r.Tiles[i].Participant < r.Tiles[j].Participant
+		}
+		return r.Tiles[i].Kind < r.Tiles[j].Kind
+	})
+	r.Audio = a.audio.report(name)
+	if m != nil {
+		r.Received, _ = a.Stats()
+	}
+	return r
+}
+
+// clientRTC and serverRTC derive each side's ICE options from the app's:
+// the interface restriction applies to both, and loopback candidates are
+// always gathered so that a host reaches its own server with no network.
+func clientRTC(o rtcconf.Options) rtcconf.Options {
+	return rtcconf.Options{Interfaces: o.Interfaces, IncludeLoopback: true, LoopbackOnly: o.LoopbackOnly}
+}
+
+func serverRTC(o rtcconf.Options) rtcconf.Options {
+	return rtcconf.Options{Interfaces: o.Interfaces, IncludeLoopback: true, LoopbackOnly: o.LoopbackOnly}
+}

@@ -1,0 +1,117 @@
+// The Go side of the desktop engine: the methods of app.App that Wails binds
+// under window.go.app.App, and the "parley" runtime event they emit. Typed
+// here once; nothing else in the engine touches window.go or
+// window.runtime.
+
+import type { ServerMessage, TrackKind } from "../../protocol";
+
+export interface DesktopLaunch {
+  // "" shows the lobby; "host" and "join" go straight into a meeting
+  // (parley --host, parley --join URL).
+  action: "" | "host" | "join";
+  url?: string;
+  room?: string;
+  name?: string;
+  password?: string;
+}
+
+export interface HostOptions {
+  room: string;
+  name: string;
+  password: string;
+}
+
+export interface DesktopJoinResult {
+  selfId: string;
+  invite: string;
+  welcome: ServerMessage;
+  renderUrl: string;
+}
+
+export interface RenderStats {
+  renderId: number;
+  width: number;
+  height: number;
+  framesDecoded: number;
+  decodedFps: number;
+}
+
+export interface TileLayout {
+  participant: string;
+  self: boolean;
+  screen: boolean;
+  state: string;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export interface RenderReport {
+  tracks: RenderStats[];
+  layout: TileLayout[];
+  devicePixelRatio: number;
+}
+
+export interface GoDevice {
+  kind: "audioinput" | "videoinput" | "audiooutput";
+  id: string;
+  label: string;
+  isDefault?: boolean;
+}
+
+export interface DesktopBindings {
+  LaunchIntent(): Promise<DesktopLaunch>;
+  RenderURL(): Promise<string>;
+  Host(opts: HostOptions): Promise<DesktopJoinResult>;
+  Join(url: string, name: string, password: string): Promise<DesktopJoinResult>;
+  Leave(): Promise<void>;
+  SendChat(text: string): Promise<void>;
+  SetMuted(kind: "audio" | "video", muted: boolean): Promise<void>;
+  SetLocked(locked: boolean): Promise<void>;
+  RemoveParticipant(participantId: string): Promise<void>;
+  EndMeeting(): Promise<void>;
+  ReportRender(report: RenderReport): Promise<void>;
+  // Present once the Go side has devices and screen capture.
+  Devices?(): Promise<GoDevice[]>;
+  SelectDevice?(kind: string, id: string): Promise<void>;
+  ShareScreen?(id: string): Promise<void>;
+  StopShare?(): Promise<void>;
+  MicLevel?(): Promise<number>;
+}
+
+// Events on the "parley" runtime event.
+export type GoEvent =
+  | { type: "server"; message: ServerMessage }
+  | { type: "media"; participantId: string; trackId: string; kind: TrackKind; renderId: number }
+  | { type: "connection"; state: "connected" | "closed"; code?: string; message?: string }
+  | { type: "toast"; message: string }
+  | { type: "screen-ended" };
+
+export const eventName = "parley";
+
+interface WailsRuntime {
+  EventsOn(name: string, cb: (...data: unknown[]) => void): () => void;
+}
+
+type WailsWindow = Window & {
+  go?: { app?: { App?: unknown } };
+  runtime?: WailsRuntime;
+};
+
+// The bindings, or null outside the desktop window.
+export function desktopBindings(win: Window = window): DesktopBindings | null {
+  const app = (win as WailsWindow).go?.app?.App;
+  return app ? (app as unknown as DesktopBindings) : null;
+}
+
+// Subscribes to the Go side's events; returns the unsubscribe function.
+export function onGoEvent(cb: (ev: GoEvent) => void, win: Window = window): () => void {
+  const rt = (win as WailsWindow).runtime;
+  if (!rt) return () => undefined;
+  return rt.EventsOn(eventName, (data) => {
+    if (typeof data === "object" && data !== null && typeof (data as { type?: unknown }).type === "string") {
+      cb(data as GoEvent);
+    }
+  });
+}

@@ -1,0 +1,428 @@
+// The desktop engine: in the Parley window, Go does all of WebRTC, capture,
+// audio and (when hosting) the server. This engine forwards the UI's calls
+// to the Go bindings, turns Go's events into EngineEvents, and draws video
+// that Go sends over the render socket (decoded here with WebCodecs).
+
+import type { ChatMessage, ServerMessage } from "../../protocol";
+import { normalizeErrorCode } from "../../protocol";
+import {
+  EngineError,
+  type Capabilities,
+  type ConnectionState,
+  type Device,
+  type DeviceKind,
+  type DeviceSelection,
+  type Engine,
+  type EngineErrorCode,
+  type EngineEvent,
+  type EngineListener,
+  type JoinOptions,
+  type JoinResult,
+  type MuteKind,
+  type Preview,
+} from "../types";
+import { desktopBindings, onGoEvent, type DesktopBindings, type DesktopJoinResult, type GoEvent } from "./bindings";
+import { RenderSocket } from "./render";
+
+// What join() joins: the room this app hosts, or an invite link.
+export type DesktopTarget = { kind: "host"; password?: string } | { kind: "join"; url: string };
+
+const statsIntervalMs = 1000;
+
+export class DesktopEngine implements Engine {
+  readonly platform = "desktop" as const;
+  readonly capabilities: Capabilities;
+
+  private listeners = new Set<EngineListener>();
+  private muted: Record<MuteKind, boolean> = { audio: false, video: false };
+  private target: DesktopTarget = { kind: "host" };
+  private render: RenderSocket | null = null;
+  // Render track id of each (participant, track) with video.
+  private renderIds = new Map<string, number>();
+  private selfId = "";
+  private invite = "";
+  private inMeeting = false;
+  // Go events that arrive before join() resolves wait here, so that the
+  // UI sees the welcome first.
+  private early: GoEvent[] | null = null;
+  private endedSeen = false;
+  private statsTimer = 0;
+  private sharing = false;
+  private unsubscribeGo: () => void;
+  private readonly go: DesktopBindings;
+
+  constructor(private readonly win: Window = window) {
+    const go = desktopBindings(win);
+    if (!go) throw new EngineError("unsupported", "the desktop engine runs only in the Parley window");
+    this.go = go;
+    this.capabilities = {
+      speakerSelection: typeof go.SelectDevice === "function",
+      screenShare: typeof go.ShareScreen === "function",
+    };
+    this.unsubscribeGo = onGoEvent((ev) => this.onGo(ev), win);
+  }
+
+  // Host this app's own room (the default) or join an invite link.
+  setTarget(t: DesktopTarget): void {
+    this.target = t;
+  }
+
+  // The invite link of the current meeting ("" before joining).
+  get inviteLink(): string {
+    return this.invite;
+  }
+
+  on(listener: EngineListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(ev: EngineEvent): void {
+    for (const l of [...this.listeners]) {
+      try {
+        l(ev);
+      } catch (e) {
+        console.error("parley: engine listener failed", e);
+      }
+    }
+  }
+
+  private setState(state: ConnectionState): void {
+    this.emit({ type: "connection", state });
+  }
+
+  // ---- devices and preview ------------------------------------------------
+
+  async listDevices(): Promise<Device[]> {
+    if (!this.go.Devices) return [];
+    const list = await this.go.Devices();
+    return list.map((d) => ({ kind: d.kind, deviceId: d.id, label: d.label }));
+  }
+
+  async openPreview(sel: DeviceSelection): Promise<Preview> {
+    const warnings: string[] = [];
+    for (const kind of ["videoinput", "audioinput", "audiooutput"] as const) {
+      const id = sel[kind];
+      if (id !== undefined && this.go.SelectDevice) {
+        try {
+          await this.go.SelectDevice(kind, id);
+        } catch (e) {
+          warnings.push(errorText(e));
+        }
+      }
+    }
+    const devices = await this.listDevices().catch(() => [] as Device[]);
+    const hasAudio = devices.some((d) => d.kind === "audioinput");
+    let level = 0;
+    const poll = this.go.MicLevel;
+    return {
+      // Go shows the camera preview as our own tile once in the meeting.
+      video: null,
+      hasAudio,
+      level: () => {
+        if (poll) void poll().then((l) => (level = l), () => undefined);
+        return this.muted.audio ? 0 : level;
+      },
+      warnings,
+    };
+  }
+
+  closePreview(): void {
+    // Nothing to release: Go opens devices only in a meeting.
+  }
+
+  // ---- joining and leaving ------------------------------------------------
+
+  async join(opts: JoinOptions): Promise<JoinResult> {
+    if (this.inMeeting) throw new EngineError("internal", "already in a meeting");
+    this.muted = { audio: !!opts.micOff, video: !!opts.cameraOff };
+    this.setState("connecting");
+    this.early = [];
+    this.endedSeen = false;
+    let res: DesktopJoinResult;
+    try {
+      await this.go.SetMuted("audio", this.muted.audio);
+      await this.go.SetMuted("video", this.muted.video);
+      res =
+        this.target.kind === "host"
+          ? await this.go.Host({ room: opts.room, name: opts.name, password: opts.password ?? this.target.password ?? "" })
+          : await this.go.Join(this.target.url, opts.name, opts.password ?? "");
+    } catch (e) {
+      this.early = null;
+      this.setState("closed");
+      throw joinError(e);
+    }
+    this.inMeeting = true;
+    this.selfId = res.selfId;
+    this.invite = res.invite;
+    this.render = new RenderSocket(res.renderUrl, this.win);
+    const w = res.welcome;
+    if (w.type === "welcome") {
+      this.emit({
+        type: "welcome",
+        selfId: w.participantId,
+        room: w.room,
+        participants: w.participants ?? [],
+        tracks: w.tracks ?? [],
+        chat: w.chat ?? [],
+      });
+    }
+    this.setState("connected");
+    const early = this.early ?? [];
+    this.early = null;
+    for (const ev of early) this.onGo(ev);
+    this.statsTimer = this.win.setInterval(() => this.reportStats(), statsIntervalMs);
+    return { selfId: res.selfId };
+  }
+
+  leave(): void {
+    const was = this.inMeeting;
+    this.teardown();
+    if (was) void this.go.Leave().catch(() => undefined);
+    this.setState("closed");
+  }
+
+  reconnectNow(): void {
+    // Go's client does not reconnect yet; a lost meeting is joined again
+    // from the UI.
+  }
+
+  private teardown(): void {
+    this.inMeeting = false;
+    this.sharing = false;
+    if (this.statsTimer) this.win.clearInterval(this.statsTimer);
+    this.statsTimer = 0;
+    this.reportStats();
+    this.render?.close();
+    this.render = null;
+    this.renderIds.clear();
+  }
+
+  // Sends what was decoded and drawn to Go (for --report and the stats
+  // overlay), with where the UI put the tiles (its data-tile contract), so
+  // that a test can find a tile in a screenshot.
+  private reportStats(): void {
+    const tracks = this.render?.stats() ?? [];
+    if (tracks.length === 0) return;
+    const layout = [...this.win.document.querySelectorAll<HTMLElement>("[data-tile]")]
+      .filter((el) => !el.hidden)
+      .map((el) => {
+        const r = el.getBoundingClientRect();
+        return {
+          participant: el.dataset.name ?? "",
+          self: el.hasAttribute("data-self"),
+          screen: el.hasAttribute("data-screen"),
+          state: el.dataset.state ?? "",
+          x: r.x,
+          y: r.y,
+          width: r.width,
+          height: r.height,
+        };
+      });
+    void this.go.ReportRender({ tracks, layout, devicePixelRatio: this.win.devicePixelRatio || 1 }).catch(() => undefined);
+  }
+
+  // ---- events from Go -----------------------------------------------------
+
+  private onGo(ev: GoEvent): void {
+    if (this.early) {
+      this.early.push(ev);
+      return;
+    }
+    switch (ev.type) {
+      case "server":
+        this.onServer(ev.message);
+        return;
+      case "media":
+        this.onMedia(ev.participantId, ev.trackId, ev.renderId);
+        return;
+      case "connection":
+        if (ev.state === "closed" && this.inMeeting) {
+          this.teardown();
+          if (ev.code === "ended" && !this.endedSeen) {
+            this.endedSeen = true;
+            this.emit({ type: "ended", reason: (ev.message ?? "host-ended") as "host-ended" });
+          } else if (ev.code && ev.code !== "ended") {
+            this.emit({ type: "error", code: errorCode(ev.code), message: ev.message ?? "", fatal: true });
+          }
+          this.setState("closed");
+        }
+        return;
+      case "toast":
+        this.emit({ type: "error", code: "media", message: ev.message, fatal: false });
+        return;
+      case "screen-ended":
+        this.sharing = false;
+        this.emit({ type: "screen-ended" });
+        return;
+    }
+  }
+
+  private onMedia(participantId: string, trackId: string, renderId: number): void {
+    const key = `${participantId}\u0000${trackId}`;
+    const old = this.renderIds.get(key);
+    if (old !== undefined && old !== renderId) {
+      this.render?.drop(old);
+      this.renderIds.delete(key);
+    }
+    if (!renderId || !this.render) {
+      this.emit({ type: "media", participantId, trackId, kind: "video", source: null });
+      return;
+    }
+    this.renderIds.set(key, renderId);
+    this.emit({ type: "media", participantId, trackId, kind: "video", source: { type: "frames", feed: this.render.track(renderId) } });
+  }
+
+  // Room events, one to one (as the browser engine maps them).
+  private onServer(m: ServerMessage): void {
+    switch (m.type) {
+      case "participant-joined":
+        this.emit({ type: "participant-joined", participant: m.participant });
+        return;
+      case "participant-left":
+        this.emit({ type: "participant-left", participantId: m.participantId, reason: m.reason });
+        return;
+      case "participant-updated":
+        this.emit({ type: "participant-updated", participant: m.participant });
+        return;
+      case "track-published":
+        this.emit({ type: "track-published", track: m.track });
+        return;
+      case "track-unpublished":
+        this.emit({ type: "track-unpublished", participantId: m.participantId, trackId: m.trackId });
+        return;
+      case "mute":
+        this.emit({ type: "mute", participantId: m.participantId, trackId: m.trackId, muted: m.muted });
+        return;
+      case "speaking":
+        this.emit({ type: "speaking", participantId: m.participantId, speaking: m.speaking, level: m.level });
+        return;
+      case "chat":
+        this.emit({ type: "chat", message: { seq: m.seq, from: m.from, name: m.name, text: m.text, ts: m.ts } });
+        return;
+      case "room":
+        this.emit({ type: "room", room: { name: m.name, locked: m.locked, limit: m.limit } });
+        return;
+      case "ended":
+        if (!this.endedSeen) {
+          this.endedSeen = true;
+          this.emit({ type: "ended", reason: m.reason });
+        }
+        return;
+      case "error":
+        this.emit({ type: "error", code: errorCode(m.code), message: m.message, fatal: false });
+        return;
+      default:
+        return; // offers, answers, candidates stay in Go
+    }
+  }
+
+  // ---- controls -----------------------------------------------------------
+
+  async setMuted(kind: MuteKind, muted: boolean): Promise<void> {
+    this.muted[kind] = muted;
+    try {
+      await this.go.SetMuted(kind, muted);
+    } catch (e) {
+      throw new EngineError("media", errorText(e));
+    }
+  }
+
+  isMuted(kind: MuteKind): boolean {
+    return this.muted[kind];
+  }
+
+  async selectDevice(kind: DeviceKind, deviceId: string): Promise<void> {
+    if (!this.go.SelectDevice) throw new EngineError("unsupported", "device choice is not available in this build");
+    try {
+      await this.go.SelectDevice(kind, deviceId);
+    } catch (e) {
+      throw new EngineError("media", errorText(e));
+    }
+  }
+
+  async startScreenShare(): Promise<void> {
+    if (!this.go.ShareScreen) throw new EngineError("unsupported", "screen sharing is not available in this build");
+    try {
+      await this.go.ShareScreen("");
+      this.sharing = true;
+    } catch (e) {
+      throw new EngineError("media", errorText(e));
+    }
+  }
+
+  async stopScreenShare(): Promise<void> {
+    if (!this.go.StopShare) return;
+    await this.go.StopShare();
+    this.sharing = false;
+  }
+
+  isSharingScreen(): boolean {
+    return this.sharing;
+  }
+
+  // Resolves with the server's copy of the message: the next chat from us
+  // with the same text.
+  sendChat(text: string): Promise<ChatMessage> {
+    return new Promise((resolve, reject) => {
+      const timer = this.win.setTimeout(() => {
+        off();
+        reject(new EngineError("internal", "the chat message was not confirmed"));
+      }, 10000);
+      const off = this.on((ev) => {
+        if (ev.type === "chat" && ev.message.from === this.selfId && ev.message.text === text.trim()) {
+          this.win.clearTimeout(timer);
+          off();
+          resolve(ev.message);
+        }
+      });
+      this.go.SendChat(text).catch((e: unknown) => {
+        this.win.clearTimeout(timer);
+        off();
+        reject(new EngineError("connection-lost", errorText(e)));
+      });
+    });
+  }
+
+  async setLocked(locked: boolean): Promise<void> {
+    await this.go.SetLocked(locked).catch((e: unknown) => Promise.reject(goError(e)));
+  }
+
+  async removeParticipant(participantId: string): Promise<void> {
+    await this.go.RemoveParticipant(participantId).catch((e: unknown) => Promise.reject(goError(e)));
+  }
+
+  async endMeeting(): Promise<void> {
+    await this.go.EndMeeting().catch((e: unknown) => Promise.reject(goError(e)));
+  }
+
+  // Stops listening to Go (the engine is done for good).
+  dispose(): void {
+    this.leave();
+    this.unsubscribeGo();
+    this.listeners.clear();
+  }
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function errorCode(code: string): EngineErrorCode {
+  if (code === "connection-lost" || code === "media" || code === "unsupported") return code;
+  return normalizeErrorCode(code);
+}
+
+// Go errors reach JS as strings; the protocol's error code is in them
+// ("join ROOM: room-full: …"), and so are the client's own failures.
+export function goError(e: unknown): EngineError {
+  const text = errorText(e);
+  const codes: EngineErrorCode[] = ["room-full", "bad-password", "denied", "not-found", "version", "rate-limited", "bad-request", "too-large"];
+  for (const c of codes) if (text.includes(c)) return new EngineError(c, text);
+  if (/cannot reach|connection to the host lost|identity changed/.test(text)) return new EngineError("connection-lost", text);
+  return new EngineError("internal", text);
+}
+
+function joinError(e: unknown): EngineError {
+  return e instanceof EngineError ? e : goError(e);
+}

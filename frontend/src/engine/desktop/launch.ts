@@ -1,0 +1,41 @@
+// What the command line asked the window to do: `parley --host` and
+// `parley --join URL` open the window straight into a meeting.
+
+import type { JoinOptions } from "../types";
+import { desktopBindings, type DesktopLaunch } from "./bindings";
+import type { DesktopTarget } from "./engine";
+
+export interface LaunchPlan {
+  target: DesktopTarget;
+  join: JoinOptions;
+}
+
+// The launch request, or null when the window should show the lobby (or
+// is not the desktop window at all).
+export async function desktopLaunch(win: Window = window): Promise<LaunchPlan | null> {
+  const go = desktopBindings(win);
+  if (!go) return null;
+  return planLaunch(await go.LaunchIntent());
+}
+
+// Pure: the engine target and join options of a launch request.
+export function planLaunch(l: DesktopLaunch): LaunchPlan | null {
+  const name = l.name || "Parley user";
+  switch (l.action) {
+    case "host":
+      return {
+        target: { kind: "host", password: l.password ?? "" },
+        join: { room: l.room || "meeting", name, password: l.password ?? "" },
+      };
+    case "join": {
+      if (!l.url) return null;
+      const room = /\/r\/([^/?#]+)/.exec(l.url)?.[1];
+      return {
+        target: { kind: "join", url: l.url },
+        join: { room: room ? decodeURIComponent(room) : "", name, password: l.password ?? "" },
+      };
+    }
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,339 @@
+// The webview end of the render socket (media/render in Go): encoded VP8
+// frames arrive as binary WebSocket messages, one VideoDecoder per visible
+// track turns them into VideoFrames, and each track is a FrameFeed that
+// tiles subscribe to. A track nobody subscribes to is not sent by Go and
+// not decoded here.
+//
+// Message header (big-endian), then the frame:
+//   0 u8 type (1 = frame)   1 u8 flags (bit 0 keyframe)   2 u16 reserved
+//   4 u32 render track id   8 u64 timestamp (µs)
+
+import type { FrameFeed } from "../types";
+
+export const headerSize = 16;
+const msgFrame = 1;
+const flagKeyframe = 1;
+
+export interface FrameMessage {
+  id: number;
+  keyframe: boolean;
+  timestamp: number; // µs
+  data: Uint8Array;
+}
+
+// Parses one binary message; null if it is not a frame.
+export function parseFrame(buf: ArrayBuffer): FrameMessage | null {
+  if (buf.byteLength < headerSize) return null;
+  const v = new DataView(buf);
+  if (v.getUint8(0) !== msgFrame) return null;
+  return {
+    id: v.getUint32(4),
+    keyframe: (v.getUint8(1) & flagKeyframe) !== 0,
+    timestamp: Number(v.getBigUint64(8)),
+    data: new Uint8Array(buf, headerSize),
+  };
+}
+
+// Frames drawn per second over the last `windowMs`, from draw times.
+export class RateWindow {
+  private times: number[] = [];
+  private first: number | null = null;
+  constructor(private readonly windowMs = 10000) {}
+
+  add(now: number): void {
+    this.first ??= now;
+    this.times.push(now);
+    this.trim(now);
+  }
+
+  private trim(now: number): void {
+    let drop = 0;
+    while (drop < this.times.length && now - this.times[drop]! > this.windowMs) drop++;
+    if (drop > 0) this.times.splice(0, drop);
+  }
+
+  // Average over the window, or over the time since the first frame when
+  // that is shorter (a tile that just started is not reported at a third
+  // of its rate).
+  rate(now: number): number {
+    this.trim(now);
+    if (this.first === null) return 0;
+    const span = Math.min(this.windowMs, now - this.first);
+    return span < 1000 ? 0 : (this.times.length * 1000) / span;
+  }
+}
+
+type Listener = (frame: VideoFrame) => void;
+
+// Frames are painted at most this often. Every canvas update makes the
+// webview repaint, and without a GPU (WebKitGTK in software, CI under
+// Xvfb) each repaint of the window costs more than decoding a frame: so all
+// tiles are drawn together in one animation frame, at most 30 times a
+// second, with the newest frame of each track.
+const minPaintIntervalMs = 1000 / 30 - 6;
+
+// Presenter batches the tracks' newest frames into animation frames.
+export class Presenter {
+  private pending = new Map<RenderTrack, VideoFrame>();
+  private scheduled = 0;
+  private last = -Infinity;
+
+  constructor(private readonly win: Pick<Window, "requestAnimationFrame" | "cancelAnimationFrame"> = window) {}
+
+  offer(track: RenderTrack, frame: VideoFrame): void {
+    const older = this.pending.get(track);
+    if (older) {
+      older.close();
+      track.replaced++;
+    }
+    this.pending.set(track, frame);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (!this.scheduled) this.scheduled = this.win.requestAnimationFrame((t) => this.flush(t));
+  }
+
+  private flush(now: number): void {
+    this.scheduled = 0;
+    if (now - this.last < minPaintIntervalMs) {
+      this.schedule();
+      return;
+    }
+    this.last = now;
+    const batch = [...this.pending];
+    this.pending.clear();
+    for (const [track, frame] of batch) track.present(frame);
+  }
+
+  // Drops a track's waiting frame (it stopped or closed).
+  forget(track: RenderTrack): void {
+    this.pending.get(track)?.close();
+    this.pending.delete(track);
+  }
+
+  close(): void {
+    if (this.scheduled) this.win.cancelAnimationFrame(this.scheduled);
+    this.scheduled = 0;
+    for (const f of this.pending.values()) f.close();
+    this.pending.clear();
+  }
+}
+
+// One render track: a FrameFeed with its decoder and counters.
+export class RenderTrack implements FrameFeed {
+  private listeners = new Set<Listener>();
+  private decoder: VideoDecoder | null = null;
+  private waitKey = true;
+  private drawn = 0;
+  private rateWindow = new RateWindow();
+  width = 0;
+  height = 0;
+  // Decoded frames replaced by a newer one before they could be drawn.
+  replaced = 0;
+
+  constructor(
+    readonly id: number,
+    private readonly onWanted: (id: number, wanted: boolean) => void,
+    private readonly presenter: Presenter,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  subscribe(onFrame: Listener): () => void {
+    this.listeners.add(onFrame);
+    if (this.listeners.size === 1) this.onWanted(this.id, true);
+    return () => {
+      if (!this.listeners.delete(onFrame)) return;
+      if (this.listeners.size === 0) {
+        this.onWanted(this.id, false);
+        this.closeDecoder();
+        this.presenter.forget(this);
+      }
+    };
+  }
+
+  get wanted(): boolean {
+    return this.listeners.size > 0;
+  }
+
+  // A frame from the socket. Go starts a newly wanted track at a keyframe;
+  // after a decoder error we wait for the next one.
+  push(f: FrameMessage): void {
+    if (this.listeners.size === 0) return;
+    if (this.waitKey && !f.keyframe) return;
+    const dec = this.decoder ?? this.openDecoder();
+    if (!dec) return;
+    this.waitKey = false;
+    try {
+      dec.decode(new EncodedVideoChunk({ type: f.keyframe ? "key" : "delta", timestamp: f.timestamp, data: f.data }));
+    } catch (e) {
+      console.warn("parley: decode failed", this.id, e);
+      this.closeDecoder();
+    }
+  }
+
+  private openDecoder(): VideoDecoder | null {
+    try {
+      const dec = new VideoDecoder({
+        output: (frame) => this.presenter.offer(this, frame),
+        error: (e) => {
+          console.warn("parley: video decoder error", this.id, e);
+          if (this.decoder === dec) this.closeDecoder();
+        },
+      });
+      // Frames arrive in decode order with no B-frames: ask for the lowest
+      // latency the decoder offers.
+      dec.configure({ codec: "vp8", optimizeForLatency: true });
+      this.decoder = dec;
+      return dec;
+    } catch (e) {
+      console.warn("parley: cannot create a VP8 decoder", e);
+      return null;
+    }
+  }
+
+  private closeDecoder(): void {
+    const dec = this.decoder;
+    this.decoder = null;
+    this.waitKey = true;
+    if (dec && dec.state !== "closed") {
+      try {
+        dec.close();
+      } catch {
+        // already closed by an error
+      }
+    }
+  }
+
+  // Draws a frame: hands it to every listener (called by the Presenter).
+  present(frame: VideoFrame): void {
+    const ls = [...this.listeners];
+    if (ls.length === 0) {
+      frame.close();
+      return;
+    }
+    this.width = frame.displayWidth;
+    this.height = frame.displayHeight;
+    this.drawn++;
+    this.rateWindow.add(this.now());
+    // Each listener owns (and closes) its frame.
+    for (let i = 0; i < ls.length; i++) {
+      const f = i === ls.length - 1 ? frame : frame.clone();
+      try {
+        ls[i]!(f);
+      } catch (e) {
+        console.error("parley: frame listener failed", e);
+      }
+    }
+  }
+
+  stats(): { renderId: number; width: number; height: number; framesDecoded: number; decodedFps: number } {
+    return {
+      renderId: this.id,
+      width: this.width,
+      height: this.height,
+      framesDecoded: this.drawn,
+      decodedFps: this.rateWindow.rate(this.now()),
+    };
+  }
+
+  close(): void {
+    this.listeners.clear();
+    this.closeDecoder();
+    this.presenter.forget(this);
+  }
+}
+
+// The render socket: one WebSocket for every track, reconnected while the
+// engine is in a meeting.
+export class RenderSocket {
+  private ws: WebSocket | null = null;
+  private tracks = new Map<number, RenderTrack>();
+  private presenter: Presenter;
+  private retry = 0;
+  private closed = false;
+  private readonly onVisibility = () => this.sendWanted();
+
+  constructor(
+    private readonly url: string,
+    private readonly win: Window = window,
+  ) {
+    this.presenter = new Presenter(win);
+    win.document?.addEventListener("visibilitychange", this.onVisibility);
+    this.connect();
+  }
+
+  private connect(): void {
+    if (this.closed) return;
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(this.url);
+    } catch (e) {
+      console.warn("parley: render socket", e);
+      this.scheduleReconnect();
+      return;
+    }
+    ws.binaryType = "arraybuffer";
+    this.ws = ws;
+    ws.onopen = () => this.sendWanted();
+    ws.onmessage = (ev) => {
+      if (!(ev.data instanceof ArrayBuffer)) return;
+      const f = parseFrame(ev.data);
+      if (f) this.tracks.get(f.id)?.push(f);
+    };
+    ws.onclose = () => {
+      if (this.ws === ws) this.ws = null;
+      this.scheduleReconnect();
+    };
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closed || this.retry) return;
+    this.retry = this.win.setTimeout(() => {
+      this.retry = 0;
+      this.connect();
+    }, 500);
+  }
+
+  // The feed of render track id (made on first use).
+  track(id: number): RenderTrack {
+    let t = this.tracks.get(id);
+    if (!t) {
+      t = new RenderTrack(id, () => this.sendWanted(), this.presenter);
+      this.tracks.set(id, t);
+    }
+    return t;
+  }
+
+  drop(id: number): void {
+    const t = this.tracks.get(id);
+    if (!t) return;
+    t.close();
+    this.tracks.delete(id);
+    this.sendWanted();
+  }
+
+  // Tells Go which tracks have a subscriber; a hidden window wants none.
+  sendWanted(): void {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return;
+    const hidden = this.win.document?.visibilityState === "hidden";
+    const ids = hidden ? [] : [...this.tracks.values()].filter((t) => t.wanted).map((t) => t.id);
+    ws.send(JSON.stringify({ type: "want", ids }));
+  }
+
+  stats(): ReturnType<RenderTrack["stats"]>[] {
+    return [...this.tracks.values()].map((t) => t.stats());
+  }
+
+  close(): void {
+    this.closed = true;
+    this.win.document?.removeEventListener("visibilitychange", this.onVisibility);
+    if (this.retry) this.win.clearTimeout(this.retry);
+    for (const t of this.tracks.values()) t.close();
+    this.tracks.clear();
+    this.presenter.close();
+    this.ws?.close();
+    this.ws = null;
+  }
+}

@@ -1,0 +1,107 @@
+package audio
+
+import "math"
+
+// delayEstimator finds where the echo is: the lag at which the microphone
+// signal best matches the reference given to the echo canceller, by
+// normalised cross-correlation of both signals decimated to 4 kHz. It
+// only speaks up when the match is clear and the echo sits where the
+// canceller cannot model it well (too close to, or before, the reference,
+// or near the end of its tail).
+type delayEstimator struct {
+	mic, ref []float32 // decimated histories, newest last
+	acc      [2]float32
+	n        int
+	frames   int // since the last estimate
+}
+
+const (
+	decimate = 12                   // 48 kHz → 4 kHz
+	decRate  = Rate / decimate      // 4000
+	window   = decRate              // 1 s compared
+	minLag   = -decRate / 10        // -100 ms: an echo before its reference
+	maxLag   = decRate * 400 / 1000 // 400 ms
+	history  = window + maxLag - minLag
+	every    = 50                  // frames between estimates (500 ms)
+	okFrom   = decRate * 15 / 1000 // an echo 15…200 ms after the reference is fine
+	okTo     = decRate * 200 / 1000
+)
+
+func newDelayEstimator() *delayEstimator { return &delayEstimator{} }
+
+// reset forgets the history (after the reference moved, old frames pair
+// the wrong samples).
+func (e *delayEstimator) reset() {
+	e.mic, e.ref, e.frames = e.mic[:0], e.ref[:0], 0
+}
+
+// observe adds one frame of microphone and reference.
+func (e *delayEstimator) observe(mic, ref []int16) {
+	for i := range mic {
+		e.acc[0] += float32(mic[i])
+		e.acc[1] += float32(ref[i])
+		e.n++
+		if e.n == decimate {
+			e.mic = append(e.mic, e.acc[0]/decimate)
+			e.ref = append(e.ref, e.acc[1]/decimate)
+			e.acc, e.n = [2]float32{}, 0
+		}
+	}
+	if len(e.mic) > 2*history {
+		e.mic = append(e.mic[:0], e.mic[len(e.mic)-history:]...)
+		e.ref = append(e.ref[:0], e.ref[len(e.ref)-history:]...)
+	}
+	e.frames++
+}
+
+// estimate returns the echo's delay after the reference (48 kHz samples)
+// when it should be corrected.
+func (e *delayEstimator) estimate() (int64, bool) {
+	if e.frames < every || len(e.mic) < history {
+		return 0, false
+	}
+	e.frames = 0
+	// The microphone window ends -minLag before the newest sample, so that
+	// reference after it is there for negative lags.
+	mic := e.mic[len(e.mic)-window+minLag : len(e.mic)+minLag]
+	ref := e.ref[len(e.ref)-history:]
+	// ref index of mic[0] at lag 0.
+	base := history - window + minLag
+	var micE float64
+	for _, v := range mic {
+		micE += float64(v) * float64(v)
+	}
+	var refE float64
+	for _, v := range ref[base-maxLag : base+window] {
+		refE += float64(v) * float64(v)
+	}
+	// Nothing played, or nothing heard: nothing to learn.
+	if refE < float64(window)*200*200 || micE < float64(window)*50*50 {
+		return 0, false
+	}
+	// Energy of every reference segment, from running sums.
+	sq := make([]float64, len(ref)+1)
+	for i, v := range ref {
+		sq[i+1] = sq[i] + float64(v)*float64(v)
+	}
+	best, bestC := 0, 0.0
+	for lag := minLag; lag <= maxLag; lag++ {
+		from := base - lag
+		seg := ref[from : from+window]
+		segE := sq[from+window] - sq[from]
+		if segE <= 0 {
+			continue
+		}
+		var c float32
+		for i, v := range mic {
+			c += v * seg[i]
+		}
+		if nc := float64(c) / math.Sqrt(micE*segE); nc > bestC {
+			best, bestC = lag, nc
+		}
+	}
+	if bestC < 0.4 || (best >= okFrom && best <= okTo) {
+		return 0, false
+	}
+	return int64(best) * decimate, true
+}

@@ -1,0 +1,493 @@
+package audio
+
+/*
+#cgo pkg-config: libpulse-simple libpulse
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pulse/simple.h>
+#include <pulse/error.h>
+#include <pulse/pulseaudio.h>
+
+// ---- device listing: the asynchronous API on a threaded main loop ----
+
+typedef struct {
+	pa_threaded_mainloop *ml;
+	char *buf;
+	size_t len, cap;
+	int pending;
+	int failed;
+} parley_list_t;
+
+static void parley_append(parley_list_t *l, const char *kind, const char *name, const char *desc) {
+	size_t need = strlen(kind) + strlen(name) + (desc ? strlen(desc) : 0) + 4;
+	if (l->len + need + 1 > l->cap) {
+		size_t cap = (l->cap + need + 1) * 2;
+		char *b = realloc(l->buf, cap);
+		if (!b) { l->failed = 1; return; }
+		l->buf = b; l->cap = cap;
+	}
+	l->len += sprintf(l->buf + l->len, "%s\t%s\t%s\n", kind, name, desc ? desc : "");
+}
+
+static void parley_sink_cb(pa_context *c, const pa_sink_info *i, int eol, void *u) {
+	parley_list_t *l = u;
+	if (eol) { l->pending--; pa_threaded_mainloop_signal(l->ml, 0); return; }
+	parley_append(l, "speaker", i->name, i->description);
+}
+
+static void parley_source_cb(pa_context *c, const pa_source_info *i, int eol, void *u) {
+	parley_list_t *l = u;
+	if (eol) { l->pending--; pa_threaded_mainloop_signal(l->ml, 0); return; }
+	parley_append(l, "mic", i->name, i->description);
+}
+
+static void parley_server_cb(pa_context *c, const pa_server_info *i, void *u) {
+	parley_list_t *l = u;
+	if (i) {
+		parley_append(l, "default-speaker", i->default_sink_name ? i->default_sink_name : "", "");
+		parley_append(l, "default-mic", i->default_source_name ? i->default_source_name : "", "");
+	}
+	l->pending--;
+	pa_threaded_mainloop_signal(l->ml, 0);
+}
+
+static void parley_state_cb(pa_context *c, void *u) {
+	parley_list_t *l = u;
+	pa_threaded_mainloop_signal(l->ml, 0);
+}
+
+// parley_list returns "kind\tname\tdescription\n" lines (free with free),
+// or NULL with *err set.
+static char *parley_list(int *err) {
+	parley_list_t l = {0};
+	*err = 0;
+	l.ml = pa_threaded_mainloop_new();
+	if (!l.ml) { *err = PA_ERR_INTERNAL; return NULL; }
+	pa_context *c = pa_context_new(pa_threaded_mainloop_get_api(l.ml), "Parley");
+	if (!c) { pa_threaded_mainloop_free(l.ml); *err = PA_ERR_INTERNAL; return NULL; }
+	pa_context_set_state_callback(c, parley_state_cb, &l);
+	if (pa_context_connect(c, NULL, PA_CONTEXT_NOAUTOSPAWN, NULL) < 0) {
+		*err = pa_context_errno(c);
+		pa_context_unref(c);
+		pa_threaded_mainloop_free(l.ml);
+		return NULL;
+	}
+	pa_threaded_mainloop_lock(l.ml);
+	if (pa_threaded_mainloop_start(l.ml) < 0) {
+		pa_threaded_mainloop_unlock(l.ml);
+		*err = PA_ERR_INTERNAL;
+		goto out;
+	}
+	for (;;) {
+		pa_context_state_t st = pa_context_get_state(c);
+		if (st == PA_CONTEXT_READY) break;
+		if (!PA_CONTEXT_IS_GOOD(st)) { *err = pa_context_errno(c); break; }
+		pa_threaded_mainloop_wait(l.ml);
+	}
+	if (*err == 0) {
+		pa_operation *ops[3];
+		l.pending = 3;
+		ops[0] = pa_context_get_sink_info_list(c, parley_sink_cb, &l);
+		ops[1] = pa_context_get_source_info_list(c, parley_source_cb, &l);
+		ops[2] = pa_context_get_server_info(c, parley_server_cb, &l);
+		while (l.pending > 0 && PA_CONTEXT_IS_GOOD(pa_context_get_state(c))) pa_threaded_mainloop_wait(l.ml);
+		for (int i = 0; i < 3; i++) if (ops[i]) pa_operation_unref(ops[i]);
+		if (l.pending > 0) *err = pa_context_errno(c);
+	}
+	pa_threaded_mainloop_unlock(l.ml);
+	pa_threaded_mainloop_stop(l.ml);
+out:
+	pa_context_disconnect(c);
+	pa_context_unref(c);
+	pa_threaded_mainloop_free(l.ml);
+	if (*err != 0 || l.failed) {
+		free(l.buf);
+		if (*err == 0) *err = PA_ERR_INTERNAL;
+		return NULL;
+	}
+	if (!l.buf) l.buf = calloc(1, 1);
+	return l.buf;
+}
+
+// ---- streams: the simple (blocking) API ----
+
+static pa_simple *parley_open(int record, const char *dev, const char *stream, int frag_bytes, int *err) {
+	pa_sample_spec ss = { .format = PA_SAMPLE_S16LE, .rate = 48000, .channels = 1 };
+	pa_buffer_attr attr;
+	attr.maxlength = (uint32_t)-1;
+	attr.prebuf = (uint32_t)-1;
+	attr.fragsize = (uint32_t)-1;
+	attr.tlength = (uint32_t)-1;
+	attr.minreq = (uint32_t)-1;
+	if (record) {
+		attr.fragsize = frag_bytes;
+	} else {
+		// Four fragments (40 ms) queued: a busy machine (the webview
+		// painting video) can hold the writer up for tens of milliseconds,
+		// but every millisecond here is one more of mouth-to-ear delay.
+		attr.tlength = 4 * frag_bytes;
+		attr.minreq = frag_bytes;
+		// After an underrun, play again as soon as one frame is there
+		// (the default waits for a full buffer: 60 ms more silence).
+		attr.prebuf = frag_bytes;
+	}
+	return pa_simple_new(NULL, "Parley", record ? PA_STREAM_RECORD : PA_STREAM_PLAYBACK,
+		dev, stream, &ss, NULL, &attr, err);
+}
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+)
+
+// Device is a microphone or speaker as the device pickers list it.
+type Device struct {
+	// ID is the sound server's name for it (a PulseAudio source or sink
+	// name): stable across runs, so it can be remembered.
+	ID      string `json:"id"`
+	Name    string `json:"label"`
+	Default bool   `json:"isDefault"`
+}
+
+// ErrNoDevice means a named device does not exist (unplugged).
+var ErrNoDevice = errors.New("audio: no such device")
+
+func paError(code C.int) error {
+	return errors.New(C.GoString(C.pa_strerror(code)))
+}
+
+// Context is the connection to the sound server: PulseAudio, or PipeWire
+// through its PulseAudio server. The server is found the usual way
+// (PULSE_SERVER, the user's runtime directory).
+type Context struct {
+	log *slog.Logger
+}
+
+// NewContext checks that a sound server answers.
+func NewContext(log *slog.Logger) (*Context, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	c := &Context{log: log}
+	if _, _, err := c.Devices(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Close releases the context (streams are closed on their own).
+func (c *Context) Close() {}
+
+// Devices lists microphones and speakers. Monitors of speakers (what a
+// speaker plays, as a source) are listed too: they are how a virtual
+// microphone is made.
+func (c *Context) Devices() (mics, speakers []Device, err error) {
+	var cerr C.int
+	list := C.parley_list(&cerr)
+	if list == nil {
+		return nil, nil, fmt.Errorf("audio: sound server: %w", paError(cerr))
+	}
+	defer C.free(unsafe.Pointer(list))
+	var defMic, defSpk string
+	for _, line := range strings.Split(C.GoString(list), "\n") {
+		f := strings.SplitN(line, "\t", 3)
+		if len(f) < 3 {
+			continue
+		}
+		switch f[0] {
+		case "mic":
+			mics = append(mics, Device{ID: f[1], Name: f[2]})
+		case "speaker":
+			speakers = append(speakers, Device{ID: f[1], Name: f[2]})
+		case "default-mic":
+			defMic = f[1]
+		case "default-speaker":
+			defSpk = f[1]
+		}
+	}
+	for i := range mics {
+		mics[i].Default = mics[i].ID == defMic
+	}
+	for i := range speakers {
+		speakers[i].Default = speakers[i].ID == defSpk
+	}
+	return mics, speakers, nil
+}
+
+// resolve finds a device the user named (by ID, or by label); "" is the
+// server's default.
+func resolve(list []Device, name string) (Device, error) {
+	if name == "" {
+		for _, d := range list {
+			if d.Default {
+				return d, nil
+			}
+		}
+		return Device{ID: "", Name: "default"}, nil
+	}
+	for _, d := range list {
+		if d.ID == name || d.Name == name {
+			return d, nil
+		}
+	}
+	return Device{}, fmt.Errorf("%w: %q", ErrNoDevice, name)
+}
+
+// StreamConfig chooses the devices of a Stream.
+type StreamConfig struct {
+	Speaker string // "" = the system default
+	Mic     string // "" = the system default
+	// Capture opens the microphone too.
+	Capture bool
+	// OnStop is called (once, from a stream goroutine) if the sound server
+	// ends a stream: device unplugged, server gone.
+	OnStop func(error)
+}
+
+// CaptureFunc receives 10 ms of microphone samples and the 10 ms the
+// speaker played when they were recorded (the echo canceller's far end).
+// It runs on the capture goroutine and must not block.
+type CaptureFunc func(mic, far []int16)
+
+// Stream plays the mixer on the speaker and, when capturing, hands each
+// microphone frame and its far end to a CaptureFunc.
+type Stream struct {
+	log     *slog.Logger
+	play    *C.pa_simple
+	rec     *C.pa_simple
+	mixer   *Mixer
+	capture CaptureFunc
+	mic     Device
+	speaker Device
+	onStop  func(error)
+
+	far     *farRing
+	align   *delayEstimator
+	stop    atomic.Bool
+	wg      sync.WaitGroup
+	once    sync.Once
+	stopped sync.Once
+}
+
+// frameBytes is one 10 ms frame of mono s16.
+const frameBytes = FrameSamples * 2
+
+// Open starts a stream.
+func (c *Context) Open(cfg StreamConfig, mixer *Mixer, capture CaptureFunc) (*Stream, error) {
+	mics, speakers, err := c.Devices()
+	if err != nil {
+		return nil, err
+	}
+	s := &Stream{log: c.log, mixer: mixer, capture: capture, onStop: cfg.OnStop, far: newFarRing(2*Rate, c.log), align: newDelayEstimator()}
+	if s.speaker, err = resolve(speakers, cfg.Speaker); err != nil {
+		return nil, fmt.Errorf("speaker: %w", err)
+	}
+	if cfg.Capture {
+		if s.mic, err = resolve(mics, cfg.Mic); err != nil {
+			return nil, fmt.Errorf("microphone: %w", err)
+		}
+	}
+	if s.play, err = open(false, s.speaker.ID, "Parley meeting"); err != nil {
+		return nil, fmt.Errorf("audio: speaker %s: %w", s.speaker.Name, err)
+	}
+	if cfg.Capture {
+		if s.rec, err = open(true, s.mic.ID, "Parley microphone"); err != nil {
+			C.pa_simple_free(s.play)
+			return nil, fmt.Errorf("audio: microphone %s: %w", s.mic.Name, err)
+		}
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.playLoop()
+	}()
+	if s.rec != nil {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.recordLoop()
+		}()
+	}
+	return s, nil
+}
+
+func open(record bool, dev, name string) (*C.pa_simple, error) {
+	var cdev *C.char
+	if dev != "" {
+		cdev = C.CString(dev)
+		defer C.free(unsafe.Pointer(cdev))
+	}
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	rec := C.int(0)
+	if record {
+		rec = 1
+	}
+	var cerr C.int
+	p := C.parley_open(rec, cdev, cname, frameBytes, &cerr)
+	if p == nil {
+		return nil, paError(cerr)
+	}
+	return p, nil
+}
+
+// MicName is the microphone in use ("" when not capturing).
+func (s *Stream) MicName() string {
+	if s.rec == nil {
+		return ""
+	}
+	return s.mic.Name
+}
+
+// MicID is the microphone's device id ("" when not capturing or default).
+func (s *Stream) MicID() string { return s.mic.ID }
+
+// SpeakerName is the speaker in use.
+func (s *Stream) SpeakerName() string { return s.speaker.Name }
+
+// Close stops the stream and waits for its goroutines.
+func (s *Stream) Close() {
+	s.once.Do(func() {
+		s.stop.Store(true)
+		s.wg.Wait()
+		C.pa_simple_free(s.play)
+		if s.rec != nil {
+			C.pa_simple_free(s.rec)
+		}
+	})
+}
+
+func (s *Stream) fail(err error) {
+	if s.stop.Load() {
+		return
+	}
+	s.stopped.Do(func() {
+		s.log.Warn("audio stream ended", "err", err)
+		if s.onStop != nil {
+			go s.onStop(err)
+		}
+	})
+	s.stop.Store(true)
+}
+
+// playLoop mixes and writes 10 ms at a time; the write blocks while the
+// server's buffer is full, which paces the loop at the speaker's rate.
+func (s *Stream) playLoop() {
+	frame := make([]int16, FrameSamples)
+	var cerr C.int
+	for !s.stop.Load() {
+		s.mixer.Mix(frame, time.Now())
+		s.far.write(frame)
+		if C.pa_simple_write(s.play, unsafe.Pointer(&frame[0]), frameBytes, &cerr) < 0 {
+			s.fail(fmt.Errorf("speaker: %w", paError(cerr)))
+			return
+		}
+	}
+}
+
+// recordLoop reads 10 ms at a time and pairs each frame with what the
+// speaker played while it was recorded.
+func (s *Stream) recordLoop() {
+	mic := make([]int16, FrameSamples)
+	far := make([]int16, FrameSamples)
+	var cerr C.int
+	for !s.stop.Load() {
+		if C.pa_simple_read(s.rec, unsafe.Pointer(&mic[0]), frameBytes, &cerr) < 0 {
+			s.fail(fmt.Errorf("microphone: %w", paError(cerr)))
+			return
+		}
+		s.far.aligned(far)
+		s.align.observe(mic, far)
+		if d, ok := s.align.estimate(); ok {
+			s.far.adjust(d)
+			s.align.reset()
+		}
+		s.capture(mic, far)
+	}
+}
+
+// farRing keeps the last samples played, indexed by their position in the
+// playback stream, so that each microphone frame can be given the far end
+// that was at the speaker when it was recorded.
+//
+// Both streams run on the sound card's clock, so the k-th sample captured
+// always pairs with the same sample played: captured sample j pairs with
+// played sample j+shift. (Latency reports are no substitute: they jitter,
+// and asking for them can block the writer long enough to underrun.)
+// shift starts from the buffered amount at the first capture and is then
+// corrected by the delay estimator, which finds the echo in the
+// microphone signal itself; it only changes when the echo moved (an
+// underrun, a device switch), because the canceller models a fixed path.
+type farRing struct {
+	mu       sync.Mutex
+	log      *slog.Logger
+	buf      []int16
+	written  int64 // samples written so far
+	captured int64 // samples captured so far
+	shift    int64
+	started  bool
+}
+
+func newFarRing(n int, log *slog.Logger) *farRing { return &farRing{buf: make([]int16, n), log: log} }
+
+func (r *farRing) write(frame []int16) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, v := range frame {
+		r.buf[(r.written+int64(i))%int64(len(r.buf))] = v
+	}
+	r.written += int64(len(frame))
+}
+
+// leadMargin is how far the reference should lead the echo: the canceller
+// models a delay (up to its tail), never an echo that comes before its
+// cause.
+const leadMargin = Rate * 40 / 1000
+
+// aligned fills far with the reference for the next captured frame.
+func (r *farRing) aligned(far []int16) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	start := r.captured + r.shift
+	if !r.started || start+int64(len(far)) > r.written || r.written-start > int64(len(r.buf)) {
+		// First frame, or the reference fell out of what was played
+		// (the capture stream delivered a burst, or playback stalled):
+		// anchor it at the newest samples written. The echo of those is
+		// still to come (after the playback buffer, the room and the
+		// capture buffer), so it follows the reference, within the
+		// canceller's tail; the estimator refines it once the far end
+		// talks.
+		if r.started {
+			r.log.Info("echo reference re-anchored")
+		}
+		r.shift, r.started = r.written-r.captured-int64(len(far))-Rate*10/1000, true
+		start = r.captured + r.shift
+	}
+	for i := range far {
+		p := start + int64(i)
+		if p < 0 || p >= r.written || r.written-p > int64(len(r.buf)) {
+			far[i] = 0
+			continue
+		}
+		far[i] = r.buf[p%int64(len(r.buf))]
+	}
+	r.captured += int64(len(far))
+}
+
+// adjust moves the reference so that the echo, found d samples after it,
+// comes leadMargin after it.
+func (r *farRing) adjust(d int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.shift -= d - leadMargin
+	r.log.Info("echo reference realigned", "echo_was_ms", float64(d)*1000/Rate)
+}

@@ -1,0 +1,73 @@
+package desktop
+
+import (
+	"encoding/json"
+	"image/color"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"parley/discovery/netnstest"
+)
+
+// roomButton is the background of a listed room in the lobby
+// (frontend/src/style.css, .rooms .room).
+var roomButton = color.RGBA{0x26, 0x30, 0x45, 0xff}
+
+// TestDesktopLobbyListsLANMeetings hosts a room in one network namespace
+// and opens the real window in another, on a LAN made of namespaces: the
+// lobby's "On this network" list shows the room.
+func TestDesktopLobbyListsLANMeetings(t *testing.T) {
+	bin := os.Getenv("PARLEY_BIN")
+	if bin == "" {
+		t.Skip("needs PARLEY_BIN (a desktop build); run via make test")
+	}
+	for _, tool := range []string{"xvfb-run", "import"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s not installed (make deps installs it): %v", tool, err)
+		}
+	}
+	lan := netnstest.NewLAN(t, netnstest.HostSpec{Name: "host"}, netnstest.HostSpec{Name: "desk"})
+	env := []string{"XDG_CONFIG_HOME=" + t.TempDir()}
+	host := lan.StartBinary(t, "host", "serve", env, bin, "serve", "--addr", ":0", "--room", "team-sync", "--json")
+	waitEvent(t, host, "advertised")
+
+	artifacts := artifactDir(t)
+	shot := filepath.Join(artifacts, "desktop-lobby-lan.png")
+	report := filepath.Join(t.TempDir(), "codec.json")
+	// The window runs in the desk namespace with its own X server; the
+	// script waits for the webview's self-check, gives the lobby a few
+	// polls of the LAN list, and takes the screenshot.
+	script := `"$0" --codec-report "$1" > "$3" 2>&1 & app=$!
+for i in $(seq 1 120); do [ -f "$1" ] && break; sleep 0.5; done
+sleep 4
+import -window root "$2"
+kill $app; wait $app`
+	desk := lan.StartBinary(t, "desk", "window", append(env, "HOME="+t.TempDir()), "xvfb-run",
+		"-a", "-s", "-screen 0 1280x800x24", "sh", "-c", script, bin, report, shot, filepath.Join(artifacts, "desktop-lobby-lan.log"))
+	if err := desk.Wait(90 * time.Second); err != nil {
+		t.Fatalf("window run: %v\n%s", err, desk.Stderr())
+	}
+	t.Logf("screenshot: %s", shot)
+	img := readPNG(t, shot)
+	if got := fraction(img, roomButton, 4); got < 0.01 {
+		t.Errorf("no listed room in the lobby: room buttons cover %.2f%% of the screen, want ≥ 1%%", got*100)
+	}
+}
+
+func waitEvent(t *testing.T, p *netnstest.Proc, name string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		line, err := p.Next(time.Until(deadline))
+		if err != nil {
+			t.Fatalf("waiting for %q: %v\n%s", name, err, p.Stderr())
+		}
+		var ev struct{ Event string }
+		if json.Unmarshal(line, &ev) == nil && ev.Event == name {
+			return
+		}
+	}
+}

@@ -1,0 +1,123 @@
+package desktopmedia
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestVideoBetweenTwoWindows runs two real app windows on two X displays:
+// one hosts (`parley --host --source test`), the other joins its invite
+// link. Each must draw the other's moving test pattern: ≥ 20 fps decoded
+// over the last 10 s by its webview (from --report), and two screenshots
+// 1 s apart must differ inside the remote tile.
+func TestVideoBetweenTwoWindows(t *testing.T) {
+	bin := needs(t, "Xvfb", "import", "xwininfo")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	art := artifactDir(t)
+
+	// Laptop-sized screens: the window fits itself to 90% of them. Without
+	// a GPU every drawn frame is painted in software (about 20 ms of CPU
+	// for a 632×355 tile), and two windows with two tiles each share this
+	// machine's cores.
+	dispA := startDisplay(t, "1024x640")
+	dispB := startDisplay(t, "1024x640")
+	// --ice-iface lo and a loopback listen address keep every packet of
+	// the meeting on this machine.
+	net := []string{"--source", "test", "--ice-iface", "lo"}
+	host := startApp(t, ctx, bin, dispA, "Alice", nil, append([]string{"--host", "--host-addr", "127.0.0.1:0"}, net...)...)
+	invite := host.invite(t, 60*time.Second)
+	t.Logf("invite link: %s", invite)
+	guest := startApp(t, ctx, bin, dispB, "Bob", nil, append([]string{"--join", invite}, net...)...)
+
+	// The fps is averaged over 10 s: give the webviews time to join, then
+	// a full window of steady playback.
+	select {
+	case <-time.After(18 * time.Second):
+	case err := <-guest.exited:
+		t.Fatalf("Bob exited early: %v (see artifacts/desktopmedia-Bob.log)", err)
+	case err := <-host.exited:
+		t.Fatalf("Alice exited early: %v (see artifacts/desktopmedia-Alice.log)", err)
+	}
+
+	// Two screenshots of each window, 1 s apart.
+	type shots struct {
+		files  [2]string
+		imgs   [2]image.Image
+		origin image.Point
+	}
+	taken := map[*display]*shots{dispA: {}, dispB: {}}
+	for i := range 2 {
+		if i == 1 {
+			time.Sleep(time.Second)
+		}
+		for d, role := range map[*display]string{dispA: "host", dispB: "guest"} {
+			sh := taken[d]
+			sh.files[i] = filepath.Join(art, fmt.Sprintf("desktopmedia-%s-%d.png", role, i+1))
+			sh.imgs[i] = screenshot(t, d, sh.files[i])
+		}
+	}
+	for d, sh := range taken {
+		sh.origin = windowOrigin(t, d)
+	}
+
+	guest.stop(t)
+	host.stop(t)
+
+	for _, c := range []struct {
+		p     *appProc
+		d     *display
+		other string
+	}{{host, dispA, "Bob"}, {guest, dispB, "Alice"}} {
+		t.Run(c.p.name+"Sees"+c.other, func(t *testing.T) {
+			r := c.p.readReport(t)
+			found := false
+			for _, tile := range r.Tiles {
+				if tile.Participant != c.other || tile.Kind != "video" {
+					continue
+				}
+				found = true
+				if tile.DecodedFPS < 20 {
+					t.Errorf("%s decoded %s's video at %.1f fps over the last 10 s, want ≥ 20", c.p.name, c.other, tile.DecodedFPS)
+				}
+				if tile.Width != 640 || tile.Height != 360 {
+					t.Errorf("%s's video is %dx%d, want the 640x360 test pattern", c.other, tile.Width, tile.Height)
+				}
+			}
+			if !found {
+				t.Fatalf("%s's report has no video tile of %s (is the desktop engine started by the UI? see frontend/src/engine/desktop/README.md)", c.p.name, c.other)
+			}
+			var remote *Layout
+			live := 0
+			for i, l := range r.Layout {
+				if l.State == "live" {
+					live++
+				}
+				if l.Participant == c.other && !l.Screen {
+					remote = &r.Layout[i]
+				}
+			}
+			if live < 2 {
+				t.Errorf("%d tiles live in %s's window, want 2 (own camera and %s): %+v", live, c.p.name, c.other, r.Layout)
+			}
+			if remote == nil {
+				t.Fatalf("no tile of %s in %s's layout: %+v", c.other, c.p.name, r.Layout)
+			}
+			sh := taken[c.d]
+			rect := remote.rect(sh.origin)
+			a, b := sh.imgs[0], sh.imgs[1]
+			if diff := meanDiff(a, b, rect); diff < 1 {
+				t.Errorf("%s's tile in %s's window did not change in 1 s (mean difference %.2f in %v; see %s)", c.other, c.p.name, diff, rect, sh.files[0])
+			} else {
+				t.Logf("%s's tile changed by %.1f per channel in 1 s", c.other, diff)
+			}
+			if col := colourfulness(b, rect); col < 0.5 {
+				t.Errorf("%s's tile in %s's window shows no test pattern (%.0f%% coloured pixels in %v)", c.other, c.p.name, col*100, rect)
+			}
+		})
+	}
+}
