@@ -9,7 +9,7 @@ import (
 	"parley/backend/rtcconf"
 )
 
-const windowSynopsis = "parley [--host [--room NAME] | --join URL] [--name NAME] [--password P] [--source devices|test|none] [--mic ID] [--speaker ID] [--camera ID] [--report FILE] [--ice-iface IFACES] [--host-addr HOST:PORT] [--codec-report FILE]"
+const windowSynopsis = "parley [--host [--room NAME] | --join URL] [--name NAME] [--password P] [--source devices|test|none] [--mic ID] [--speaker ID] [--camera ID] [--share SCREEN] [--report FILE] [--ice-iface IFACES] [--host-addr HOST:PORT] [--codec-report FILE]"
 
 // windowFlags are the window mode's meeting flags: `parley --host` and
 // `parley --join URL` open the window straight into a meeting (what a
@@ -28,6 +28,7 @@ type windowFlags struct {
 	mic       *string
 	speaker   *string
 	camera    *string
+	share     *string
 }
 
 func addWindowFlags(fset *flag.FlagSet) *windowFlags {
@@ -45,6 +46,7 @@ func addWindowFlags(fset *flag.FlagSet) *windowFlags {
 		mic:       fset.String("mic", "", "microphone `ID` or name (PulseAudio source; default: the system's)"),
 		speaker:   fset.String("speaker", "", "speaker `ID` or name (PulseAudio sink; default: the system's)"),
 		camera:    fset.String("camera", "", "camera `ID` or name (default: the first one; none is fine)"),
+		share:     fset.String("share", "", "share screen `ID` (x11:N, or first) as soon as in the meeting"),
 	}
 }
 
@@ -65,15 +67,16 @@ func (w *windowFlags) options() (app.Options, error) {
 		launch.Action, launch.URL = "join", *w.join
 	}
 	return app.Options{
-		Launch:     launch,
-		ReportPath: *w.report,
-		Source:     *w.source,
-		RTC:        rtcconf.Options{Interfaces: splitList(*w.iceIfaces)},
-		HostAddr:   *w.hostAddr,
-		Insecure:   *w.insecure,
-		Mic:        *w.mic,
-		Speaker:    *w.speaker,
-		Camera:     *w.camera,
+		Launch:      launch,
+		ReportPath:  *w.report,
+		Source:      *w.source,
+		RTC:         rtcconf.Options{Interfaces: splitList(*w.iceIfaces)},
+		HostAddr:    *w.hostAddr,
+		Insecure:    *w.insecure,
+		Mic:         *w.mic,
+		Speaker:     *w.speaker,
+		Camera:      *w.camera,
+		ShareScreen: *w.share,
 		// The same persistent self-signed certificate `parley serve` uses,
 		// so invite links keep their fingerprint across restarts.
 		Certificate: func() (tls.Certificate, error) { return loadServeCert("", "") },

@@ -71,6 +71,9 @@ type Options struct {
 	// Mic, Speaker and Camera choose devices by id or label ("" = the
 	// system default; no camera is fine).
 	Mic, Speaker, Camera string
+	// ShareScreen, when set, starts sharing this screen ("first", or a
+	// screen id) as soon as the meeting is joined.
+	ShareScreen string
 }
 
 // Sources of published media.

@@ -150,6 +150,15 @@ func (a *App) enter(p joinParams) (*JoinResult, error) {
 	}
 	a.release(m)
 	a.emit(connectionEvent{Type: "connection", State: "connected"})
+	if id := a.opts.ShareScreen; id != "" {
+		if id == "first" {
+			id = ""
+		}
+		if err := a.ShareScreen(id); err != nil {
+			a.opts.Log.Warn("cannot share the screen", "err", err)
+			a.toast(err.Error())
+		}
+	}
 	return &JoinResult{SelfID: m.cl.ID(), Invite: m.invite, Welcome: welcome, RenderURL: a.render.URL()}, nil
 }
 

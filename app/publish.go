@@ -38,7 +38,12 @@ type publication struct {
 	keyframe func()
 	self     *render.Track
 	mic      *micTrack // the microphone, with SourceDevices
-	stops    []func()
+	camera   *videoSender
+	// screen is the screen share (its track stays after StopShare, muted:
+	// the client cannot unpublish); shareBusy while it captures.
+	screen    *videoSender
+	shareBusy bool
+	stops     []func()
 }
 
 func (p *publication) stop() {
@@ -52,6 +57,10 @@ func (p *publication) stop() {
 	p.mu.Lock()
 	stops := p.stops
 	p.stops = nil
+	if p.screen != nil && p.shareBusy {
+		stops = append(stops, p.screen.stop)
+		p.shareBusy = false
+	}
 	p.mu.Unlock()
 	for _, f := range stops {
 		f()

@@ -6,8 +6,8 @@ import "math"
 // signal best matches the reference given to the echo canceller, by
 // normalised cross-correlation of both signals decimated to 4 kHz. It
 // only speaks up when the match is clear and the echo sits where the
-// canceller cannot model it well (too close to, or before, the reference,
-// or near the end of its tail).
+// canceller models it badly: before the reference, too close to it, or so
+// late that it needs most of the tail (and converges slowly).
 type delayEstimator struct {
 	mic, ref []float32 // decimated histories, newest last
 	acc      [2]float32
@@ -18,13 +18,15 @@ type delayEstimator struct {
 const (
 	decimate = 12                   // 48 kHz → 4 kHz
 	decRate  = Rate / decimate      // 4000
-	window   = decRate              // 1 s compared
+	window   = decRate * 2 / 5      // 400 ms compared
 	minLag   = -decRate / 10        // -100 ms: an echo before its reference
-	maxLag   = decRate * 400 / 1000 // 400 ms
+	maxLag   = decRate * 500 / 1000 // 500 ms
 	history  = window + maxLag - minLag
-	every    = 50                  // frames between estimates (500 ms)
-	okFrom   = decRate * 15 / 1000 // an echo 15…200 ms after the reference is fine
-	okTo     = decRate * 200 / 1000
+	every    = 25 // frames between estimates (250 ms)
+	// An echo 20…70 ms after the reference is left alone: the canceller
+	// models it well, and moving the reference means learning anew.
+	okFrom = decRate * 20 / 1000
+	okTo   = decRate * 70 / 1000
 )
 
 func newDelayEstimator() *delayEstimator { return &delayEstimator{} }

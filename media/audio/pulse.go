@@ -405,6 +405,9 @@ func (s *Stream) recordLoop() {
 			s.fail(fmt.Errorf("microphone: %w", paError(cerr)))
 			return
 		}
+		if s.far.needsAnchor(len(far)) {
+			s.far.anchor(len(far))
+		}
 		s.far.aligned(far)
 		s.align.observe(mic, far)
 		if d, ok := s.align.estimate(); ok {
@@ -435,6 +438,11 @@ type farRing struct {
 	captured int64 // samples captured so far
 	shift    int64
 	started  bool
+	// lastLoud is the write position of the last frame with sound, and
+	// silentRef counts frames whose reference was pure silence while
+	// sound was being played: a reference pointing at the wrong place.
+	lastLoud  int64
+	silentRef int
 }
 
 func newFarRing(n int, log *slog.Logger) *farRing { return &farRing{buf: make([]int16, n), log: log} }
@@ -442,10 +450,15 @@ func newFarRing(n int, log *slog.Logger) *farRing { return &farRing{buf: make([]
 func (r *farRing) write(frame []int16) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	loud := false
 	for i, v := range frame {
 		r.buf[(r.written+int64(i))%int64(len(r.buf))] = v
+		loud = loud || v > 100 || v < -100
 	}
 	r.written += int64(len(frame))
+	if loud {
+		r.lastLoud = r.written
+	}
 }
 
 // leadMargin is how far the reference should lead the echo: the canceller
@@ -453,25 +466,40 @@ func (r *farRing) write(frame []int16) {
 // cause.
 const leadMargin = Rate * 40 / 1000
 
+// needsAnchor says whether the reference for the next frame of n samples
+// is unknown: the first frame, or the reference fell out of what was
+// played (the capture stream delivered a burst, or playback stalled).
+func (r *farRing) needsAnchor(n int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	start := r.captured + r.shift
+	return !r.started || start < 0 || start+int64(n) > r.written || r.written-start > int64(len(r.buf)) ||
+		r.silentRef > 100 // a second of a silent reference while the speaker played sound
+}
+
+// anchor places the reference at the newest samples written. Their echo
+// is still to come (after the playback buffer, the room and the capture
+// buffer), so it follows the reference, within the canceller's tail; the
+// estimator then moves the reference to leadMargin before the echo once
+// the far end talks. (The streams' latency reports cannot place it: the
+// capture side's jumps by hundreds of milliseconds under load, and the
+// room's own delay is in neither.)
+func (r *farRing) anchor(n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.started {
+		r.log.Info("echo reference re-anchored")
+	}
+	r.shift, r.started = r.written-int64(n)-Rate*10/1000-r.captured, true
+	r.silentRef = 0
+}
+
 // aligned fills far with the reference for the next captured frame.
 func (r *farRing) aligned(far []int16) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	start := r.captured + r.shift
-	if !r.started || start+int64(len(far)) > r.written || r.written-start > int64(len(r.buf)) {
-		// First frame, or the reference fell out of what was played
-		// (the capture stream delivered a burst, or playback stalled):
-		// anchor it at the newest samples written. The echo of those is
-		// still to come (after the playback buffer, the room and the
-		// capture buffer), so it follows the reference, within the
-		// canceller's tail; the estimator refines it once the far end
-		// talks.
-		if r.started {
-			r.log.Info("echo reference re-anchored")
-		}
-		r.shift, r.started = r.written-r.captured-int64(len(far))-Rate*10/1000, true
-		start = r.captured + r.shift
-	}
+	silent := true
 	for i := range far {
 		p := start + int64(i)
 		if p < 0 || p >= r.written || r.written-p > int64(len(r.buf)) {
@@ -479,8 +507,14 @@ func (r *farRing) aligned(far []int16) {
 			continue
 		}
 		far[i] = r.buf[p%int64(len(r.buf))]
+		silent = silent && far[i] == 0
 	}
 	r.captured += int64(len(far))
+	if silent && r.written-r.lastLoud < Rate/2 {
+		r.silentRef++
+	} else {
+		r.silentRef = 0
+	}
 }
 
 // adjust moves the reference so that the echo, found d samples after it,

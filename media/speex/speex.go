@@ -45,7 +45,7 @@ type Options struct {
 
 // DefaultOptions are Parley's settings at 48 kHz.
 func DefaultOptions() Options {
-	return Options{SampleRate: 48000, FrameSize: 480, TailMs: 250, NoiseSuppressDB: -25,
+	return Options{SampleRate: 48000, FrameSize: 480, TailMs: 150, NoiseSuppressDB: -25,
 		EchoSuppressDB: -40, EchoSuppressActiveDB: -15}
 }
 

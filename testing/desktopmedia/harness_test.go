@@ -60,15 +60,23 @@ type display struct {
 	cmd  *exec.Cmd
 }
 
-// startDisplay runs Xvfb on a free display number (-displayfd) and stops
-// it when the test ends.
-func startDisplay(t *testing.T, size string) *display {
+// startDisplay runs Xvfb on a free display number (-displayfd), with one
+// screen per size, and stops it when the test ends.
+func startDisplay(t *testing.T, sizes ...string) *display {
 	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", size+"x24", "-nolisten", "tcp")
+	// -noreset: painting a screen's root from a short-lived client must
+	// outlive that client.
+	args := []string{"-displayfd", "3", "-nolisten", "tcp", "-noreset"}
+	for i, size := range sizes {
+		args = append(args, "-screen", strconv.Itoa(i), size+"x24")
+	}
+	cmd := exec.Command("Xvfb", args...)
+	// Gone with the test binary, even one killed by a timeout.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.ExtraFiles = []*os.File{w}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start Xvfb: %v", err)
@@ -130,6 +138,7 @@ func startApp(t *testing.T, ctx context.Context, bin string, d *display, name st
 	}
 	p.cmd.Stderr = logFile
 	p.cmd.Cancel = func() error { return p.cmd.Process.Signal(syscall.SIGTERM) }
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	p.cmd.WaitDelay = 10 * time.Second
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", bin, err)

@@ -98,6 +98,15 @@ async function shot(page, file, viewport) {
 
 // No tile may overlap another or leave the stage.
 async function assertLayoutSane(page) {
+  // Tiles glide to their new place (160 ms CSS transitions); judge the layout
+  // where they come to rest, not mid-flight. Two frames first, so that a
+  // transition the last change starts is already running.
+  await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
+  await page.waitForFunction(
+    () => document.getAnimations().every((a) => !(a instanceof CSSTransition) || a.playState !== "running"),
+    null,
+    { timeout: 3000 },
+  );
   const problems = await page.evaluate(() => {
     const stage = document.querySelector(".stage").getBoundingClientRect();
     const rects = [...document.querySelectorAll(".stage > [data-tile]:not([hidden]), .stage > .tile-more:not([hidden])")].map((e) => ({

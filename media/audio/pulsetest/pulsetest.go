@@ -61,10 +61,11 @@ type speakerPipe struct {
 }
 
 type micPipe struct {
-	m   *Mic
-	f   *os.File
-	pos int64
-	buf []byte
+	m    *Mic
+	f    *os.File
+	pos  int64
+	buf  []byte
+	idle bool // nobody records: the server does not read the pipe
 }
 
 // Start runs PulseAudio and stops it (and every device) when the test
@@ -97,6 +98,8 @@ func Start(t testing.TB) *Server {
 		args = append(args, "-vvvv")
 	}
 	s.cmd = exec.Command("pulseaudio", args...)
+	// The server dies with the test binary, even one killed by a timeout.
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	s.cmd.Env = append(os.Environ(), "XDG_RUNTIME_DIR="+dir, "PULSE_RUNTIME_PATH="+filepath.Join(dir, "pulse"),
 		"HOME="+dir, "PULSE_STATE_PATH="+filepath.Join(dir, "state"))
 	var log bytes.Buffer
@@ -394,9 +397,17 @@ func (p *micPipe) write(now int64) {
 		p.buf = binary.LittleEndian.AppendUint16(p.buf, uint16(v))
 	}
 	// A source nobody records from stops reading its pipe: what it does
-	// not take in time is lost, as a microphone's sound is.
-	_ = p.f.SetWriteDeadline(time.Now().Add(5 * time.Millisecond))
-	_, _ = p.f.Write(p.buf)
+	// not take is lost, as a microphone's sound is. A recording source
+	// reads every few milliseconds, and dropping samples from it would
+	// move everything after them earlier (the echo would jump), so it
+	// gets time; an idle one does not hold up the other devices.
+	wait := 200 * time.Millisecond
+	if p.idle {
+		wait = time.Millisecond
+	}
+	_ = p.f.SetWriteDeadline(time.Now().Add(wait))
+	n, err := p.f.Write(p.buf)
+	p.idle = err != nil && n < len(p.buf)
 }
 
 // PlayAt returns a Signal that plays samples from clock position at on,

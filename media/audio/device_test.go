@@ -1,0 +1,286 @@
+package audio
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4/pkg/media"
+
+	"parley/media/audio/pulsetest"
+	"parley/media/opus"
+)
+
+// pcmSource plays samples once, then silence.
+type pcmSource struct {
+	mu      sync.Mutex
+	samples []int16
+	pos     int
+}
+
+func (p *pcmSource) Pull(out []int16) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := copy(out, p.samples[min(p.pos, len(p.samples)):])
+	clear(out[n:])
+	p.pos += len(out)
+	return n > 0
+}
+
+// TestPlaybackOnSpeaker plays a tone through a Stream to a virtual
+// speaker of a real PulseAudio and checks what came out.
+func TestPlaybackOnSpeaker(t *testing.T) {
+	pa := pulsetest.Start(t)
+	spk := pa.Speaker(t, "spk")
+	pa.Mic(t, "mic")
+	pa.Use(t)
+	ctx, err := NewContext(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ctx.Close()
+	mics, speakers, err := ctx.Devices()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasDevice(speakers, "spk") || !hasDevice(mics, "mic") || !hasDevice(mics, "spk.monitor") {
+		t.Fatalf("devices: mics %+v speakers %+v", mics, speakers)
+	}
+	mixer := NewMixer()
+	mixer.Add("tone", &pcmSource{samples: pulsetest.Tone(440, 3, 0.3)})
+	from := pa.Now()
+	s, err := ctx.Open(StreamConfig{Speaker: "spk"}, mixer, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if got := mixer.Playing(time.Now(), time.Second); len(got) != 1 || got[0] != "tone" {
+		t.Errorf("playing %v, want [tone]", got)
+	}
+	s.Close()
+	got, _ := spk.Recording(from)
+	on := pulsetest.Onset(got, 1000)
+	if on < 0 || len(got) < on+Rate/2 {
+		t.Fatalf("the tone did not come out (%d samples recorded, onset %d)", len(got), on)
+	}
+	if f := pulsetest.DominantFrequency(got[on:on+Rate/2], 100, 2000); math.Abs(f-440) > 2 {
+		t.Errorf("speaker played %.1f Hz, want 440", f)
+	}
+	if _, err := ctx.Open(StreamConfig{Speaker: "unplugged"}, mixer, nil); !errors.Is(err, ErrNoDevice) {
+		t.Errorf("opening a speaker that does not exist: %v, want ErrNoDevice", err)
+	}
+}
+
+func hasDevice(list []Device, id string) bool {
+	for _, d := range list {
+		if d.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// speech returns seconds of real speech (espeak-ng, resampled by sox).
+func speech(t *testing.T, seconds float64) []int16 {
+	t.Helper()
+	for _, tool := range []string{"espeak-ng", "sox"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("PARLEY_REQUIRE_AUDIO") != "" {
+				t.Fatalf("%s not installed (make deps installs it)", tool)
+			}
+			t.Skipf("%s not installed", tool)
+		}
+	}
+	dir := t.TempDir()
+	wav := filepath.Join(dir, "speech.wav")
+	text := "The quick brown fox jumps over the lazy dog. Parley cancels the echo of what the speakers play, " +
+		"so that the people you talk to do not hear themselves a moment later."
+	if out, err := exec.Command("espeak-ng", "-s", "160", "-w", wav, text).CombinedOutput(); err != nil {
+		t.Fatalf("espeak-ng: %v\n%s", err, out)
+	}
+	raw, err := exec.Command("sox", wav, "-r", "48000", "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw", "-").Output()
+	if err != nil {
+		t.Fatalf("sox: %v", err)
+	}
+	one := make([]int16, len(raw)/2)
+	_ = binary.Read(bytes.NewReader(raw), binary.LittleEndian, one)
+	var out []int16
+	for len(out) < int(seconds*Rate) {
+		out = append(out, one...)
+	}
+	return out[:int(seconds*Rate)]
+}
+
+// packetSink collects what the Sender sends.
+type packetSink struct {
+	mu   sync.Mutex
+	pkts [][]byte
+}
+
+func (p *packetSink) WriteSample(s media.Sample) error {
+	p.mu.Lock()
+	p.pkts = append(p.pkts, append([]byte(nil), s.Data...))
+	p.mu.Unlock()
+	return nil
+}
+
+func (p *packetSink) decode(t *testing.T) []int16 {
+	t.Helper()
+	dec, err := opus.NewDecoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Close()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []int16
+	buf := make([]int16, opus.MaxFrameSamples)
+	for _, pkt := range p.pkts {
+		n, err := dec.Decode(pkt, buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, buf[:n]...)
+	}
+	return out
+}
+
+// TestEchoCancelledOnRealDevices: far-end speech plays on a virtual
+// speaker from 1 s on (nobody talks the instant the call connects); the
+// virtual microphone hears it 60 ms later at full level (the room), plus
+// near-end beeps from 7 s on. What the Sender sends has the echo
+// attenuated by ≥ 20 dB (ERLE) after 2 s of speech, and the beeps get
+// through.
+func TestEchoCancelledOnRealDevices(t *testing.T) {
+	far := append(make([]int16, Rate), speech(t, 9)...) // 1 s of silence, then speech
+	pa := pulsetest.Start(t)
+	spk := pa.Speaker(t, "spk")
+	room := pa.Mic(t, "room")
+	pa.Use(t)
+	start := pa.Now()
+	beeps := pulsetest.Beeps(1000, 2.5, 0.2, 0.3)
+	nearAt := start + 7*Rate
+	const echoDelay = 60 * Rate / 1000
+	room.SetSignal(func(pos int64) int16 {
+		v := int32(spk.At(pos - echoDelay))
+		if i := pos - nearAt; i >= 0 && i < int64(len(beeps)) {
+			v += int32(beeps[i])
+		}
+		return int16(min(max(v, -32768), 32767))
+	})
+	ctx, err := NewContext(slog.New(slog.NewTextHandler(os.Stderr, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ctx.Close()
+
+	sink := &packetSink{}
+	sender, err := NewSender(sink, func() bool { return true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rawMu sync.Mutex
+	var raw []int16 // what the microphone heard, frame for frame with what was sent
+	var refs []int16
+	capture := func(mic, farFrame []int16) {
+		rawMu.Lock()
+		raw = append(raw, mic...)
+		refs = append(refs, farFrame...)
+		rawMu.Unlock()
+		sender.Capture(mic, farFrame)
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sender.Run(runCtx) }()
+
+	mixer := NewMixer()
+	mixer.Add("far", &pcmSource{samples: far})
+	s, err := ctx.Open(StreamConfig{Speaker: "spk", Mic: "room", Capture: true}, mixer, capture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.MicName() != "room" {
+		t.Errorf("mic %q", s.MicName())
+	}
+	time.Sleep(10 * time.Second)
+	s.Close()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	sent := sink.decode(t)
+	rawMu.Lock()
+	mic := raw
+	rawMu.Unlock()
+	n := min(len(mic), len(sent))
+	if n < 9*Rate {
+		t.Fatalf("only %.1f s captured in 10 s", float64(n)/Rate)
+	}
+	// Echo alone: from 2 s into the speech (convergence) to 6.5 s.
+	a, b := 3*Rate, 13*Rate/2
+	eMic, eSent := energy(mic[a:b]), energy(sent[a:b])
+	if eMic < float64(b-a)*100*100 {
+		t.Fatalf("the microphone heard almost nothing (RMS %.0f): no echo path", math.Sqrt(eMic/float64(b-a)))
+	}
+	t.Logf("echo delay behind the reference: %s", lagReport(refs[a:b], mic[a:b]))
+	var course []string
+	for i := 0; i+Rate/2 <= 7*Rate && i+Rate/2 <= n; i += Rate / 2 {
+		course = append(course, fmt.Sprintf("%.0f", 10*math.Log10(energy(mic[i:i+Rate/2])/math.Max(energy(sent[i:i+Rate/2]), 1))))
+	}
+	t.Logf("ERLE per 500 ms: %v", course)
+	erle := 10 * math.Log10(eMic/math.Max(eSent, 1))
+	t.Logf("ERLE %.1f dB (mic RMS %.0f, sent RMS %.0f)", erle, math.Sqrt(eMic/float64(b-a)), math.Sqrt(eSent/float64(b-a)))
+	if erle < 20 {
+		t.Errorf("echo attenuated by %.1f dB, want ≥ 20", erle)
+	}
+	// The near-end beeps pass: the 1 kHz power in what was sent while they
+	// play is within 10 dB of what the microphone heard.
+	c := pulsetest.Onset(mic[13*Rate/2:], 3000)
+	if c < 0 {
+		t.Fatal("near-end beeps not heard by the microphone")
+	}
+	c += 13*Rate/2 + Rate/2
+	d := min(c+Rate, n)
+	kept := 10 * math.Log10(pulsetest.Power(sent[c:d], 1000)/pulsetest.Power(mic[c:d], 1000))
+	t.Logf("near-end 1 kHz beeps kept at %.1f dB", kept)
+	if kept < -10 {
+		t.Errorf("near-end speech attenuated by %.1f dB, want ≥ -10", kept)
+	}
+}
+
+func energy(x []int16) float64 {
+	var e float64
+	for _, v := range x {
+		e += float64(v) * float64(v)
+	}
+	return e
+}
+
+// lagReport finds by cross-correlation how far the microphone lags the
+// reference given to the echo canceller (it must be ≥ 0 and within the
+// canceller's tail).
+func lagReport(ref, mic []int16) string {
+	best, bestC := 0, -1.0
+	for lag := -Rate / 10; lag <= Rate/3; lag += 12 {
+		var c float64
+		for i := Rate / 10; i+lag < len(mic) && i < len(ref)-Rate/3; i += 3 {
+			if i+lag >= 0 {
+				c += float64(ref[i]) * float64(mic[i+lag])
+			}
+		}
+		if c > bestC {
+			best, bestC = lag, c
+		}
+	}
+	return fmt.Sprintf("%.1f ms", float64(best)*1000/Rate)
+}

@@ -1,0 +1,283 @@
+// Package capture is the desktop app's video sources, encoded: cameras
+// (V4L2, through pion/mediadevices' driver) and screens (X11), scaled down
+// to a size cap and encoded to VP8 with libvpx at a bitrate that can change
+// while running.
+//
+// Cameras register at program start (mediadevices scans in its package
+// init); Rescan looks again, for cameras plugged in later.
+package capture
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pion/mediadevices/pkg/codec"
+	"github.com/pion/mediadevices/pkg/codec/vpx"
+	"github.com/pion/mediadevices/pkg/driver"
+	"github.com/pion/mediadevices/pkg/driver/camera"
+	"github.com/pion/mediadevices/pkg/frame"
+	"github.com/pion/mediadevices/pkg/io/video"
+	"github.com/pion/mediadevices/pkg/prop"
+
+	"parley/media/testsrc"
+)
+
+// Device is a camera or screen as the pickers list it.
+type Device struct {
+	ID    string `json:"id"`
+	Label string `json:"label"`
+}
+
+// ErrNoDevice means the named camera or screen does not exist (unplugged).
+var ErrNoDevice = errors.New("capture: no such device")
+
+// ErrWayland explains why there is nothing to share on a Wayland session
+// without XWayland.
+var ErrWayland = errors.New("screen sharing needs X11 (or XWayland) for now; this session is Wayland-only")
+
+var scanMu sync.Mutex
+
+// Rescan looks for cameras again.
+func Rescan() {
+	scanMu.Lock()
+	defer scanMu.Unlock()
+	camera.Initialize()
+}
+
+func list(t driver.DeviceType) []Device {
+	scanMu.Lock()
+	defer scanMu.Unlock()
+	out := []Device{}
+	for _, d := range driver.GetManager().Query(driver.FilterDeviceType(t)) {
+		info := d.Info()
+		label := info.Name
+		if label == "" || strings.HasPrefix(label, camera.LabelSeparator) {
+			label = info.Label
+		}
+		out = append(out, Device{ID: d.ID(), Label: strings.TrimSuffix(label, camera.LabelSeparator)})
+	}
+	return out
+}
+
+// Cameras lists the video capture devices (an empty list: no camera).
+func Cameras() []Device { return list(driver.Camera) }
+
+// Screens lists the screens that can be shared (none without X11: see
+// ScreensErr).
+func Screens() []Device {
+	list, err := x11Screens()
+	if err != nil {
+		return []Device{}
+	}
+	return list
+}
+
+// ScreensErr says why there is no screen to share (nil when there is).
+func ScreensErr() error {
+	list, err := x11Screens()
+	if err == nil && len(list) == 0 {
+		err = errors.New("capture: the X display has no screen")
+	}
+	return err
+}
+
+func find(t driver.DeviceType, id string) (driver.Driver, error) {
+	scanMu.Lock()
+	defer scanMu.Unlock()
+	for _, d := range driver.GetManager().Query(driver.FilterDeviceType(t)) {
+		if id == "" || d.ID() == id || d.Info().Label == id || strings.HasPrefix(d.Info().Name, id) {
+			return d, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: %q", ErrNoDevice, id)
+}
+
+// Options shape an encoded source.
+type Options struct {
+	// MaxWidth, MaxHeight cap the size (aspect ratio kept; never scaled up).
+	MaxWidth, MaxHeight int
+	FPS                 int
+	Bitrate             int // bits per second
+}
+
+// ScreenOptions are the defaults for sharing a screen: sharp text at a low
+// frame rate.
+func ScreenOptions() Options {
+	return Options{MaxWidth: 1280, MaxHeight: 720, FPS: 15, Bitrate: 1_200_000}
+}
+
+// CameraOptions are the defaults for a camera.
+func CameraOptions() Options {
+	return Options{MaxWidth: 1280, MaxHeight: 720, FPS: 30, Bitrate: 1_000_000}
+}
+
+// Source is a capture device encoded to VP8. Read it from one goroutine.
+type Source struct {
+	closeDevice func() error
+	enc         codec.ReadCloser
+	Width       int
+	Height      int
+	FPS         int
+	once        sync.Once
+}
+
+// OpenScreen starts capturing screen id ("" = the first).
+func OpenScreen(id string, opts Options) (*Source, error) {
+	r, err := openX11(id, opts.FPS)
+	if err != nil {
+		return nil, err
+	}
+	src, err := encode(r, r.w, r.h, opts, r.Close)
+	if err != nil {
+		_ = r.Close()
+		return nil, err
+	}
+	return src, nil
+}
+
+// PatternCamera is the id of a virtual camera showing the moving test
+// pattern, made and encoded live (for tests and benchmarks on machines
+// without a camera).
+const PatternCamera = "pattern"
+
+// OpenCamera starts capturing camera id ("" = the first).
+func OpenCamera(id string, opts Options) (*Source, error) {
+	if id == PatternCamera {
+		w, h := fit(1280, 720, opts.MaxWidth, opts.MaxHeight)
+		p := testsrc.NewLivePattern(w, h, opts.FPS)
+		return encode(p, w, h, opts, p.Close)
+	}
+	d, err := find(driver.Camera, id)
+	if err != nil {
+		return nil, err
+	}
+	return open(d, opts)
+}
+
+func open(d driver.Driver, opts Options) (*Source, error) {
+	rec, ok := d.(driver.VideoRecorder)
+	if !ok {
+		return nil, fmt.Errorf("capture: %s is not a video device", d.ID())
+	}
+	if err := d.Open(); err != nil {
+		return nil, fmt.Errorf("capture: open %s: %w", d.ID(), err)
+	}
+	p, err := choose(d.Properties(), opts)
+	if err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	reader, err := rec.VideoRecord(p)
+	if err != nil {
+		_ = d.Close()
+		return nil, fmt.Errorf("capture: record %s: %w", d.ID(), err)
+	}
+	src, err := encode(reader, p.Width, p.Height, opts, d.Close)
+	if err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	return src, nil
+}
+
+// encode scales reader's w×h frames into the cap and encodes them;
+// closeDevice is called by Source.Close.
+func encode(reader video.Reader, w0, h0 int, opts Options, closeDevice func() error) (*Source, error) {
+	w, h := fit(w0, h0, opts.MaxWidth, opts.MaxHeight)
+	if w != w0 || h != h0 {
+		// Approximate bilinear: keeps text legible at a fraction of the
+		// cost of the exact filter.
+		reader = video.Scale(w, h, video.ScalerApproxBiLinear)(reader)
+	}
+	params, err := vpx.NewVP8Params()
+	if err != nil {
+		return nil, fmt.Errorf("capture: vp8: %w", err)
+	}
+	params.BitRate = opts.Bitrate
+	params.RateControlEndUsage = vpx.RateControlCBR
+	// Keyframes on request (a viewer joined or lost packets), plus a
+	// periodic one so that a viewer whose request got lost still recovers.
+	params.KeyFrameInterval = opts.FPS * 4
+	params.Deadline = time.Millisecond // realtime
+	enc, err := params.BuildVideoEncoder(reader, prop.Media{Video: prop.Video{Width: w, Height: h, FrameRate: float32(opts.FPS)}})
+	if err != nil {
+		return nil, fmt.Errorf("capture: vp8 encoder: %w", err)
+	}
+	return &Source{closeDevice: closeDevice, enc: enc, Width: w, Height: h, FPS: opts.FPS}, nil
+}
+
+// choose picks the device mode closest to the cap at the wanted rate.
+func choose(modes []prop.Media, opts Options) (prop.Media, error) {
+	if len(modes) == 0 {
+		return prop.Media{}, errors.New("capture: the device reports no video modes")
+	}
+	best, bestScore := modes[0], -1.0
+	for _, m := range modes {
+		if m.Width <= 0 || m.Height <= 0 {
+			continue
+		}
+		// Prefer the largest mode within the cap; then the smallest above
+		// it (it gets scaled down); formats libvpx takes without
+		// decompressing first.
+		score := float64(m.Width * m.Height)
+		if m.Width > opts.MaxWidth || m.Height > opts.MaxHeight {
+			score = 1e7 / score
+		}
+		if m.FrameFormat == frame.FormatMJPEG {
+			score *= 0.9
+		}
+		if score > bestScore {
+			best, bestScore = m, score
+		}
+	}
+	best.FrameRate = float32(opts.FPS)
+	return best, nil
+}
+
+// fit scales w×h down into maxW×maxH keeping the aspect ratio, to even
+// sizes (VP8 wants them).
+func fit(w, h, maxW, maxH int) (int, int) {
+	if maxW <= 0 || maxH <= 0 || (w <= maxW && h <= maxH) {
+		return w &^ 1, h &^ 1
+	}
+	s := min(float64(maxW)/float64(w), float64(maxH)/float64(h))
+	return int(float64(w)*s) &^ 1, int(float64(h)*s) &^ 1
+}
+
+// Read returns the next encoded frame (blocking until the device delivers
+// one) and whether it is a keyframe. The data is valid until the next
+// Read.
+func (s *Source) Read() ([]byte, bool, error) {
+	data, release, err := s.enc.Read()
+	if err != nil {
+		return nil, false, err
+	}
+	defer release()
+	return data, len(data) > 0 && data[0]&0x01 == 0, nil
+}
+
+// ForceKeyframe makes the next frame a keyframe.
+func (s *Source) ForceKeyframe() {
+	if kc, ok := s.enc.Controller().(codec.KeyFrameController); ok {
+		_ = kc.ForceKeyFrame()
+	}
+}
+
+// SetBitrate changes the encoder's target bitrate.
+func (s *Source) SetBitrate(bps int) {
+	if bc, ok := s.enc.Controller().(codec.BitRateController); ok {
+		_ = bc.SetBitRate(bps)
+	}
+}
+
+// Close stops the device and the encoder.
+func (s *Source) Close() error {
+	var err error
+	s.once.Do(func() {
+		err = errors.Join(s.enc.Close(), s.closeDevice())
+	})
+	return err
+}

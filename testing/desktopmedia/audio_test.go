@@ -1,0 +1,191 @@
+package desktopmedia
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"parley/media/audio/pulsetest"
+)
+
+const rate = pulsetest.Rate
+
+// TestAudioBetweenTwoWindows runs two app windows with real audio devices
+// of a private PulseAudio (virtual microphones and speakers):
+//
+//  1. 440 Hz beeps into Alice's microphone come out of Bob's speaker at
+//     440 ± 5 Hz; the delay from one to the other (mouth to ear) is
+//     measured.
+//  2. Echo: Bob talks (espeak-ng); Alice's speaker is heard by her
+//     microphone 60 ms later at full level. What Alice sends (heard at Bob's
+//     speaker) has that echo attenuated by ≥ 20 dB after 2 s, while her own
+//     voice (beeps) still gets through.
+func TestAudioBetweenTwoWindows(t *testing.T) {
+	bin := needs(t, "Xvfb")
+	speech := speechSamples(t, 10)
+	pa := pulsetest.Start(t)
+	micA, spkA := pa.Mic(t, "micA"), pa.Speaker(t, "spkA")
+	micB, spkB := pa.Mic(t, "micB"), pa.Speaker(t, "spkB")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	dispA, dispB := startDisplay(t, "1024x640"), startDisplay(t, "1024x640")
+	common := []string{"--source", "devices", "--ice-iface", "lo"}
+	host := startApp(t, ctx, bin, dispA, "Alice", pa.Env(),
+		append([]string{"--host", "--host-addr", "127.0.0.1:0", "--mic", "micA", "--speaker", "spkA"}, common...)...)
+	invite := host.invite(t, 60*time.Second)
+	guest := startApp(t, ctx, bin, dispB, "Bob", pa.Env(),
+		append([]string{"--join", invite, "--mic", "micB", "--speaker", "spkB"}, common...)...)
+	// Joining, publishing and the first keyframe-free seconds.
+	waitOrExit(t, 10*time.Second, host, guest)
+
+	// 1. Alice → Bob: 440 Hz beeps (a steady tone would be taken for noise
+	// by the noise suppressor, as a fan should be).
+	t0 := pa.Now()
+	micA.SetSignal(pulsetest.PlayAt(pulsetest.Beeps(440, 3, 0.25, 0.3), t0))
+	waitOrExit(t, 4*time.Second, host, guest)
+	heard, pos := spkB.Recording(t0)
+	on := pulsetest.Onset(heard, 1000)
+	if on < 0 || on+rate/5 > len(heard) {
+		t.Fatalf("Alice's beeps never came out of Bob's speaker (%d samples recorded)", len(heard))
+	}
+	f := pulsetest.DominantFrequency(heard[on:on+rate/5], 100, 2000)
+	latency := float64(pos+int64(on)-t0-spkB.PipeDelay()) * 1000 / rate
+	t.Logf("Bob's speaker played %.1f Hz; mouth to ear %.0f ms", f, latency)
+	if math.Abs(f-440) > 5 {
+		t.Errorf("Bob's speaker played %.1f Hz, want 440 ± 5", f)
+	}
+	if latency > 150 {
+		t.Errorf("mouth-to-ear latency %.0f ms, want ≤ 150 on loopback", latency)
+	}
+
+	// 2. Echo at Alice: Bob talks; Alice's room returns her speaker to her
+	// microphone; Alice speaks (1 kHz beeps) from 6 s on.
+	const echoDelay = 60 * rate / 1000
+	t1 := pa.Now() + rate/10
+	nearAt := t1 + 6*rate
+	beeps := pulsetest.Beeps(1000, 3, 0.2, 0.3)
+	micB.SetSignal(pulsetest.PlayAt(speech, t1))
+	micA.SetSignal(func(p int64) int16 {
+		v := int32(spkA.At(p - echoDelay))
+		if i := p - nearAt; i >= 0 && i < int64(len(beeps)) {
+			v += int32(beeps[i])
+		}
+		return int16(min(max(v, -32768), 32767))
+	})
+	waitOrExit(t, 10*time.Second, host, guest)
+
+	// Alice's microphone heard the echo (her speaker, 60 ms later); Bob's
+	// speaker got what Alice sent, one mouth-to-ear delay later.
+	delay := int64(latency * rate / 1000)
+	echoFrom, echoTo := t1+2*rate, t1+11*rate/2 // after 2 s of convergence, before the beeps
+	echo, _ := spkA.Recording(echoFrom - echoDelay)
+	sent, _ := spkB.Recording(echoFrom + delay)
+	n := int(echoTo - echoFrom)
+	if len(echo) < n || len(sent) < n {
+		t.Fatalf("recordings too short: %d and %d samples, want %d", len(echo), len(sent), n)
+	}
+	if m := spkA.Misses(); m > rate/100 {
+		t.Logf("warning: the simulated room missed %d samples of Alice's speaker", m)
+	}
+	eEcho, eSent := energy(echo[:n]), energy(sent[:n])
+	if eEcho < float64(n)*300*300 {
+		t.Fatalf("Alice's speaker hardly played Bob's speech (RMS %.0f)", math.Sqrt(eEcho/float64(n)))
+	}
+	erle := 10 * math.Log10(eEcho/math.Max(eSent, 1))
+	t.Logf("echo at Alice's microphone RMS %.0f, what Bob heard of it RMS %.0f: ERLE %.1f dB",
+		math.Sqrt(eEcho/float64(n)), math.Sqrt(eSent/float64(n)), erle)
+	if erle < 20 {
+		t.Errorf("Alice's echo reached Bob attenuated by only %.1f dB, want ≥ 20", erle)
+	}
+	near, _ := spkB.Recording(nearAt + delay + rate/2)
+	if len(near) < rate {
+		t.Fatalf("no recording of Alice's voice at Bob (%d samples)", len(near))
+	}
+	kept := 10 * math.Log10(pulsetest.Power(near[:rate], 1000)/pulsetest.Power(beeps[rate/2:3*rate/2], 1000))
+	t.Logf("Alice's voice (1 kHz beeps) reached Bob at %.1f dB while Bob talked", kept)
+	if kept < -10 {
+		t.Errorf("Alice's own voice reached Bob at %.1f dB, want ≥ -10 dB", kept)
+	}
+
+	guest.stop(t)
+	host.stop(t)
+	writeBench(t, map[string]any{"mouth_to_ear_ms": math.Round(latency), "erle_db": math.Round(erle*10) / 10,
+		"near_end_kept_db": math.Round(kept*10) / 10})
+}
+
+// waitOrExit waits d, failing if an app exits meanwhile.
+func waitOrExit(t *testing.T, d time.Duration, apps ...*appProc) {
+	t.Helper()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	for {
+		for _, p := range apps {
+			select {
+			case err := <-p.exited:
+				p.exited <- err
+				t.Fatalf("%s exited: %v (see artifacts/desktopmedia-%s.log)", p.name, err, p.name)
+			default:
+			}
+		}
+		select {
+		case <-timer.C:
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// speechSamples is real speech (espeak-ng, resampled to 48 kHz by sox).
+func speechSamples(t *testing.T, seconds float64) []int16 {
+	t.Helper()
+	for _, tool := range []string{"espeak-ng", "sox"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s not installed (make deps installs it)", tool)
+		}
+	}
+	wav := filepath.Join(t.TempDir(), "speech.wav")
+	text := "Good morning everyone. Can you all hear me? I will share the plan for the next release, " +
+		"and then we can go through the open questions one by one."
+	if out, err := exec.Command("espeak-ng", "-s", "160", "-w", wav, text).CombinedOutput(); err != nil {
+		t.Fatalf("espeak-ng: %v\n%s", err, out)
+	}
+	raw, err := exec.Command("sox", wav, "-r", "48000", "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw", "-").Output()
+	if err != nil {
+		t.Fatalf("sox: %v", err)
+	}
+	one := make([]int16, len(raw)/2)
+	_ = binary.Read(bytes.NewReader(raw), binary.LittleEndian, one)
+	var out []int16
+	for len(out) < int(seconds*rate) {
+		out = append(out, one...)
+	}
+	return out[:int(seconds*rate)]
+}
+
+func energy(x []int16) float64 {
+	var e float64
+	for _, v := range x {
+		e += float64(v) * float64(v)
+	}
+	return e
+}
+
+// writeBench records measured figures in the artifacts for
+// testing/bench/RESULTS.md.
+func writeBench(t *testing.T, figures map[string]any) {
+	t.Helper()
+	data, _ := json.MarshalIndent(figures, "", "  ")
+	path := filepath.Join(artifactDir(t), "desktopmedia-"+t.Name()+".json")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Error(err)
+	}
+	t.Logf("figures: %s", data)
+}
