@@ -74,15 +74,15 @@ type Client struct {
 	pub, sub *webrtc.PeerConnection
 	nextID   atomic.Int64
 
-	mu         sync.Mutex
-	waiters    map[int64]chan signal.Message
-	pendingPub []webrtc.ICECandidateInit
-	pendingSub []webrtc.ICECandidateInit
-	tracks     map[trackKey]signal.Track // the room's published tracks
-	remote     map[trackKey]*RemoteTrack
-	local      []*LocalTrack
-	pubAnswer  chan error // the publish offer in flight, if any
-	ended      signal.EndReason
+	mu            sync.Mutex
+	waiters       map[int64]chan signal.Message
+	pubCandidates rtcconf.RemoteCandidates
+	subCandidates rtcconf.RemoteCandidates
+	tracks        map[trackKey]signal.Track // the room's published tracks
+	remote        map[trackKey]*RemoteTrack
+	local         []*LocalTrack
+	pubAnswer     chan error // the publish offer in flight, if any
+	ended         signal.EndReason
 
 	pubMu   sync.Mutex // one publish negotiation at a time
 	leaving atomic.Bool

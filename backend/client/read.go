@@ -312,15 +312,13 @@ func (c *Client) handle(msg signal.Message) {
 
 func (c *Client) onPublishAnswer(m *signal.Answer) {
 	err := c.pub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP})
+	if err == nil {
+		c.pubCandidates.Flush(c.pub)
+	}
 	c.mu.Lock()
-	pending := c.pendingPub
-	c.pendingPub = nil
 	done := c.pubAnswer
 	c.pubAnswer = nil
 	c.mu.Unlock()
-	for _, cand := range pending {
-		_ = c.pub.AddICECandidate(cand)
-	}
 	if done != nil {
 		done <- err
 	} else if err != nil {
@@ -335,13 +333,7 @@ func (c *Client) onSubscribeOffer(m *signal.Offer) {
 		c.cancel(err)
 		return
 	}
-	c.mu.Lock()
-	pending := c.pendingSub
-	c.pendingSub = nil
-	c.mu.Unlock()
-	for _, cand := range pending {
-		_ = c.sub.AddICECandidate(cand)
-	}
+	c.subCandidates.Flush(c.sub)
 	answer, err := c.sub.CreateAnswer(nil)
 	if err == nil {
 		err = c.sub.SetLocalDescription(answer)
@@ -357,31 +349,11 @@ func (c *Client) onSubscribeOffer(m *signal.Offer) {
 }
 
 func (c *Client) onCandidate(m *signal.Candidate) {
-	if m.Candidate == nil || m.Candidate.Candidate == "" {
-		return
-	}
-	init := webrtc.ICECandidateInit{
-		Candidate:        m.Candidate.Candidate,
-		SDPMid:           m.Candidate.SDPMid,
-		SDPMLineIndex:    m.Candidate.SDPMLineIndex,
-		UsernameFragment: m.Candidate.UsernameFragment,
-	}
-	pc := c.pub
+	pc, candidates := c.pub, &c.pubCandidates
 	if m.PC == signal.PCSubscribe {
-		pc = c.sub
+		pc, candidates = c.sub, &c.subCandidates
 	}
-	c.mu.Lock()
-	if pc.RemoteDescription() == nil {
-		if m.PC == signal.PCSubscribe {
-			c.pendingSub = append(c.pendingSub, init)
-		} else {
-			c.pendingPub = append(c.pendingPub, init)
-		}
-		c.mu.Unlock()
-		return
-	}
-	c.mu.Unlock()
-	if err := pc.AddICECandidate(init); err != nil {
+	if err := candidates.Add(pc, m.Candidate); err != nil {
 		c.log.Debug("add candidate", "pc", m.PC, "err", err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/pion/webrtc/v4"
 	"golang.org/x/time/rate"
 
+	"parley/backend/rtcconf"
 	"parley/backend/sfu"
 	"parley/backend/signal"
 )
@@ -48,11 +49,11 @@ type session struct {
 	// resumeCh hands a resuming connection to the session's loop.
 	resumeCh chan *connection
 
-	mu           sync.Mutex
-	leaveReason  signal.LeaveReason
-	resumeClosed bool                      // the session is ending: no more resumes
-	pendingPub   []webrtc.ICECandidateInit // candidates before the publish offer
-	pendingSub   []webrtc.ICECandidateInit // candidates before the subscribe answer
+	mu            sync.Mutex
+	leaveReason   signal.LeaveReason
+	resumeClosed  bool                     // the session is ending: no more resumes
+	pubCandidates rtcconf.RemoteCandidates // before the publish offer
+	subCandidates rtcconf.RemoteCandidates // before the subscribe answer
 
 	negMu       sync.Mutex
 	negotiating bool // an offer is out, waiting for the answer
@@ -408,13 +409,7 @@ func (sess *session) onSubscribeAnswer(m *signal.Answer) error {
 	if err := sess.sub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP}); err != nil {
 		return &signal.Error{ID: m.ID, Code: signal.CodeBadRequest, Message: "subscribe answer: " + err.Error()}
 	}
-	sess.mu.Lock()
-	pending := sess.pendingSub
-	sess.pendingSub = nil
-	sess.mu.Unlock()
-	for _, c := range pending {
-		_ = sess.sub.AddICECandidate(c)
-	}
+	sess.subCandidates.Flush(sess.sub)
 	sess.negMu.Lock()
 	again := sess.negPending
 	sess.negPending = false
@@ -431,13 +426,7 @@ func (sess *session) onPublishOffer(m *signal.Offer) error {
 	if err != nil {
 		return &signal.Error{ID: m.ID, Code: signal.CodeBadRequest, Message: "publish offer: " + err.Error()}
 	}
-	sess.mu.Lock()
-	pending := sess.pendingPub
-	sess.pendingPub = nil
-	sess.mu.Unlock()
-	for _, c := range pending {
-		_ = sess.pub.AddICECandidate(c)
-	}
+	sess.pubCandidates.Flush(sess.pub)
 	answer, err := sess.pub.CreateAnswer(nil)
 	if err == nil {
 		err = sess.pub.SetLocalDescription(answer)
@@ -450,31 +439,11 @@ func (sess *session) onPublishOffer(m *signal.Offer) error {
 }
 
 func (sess *session) onCandidate(m *signal.Candidate) error {
-	if m.Candidate == nil || m.Candidate.Candidate == "" {
-		return nil // end of candidates: pion needs no notice
-	}
-	init := webrtc.ICECandidateInit{
-		Candidate:        m.Candidate.Candidate,
-		SDPMid:           m.Candidate.SDPMid,
-		SDPMLineIndex:    m.Candidate.SDPMLineIndex,
-		UsernameFragment: m.Candidate.UsernameFragment,
-	}
-	pc := sess.pub
+	pc, candidates := sess.pub, &sess.pubCandidates
 	if m.PC == signal.PCSubscribe {
-		pc = sess.sub
+		pc, candidates = sess.sub, &sess.subCandidates
 	}
-	sess.mu.Lock()
-	if pc.RemoteDescription() == nil {
-		if m.PC == signal.PCSubscribe {
-			sess.pendingSub = append(sess.pendingSub, init)
-		} else {
-			sess.pendingPub = append(sess.pendingPub, init)
-		}
-		sess.mu.Unlock()
-		return nil
-	}
-	sess.mu.Unlock()
-	if err := pc.AddICECandidate(init); err != nil {
+	if err := candidates.Add(pc, m.Candidate); err != nil {
 		return &signal.Error{ID: m.ID, Code: signal.CodeBadRequest, Message: "candidate: " + err.Error()}
 	}
 	return nil
