@@ -79,19 +79,9 @@ func listen4(ctx context.Context, ifaces []net.Interface) (*ipv4.PacketConn, err
 		return nil, fmt.Errorf("listen on udp4 port %d: %w", mdnsPort, err)
 	}
 	p := ipv4.NewPacketConn(pc)
-	group := &net.UDPAddr{IP: mdnsGroup4.AsSlice()}
-	var errs []error
-	joined := 0
-	for i := range ifaces {
-		if err := p.JoinGroup(&ifaces[i], group); err != nil {
-			errs = append(errs, fmt.Errorf("join %v on %s: %w", mdnsGroup4, ifaces[i].Name, err))
-			continue
-		}
-		joined++
-	}
-	if joined == 0 {
+	if err := joinGroup(p, mdnsGroup4, ifaces); err != nil {
 		p.Close()
-		return nil, errors.Join(errs...)
+		return nil, err
 	}
 	// Interface and destination let us drop packets from other
 	// interfaces and unicast packets; TTL 255 is what RFC 6762 §11 asks
@@ -114,19 +104,9 @@ func listen6(ctx context.Context, ifaces []net.Interface) (*ipv6.PacketConn, err
 		return nil, fmt.Errorf("listen on udp6 port %d: %w", mdnsPort, err)
 	}
 	p := ipv6.NewPacketConn(pc)
-	group := &net.UDPAddr{IP: mdnsGroup6.AsSlice()}
-	var errs []error
-	joined := 0
-	for i := range ifaces {
-		if err := p.JoinGroup(&ifaces[i], group); err != nil {
-			errs = append(errs, fmt.Errorf("join %v on %s: %w", mdnsGroup6, ifaces[i].Name, err))
-			continue
-		}
-		joined++
-	}
-	if joined == 0 {
+	if err := joinGroup(p, mdnsGroup6, ifaces); err != nil {
 		p.Close()
-		return nil, errors.Join(errs...)
+		return nil, err
 	}
 	if err := errors.Join(
 		p.SetControlMessage(ipv6.FlagInterface|ipv6.FlagDst, true),
@@ -137,6 +117,28 @@ func listen6(ctx context.Context, ifaces []net.Interface) (*ipv6.PacketConn, err
 		return nil, fmt.Errorf("configure udp6 socket: %w", err)
 	}
 	return p, nil
+}
+
+// joinGroup joins the mDNS group on every interface it can; a host with
+// one multicast-capable interface among several is normal, so only failing
+// on all of them is an error.
+func joinGroup(p interface {
+	JoinGroup(*net.Interface, net.Addr) error
+}, group netip.Addr, ifaces []net.Interface) error {
+	addr := &net.UDPAddr{IP: group.AsSlice()}
+	var errs []error
+	for i := range ifaces {
+		if err := p.JoinGroup(&ifaces[i], addr); err != nil {
+			errs = append(errs, fmt.Errorf("join %v on %s: %w", group, ifaces[i].Name, err))
+		}
+	}
+	if len(ifaces) == 0 {
+		return fmt.Errorf("join %v: no interface", group)
+	}
+	if len(errs) == len(ifaces) {
+		return errors.Join(errs...)
+	}
+	return nil
 }
 
 // run reads both sockets and delivers parsed messages to out until the

@@ -127,8 +127,11 @@ func (c *connection) writeLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case data := <-c.out:
-			ctx, cancel := context.WithTimeout(ctx, writeTimeout)
-			err := c.ws.Write(ctx, websocket.MessageText, data)
+			// Not under ctx: the websocket closes the connection when a
+			// write's context ends mid-frame, and ctx ends whenever serve
+			// returns, also when the caller still has an error to send.
+			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+			err := c.ws.Write(wctx, websocket.MessageText, data)
 			cancel()
 			if err != nil {
 				// Not cancelled here: a client that sent leave and closed

@@ -90,7 +90,10 @@ func Join(t testing.TB, invite, name string, opts client.Options) *client.Client
 
 // TryJoin is Join that returns the error instead of failing.
 func TryJoin(invite, name string, opts client.Options) (*client.Client, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// Generous: a join is checked for working, not for speed (benchmarks
+	// time joins), and `go test -race ./...` on 2 cores can stall one
+	// for seconds.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	opts.Name = name
 	opts.RTC.LoopbackOnly = true
