@@ -78,8 +78,10 @@ test: build lint test-go test-fuzz test-bench-smoke test-frontend test-e2e test-
 # The window tests (testing/desktop, testing/desktopmedia) skip here and run
 # alone in test-desktop: frame rates measured in real windows mean nothing
 # while other packages' tests share the 2 cores.
+# PARLEY_REQUIRE_AUDIO: here a missing sound tool is a broken `make deps`,
+# not a reason to skip.
 test-go: frontend/dist/index.html
-	go test -race -timeout 15m ./...
+	PARLEY_REQUIRE_AUDIO=1 go test -race -timeout 15m ./...
 
 # Fuzz the protocol decoder and the room state machine from their
 # committed seed corpora (testdata/fuzz).
@@ -102,7 +104,7 @@ test-e2e: $(BIN)
 # The real app in real windows under Xvfb, one test at a time; screenshots
 # and reports land in testing/artifacts.
 test-desktop: $(BIN)
-	PARLEY_BIN=$(CURDIR)/$(BIN) PARLEY_ARTIFACTS=$(CURDIR)/$(ARTIFACTS) \
+	PARLEY_BIN=$(CURDIR)/$(BIN) PARLEY_ARTIFACTS=$(CURDIR)/$(ARTIFACTS) PARLEY_REQUIRE_AUDIO=1 \
 		xvfb-run -a -s "-screen 0 1280x800x24" go test -count=1 -p 1 -v -timeout 15m ./testing/desktop/ ./testing/desktopmedia/
 
 # The benchmarks behind testing/bench/RESULTS.md: the SFU's forward path

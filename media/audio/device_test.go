@@ -1,16 +1,12 @@
 package audio
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -90,35 +86,10 @@ func hasDevice(list []Device, id string) bool {
 	return false
 }
 
-// speech returns seconds of real speech (espeak-ng, resampled by sox).
+// speech is real speech for the far end.
 func speech(t *testing.T, seconds float64) []int16 {
-	t.Helper()
-	for _, tool := range []string{"espeak-ng", "sox"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("PARLEY_REQUIRE_AUDIO") != "" {
-				t.Fatalf("%s not installed (make deps installs it)", tool)
-			}
-			t.Skipf("%s not installed", tool)
-		}
-	}
-	dir := t.TempDir()
-	wav := filepath.Join(dir, "speech.wav")
-	text := "The quick brown fox jumps over the lazy dog. Parley cancels the echo of what the speakers play, " +
-		"so that the people you talk to do not hear themselves a moment later."
-	if out, err := exec.Command("espeak-ng", "-s", "160", "-w", wav, text).CombinedOutput(); err != nil {
-		t.Fatalf("espeak-ng: %v\n%s", err, out)
-	}
-	raw, err := exec.Command("sox", wav, "-r", "48000", "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw", "-").Output()
-	if err != nil {
-		t.Fatalf("sox: %v", err)
-	}
-	one := make([]int16, len(raw)/2)
-	_ = binary.Read(bytes.NewReader(raw), binary.LittleEndian, one)
-	var out []int16
-	for len(out) < int(seconds*Rate) {
-		out = append(out, one...)
-	}
-	return out[:int(seconds*Rate)]
+	return pulsetest.Speech(t, "The quick brown fox jumps over the lazy dog. Parley cancels the echo of what the speakers play, "+
+		"so that the people you talk to do not hear themselves a moment later.", seconds)
 }
 
 // packetSink collects what the Sender sends.

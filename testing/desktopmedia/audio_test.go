@@ -1,13 +1,10 @@
 package desktopmedia
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -143,31 +140,10 @@ func waitOrExit(t *testing.T, d time.Duration, apps ...*appProc) {
 	}
 }
 
-// speechSamples is real speech (espeak-ng, resampled to 48 kHz by sox).
+// speechSamples is real speech for the far end.
 func speechSamples(t *testing.T, seconds float64) []int16 {
-	t.Helper()
-	for _, tool := range []string{"espeak-ng", "sox"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s not installed (make deps installs it)", tool)
-		}
-	}
-	wav := filepath.Join(t.TempDir(), "speech.wav")
-	text := "Good morning everyone. Can you all hear me? I will share the plan for the next release, " +
-		"and then we can go through the open questions one by one."
-	if out, err := exec.Command("espeak-ng", "-s", "160", "-w", wav, text).CombinedOutput(); err != nil {
-		t.Fatalf("espeak-ng: %v\n%s", err, out)
-	}
-	raw, err := exec.Command("sox", wav, "-r", "48000", "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw", "-").Output()
-	if err != nil {
-		t.Fatalf("sox: %v", err)
-	}
-	one := make([]int16, len(raw)/2)
-	_ = binary.Read(bytes.NewReader(raw), binary.LittleEndian, one)
-	var out []int16
-	for len(out) < int(seconds*rate) {
-		out = append(out, one...)
-	}
-	return out[:int(seconds*rate)]
+	return pulsetest.Speech(t, "Good morning everyone. Can you all hear me? I will share the plan for the next release, "+
+		"and then we can go through the open questions one by one.", seconds)
 }
 
 func energy(x []int16) float64 {

@@ -68,20 +68,26 @@ type micPipe struct {
 	idle bool // nobody records: the server does not read the pipe
 }
 
-// Start runs PulseAudio and stops it (and every device) when the test
-// ends. It skips the test when PulseAudio is not installed, unless
-// PARLEY_REQUIRE_AUDIO is set (make test sets it: there a missing
-// pulseaudio is a broken `make deps`).
-func Start(t testing.TB) *Server {
+// NeedTools skips the test when one of the audio tools is not installed,
+// unless PARLEY_REQUIRE_AUDIO is set (make test sets it: there a missing
+// tool is a broken `make deps`).
+func NeedTools(t testing.TB, tools ...string) {
 	t.Helper()
-	for _, tool := range []string{"pulseaudio", "pactl"} {
+	for _, tool := range tools {
 		if _, err := exec.LookPath(tool); err != nil {
 			if os.Getenv("PARLEY_REQUIRE_AUDIO") != "" {
-				t.Fatalf("%s not installed (make deps installs pulseaudio and pulseaudio-utils)", tool)
+				t.Fatalf("%s not installed (make deps installs it)", tool)
 			}
 			t.Skipf("%s not installed", tool)
 		}
 	}
+}
+
+// Start runs PulseAudio and stops it (and every device) when the test
+// ends. Without PulseAudio it skips the test (see NeedTools).
+func Start(t testing.TB) *Server {
+	t.Helper()
+	NeedTools(t, "pulseaudio", "pactl")
 	dir, err := os.MkdirTemp("", "parley-pulse-")
 	if err != nil {
 		t.Fatal(err)

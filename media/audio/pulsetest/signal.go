@@ -1,6 +1,13 @@
 package pulsetest
 
-import "math"
+import (
+	"bytes"
+	"encoding/binary"
+	"math"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
 
 // Tone is a sine of freq Hz, seconds long, at amplitude amp (of 32767).
 func Tone(freq, seconds, amp float64) []int16 {
@@ -80,4 +87,30 @@ func Onset(samples []int16, threshold float64) int {
 		}
 	}
 	return -1
+}
+
+// Speech is seconds of text spoken by espeak-ng, resampled to Rate by sox
+// and repeated to fill: real speech, which an echo canceller must handle
+// and a steady tone does not test.
+func Speech(t testing.TB, text string, seconds float64) []int16 {
+	t.Helper()
+	NeedTools(t, "espeak-ng", "sox")
+	wav := filepath.Join(t.TempDir(), "speech.wav")
+	if out, err := exec.Command("espeak-ng", "-s", "160", "-w", wav, text).CombinedOutput(); err != nil {
+		t.Fatalf("espeak-ng: %v\n%s", err, out)
+	}
+	raw, err := exec.Command("sox", wav, "-r", "48000", "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw", "-").Output()
+	if err != nil {
+		t.Fatalf("sox: %v", err)
+	}
+	one := make([]int16, len(raw)/2)
+	_ = binary.Read(bytes.NewReader(raw), binary.LittleEndian, one)
+	if len(one) == 0 {
+		t.Fatal("espeak-ng spoke nothing")
+	}
+	var out []int16
+	for len(out) < int(seconds*Rate) {
+		out = append(out, one...)
+	}
+	return out[:int(seconds*Rate)]
 }
