@@ -132,11 +132,12 @@ func TestShareScreen(t *testing.T) {
 		}
 		frames = append(frames, append([]byte(nil), data...))
 	}
-	// The cap is the property; below it, a loaded machine under -race
-	// only slows the capture, so the floor is the share test's 5 fps.
+	// The cap is the property here. Below it, a loaded machine under
+	// -race only slows the encoder; the frame rate a receiver gets is
+	// checked in real windows (testing/desktopmedia), run alone.
 	fps := float64(len(frames)) / time.Since(start).Seconds()
-	if fps < 5 || fps > 16 {
-		t.Errorf("%.1f frames per second, want 5 to 15", fps)
+	if fps > 16 || len(frames) < 3 {
+		t.Errorf("%d frames, %.1f per second; want a stream at ≤ 15 fps", len(frames), fps)
 	}
 	t.Logf("%.1f frames per second", fps)
 	// Decode the stream and look at the middle of the last frame.
