@@ -29,13 +29,13 @@ func TestNetworkDropResumes(t *testing.T) {
 	}
 
 	srv := n.start(nss["host"], "server", "server", "PARLEY_NAT_ADDR=10.88.0.1:8080")
-	url := srv.wait(t, 20*time.Second, func(v map[string]any) bool { return v["url"] != nil }).v["url"].(string)
+	url := srv.wait(t, startTimeout, func(v map[string]any) bool { return v["url"] != nil }).v["url"].(string)
 	observer := n.start(nss["observer"], "observer", "bot", "PARLEY_NAT_URL="+url, "PARLEY_NAT_NAME=Observer")
 	guest := n.start(nss["guest"], "guest", "bot", "PARLEY_NAT_URL="+url, "PARLEY_NAT_NAME=Guest")
-	oid := observer.wait(t, 20*time.Second, func(v map[string]any) bool { return v["joined"] != nil }).v["joined"].(string)
-	gid := guest.wait(t, 20*time.Second, func(v map[string]any) bool { return v["joined"] != nil }).v["joined"].(string)
-	guest.wait(t, 20*time.Second, func(v map[string]any) bool { return frames(v, oid) > 30 })
-	observer.wait(t, 20*time.Second, func(v map[string]any) bool { return frames(v, gid) > 30 })
+	oid := observer.wait(t, startTimeout, func(v map[string]any) bool { return v["joined"] != nil }).v["joined"].(string)
+	gid := guest.wait(t, startTimeout, func(v map[string]any) bool { return v["joined"] != nil }).v["joined"].(string)
+	guest.wait(t, startTimeout, func(v map[string]any) bool { return frames(v, oid) > 30 })
+	observer.wait(t, startTimeout, func(v map[string]any) bool { return frames(v, gid) > 30 })
 
 	down := time.Now()
 	n.ip(nss["guest"], "link", "set", "eth0", "down")

@@ -50,17 +50,17 @@ func TestGuestBehindSymmetricNATUsesTURN(t *testing.T) {
 
 	srv := n.start(host, "server", "server", "PARLEY_NAT_ADDR=10.88.1.2:8080",
 		"PARLEY_NAT_ADVERTISE=172.31.0.1", "PARLEY_NAT_TURN_PORT=3478")
-	url := srv.wait(t, 20*time.Second, func(v map[string]any) bool { return v["url"] != nil }).v["url"].(string)
+	url := srv.wait(t, startTimeout, func(v map[string]any) bool { return v["url"] != nil }).v["url"].(string)
 	if !strings.Contains(url, "172.31.0.1:8080") {
 		t.Fatalf("invite %q does not use the public address", url)
 	}
 	hostBot := n.start(host, "host bot", "bot", "PARLEY_NAT_URL="+strings.Replace(url, "172.31.0.1", "10.88.1.2", 1), "PARLEY_NAT_NAME=Host")
 	guestBot := n.start(guest, "guest bot", "bot", "PARLEY_NAT_URL="+url, "PARLEY_NAT_NAME=Guest")
 	direct := n.start(guest, "direct bot", "bot", "PARLEY_NAT_URL="+url, "PARLEY_NAT_NAME=Direct", "PARLEY_NAT_NO_RELAY=1")
-	hid := hostBot.wait(t, 20*time.Second, func(v map[string]any) bool { return v["joined"] != nil }).v["joined"].(string)
-	gid := guestBot.wait(t, 20*time.Second, func(v map[string]any) bool { return v["joined"] != nil }).v["joined"].(string)
-	guestBot.wait(t, 20*time.Second, func(v map[string]any) bool { return frames(v, hid) > 30 })
-	hostBot.wait(t, 20*time.Second, func(v map[string]any) bool { return frames(v, gid) > 30 })
+	hid := hostBot.wait(t, startTimeout, func(v map[string]any) bool { return v["joined"] != nil }).v["joined"].(string)
+	gid := guestBot.wait(t, startTimeout, func(v map[string]any) bool { return v["joined"] != nil }).v["joined"].(string)
+	guestBot.wait(t, startTimeout, func(v map[string]any) bool { return frames(v, hid) > 30 })
+	hostBot.wait(t, startTimeout, func(v map[string]any) bool { return frames(v, gid) > 30 })
 	l := guestBot.wait(t, 5*time.Second, func(v map[string]any) bool {
 		c, _ := v["candidates"].(map[string]any)
 		return c["publish"] != nil && c["subscribe"] != nil

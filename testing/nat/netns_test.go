@@ -62,6 +62,11 @@ type netw struct {
 	prefix string
 }
 
+// startTimeout bounds a child's start-up (a bot encodes its clip, joins and
+// publishes first): generous, because under `go test -race ./...` on 2
+// cores that alone can take 20 s. What the tests time is measured after.
+const startTimeout = 60 * time.Second
+
 func newNet(t *testing.T) *netw {
 	t.Helper()
 	skipUnlessRoot(t)
