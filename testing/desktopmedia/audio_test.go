@@ -112,8 +112,7 @@ func TestAudioBetweenTwoWindows(t *testing.T) {
 		t.Errorf("Alice's own voice reached Bob at %.1f dB, want ≥ -10 dB", kept)
 	}
 
-	guest.stop(t)
-	host.stop(t)
+	stopAll(t, guest, host)
 	writeBench(t, map[string]any{"mouth_to_ear_ms": math.Round(latency), "erle_db": math.Round(erle*10) / 10,
 		"near_end_kept_db": math.Round(kept*10) / 10})
 }

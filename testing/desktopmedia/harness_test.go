@@ -112,6 +112,8 @@ type appProc struct {
 	exited chan error
 	mu     sync.Mutex
 	out    strings.Builder // stdout, for the invite link
+
+	terminated bool // SIGTERM sent; only the test's goroutine sets it
 }
 
 // startApp runs the app on display d; its output goes to
@@ -188,11 +190,32 @@ func (p *appProc) invite(t *testing.T, timeout time.Duration) string {
 }
 
 // stop sends SIGTERM (the app writes its report on the way out) and waits.
+// stopAll sends SIGTERM to every app before waiting for any: reports are
+// written at exit, and an app that outlives another would report a meeting
+// the other already left.
+func stopAll(t *testing.T, apps ...*appProc) {
+	for _, p := range apps {
+		p.terminate()
+	}
+	for _, p := range apps {
+		p.stop(t)
+	}
+}
+
+// terminate sends SIGTERM once; a second one would cut the app's shutdown.
+func (p *appProc) terminate() {
+	if p.cmd.Process == nil || p.terminated {
+		return
+	}
+	p.terminated = true
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+}
+
 func (p *appProc) stop(t *testing.T) {
 	if p.cmd.ProcessState != nil || p.cmd.Process == nil {
 		return
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	p.terminate()
 	select {
 	case err := <-p.exited:
 		p.exited <- err

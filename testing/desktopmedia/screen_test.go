@@ -56,8 +56,7 @@ func TestScreenShareBetweenTwoWindows(t *testing.T) {
 	shot := filepath.Join(art, "desktopmedia-screenshare-guest.png")
 	img := screenshot(t, dispB, shot)
 	origin := windowOrigin(t, dispB)
-	guest.stop(t)
-	host.stop(t)
+	stopAll(t, guest, host)
 
 	r := guest.readReport(t)
 	found := false

@@ -65,8 +65,7 @@ func TestVideoBetweenTwoWindows(t *testing.T) {
 		sh.origin = windowOrigin(t, d)
 	}
 
-	guest.stop(t)
-	host.stop(t)
+	stopAll(t, guest, host)
 
 	for _, c := range []struct {
 		p     *appProc
