@@ -2,6 +2,7 @@ package testsrc
 
 import (
 	"image"
+	"io"
 	"time"
 )
 
@@ -14,6 +15,7 @@ type LivePattern struct {
 	fps   int
 	n     int
 	tick  *time.Ticker
+	done  chan struct{} // closed by Close: a waiting Read returns
 	noise []uint8
 	img   *image.YCbCr
 }
@@ -24,7 +26,7 @@ func NewLivePattern(w, h, fps int) *LivePattern {
 	for i := range p.noise {
 		p.noise[i] = uint8(p.rng.IntN(noiseAmp))
 	}
-	return &LivePattern{w: w, h: h, fps: fps, tick: time.NewTicker(time.Second / time.Duration(fps)),
+	return &LivePattern{w: w, h: h, fps: fps, tick: time.NewTicker(time.Second / time.Duration(fps)), done: make(chan struct{}),
 		noise: p.noise, img: image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)}
 }
 
@@ -34,7 +36,11 @@ func (l *LivePattern) Size() (int, int) { return l.w, l.h }
 // Read waits for the next frame time and returns the frame (valid until
 // the next Read).
 func (l *LivePattern) Read() (image.Image, func(), error) {
-	<-l.tick.C
+	select {
+	case <-l.tick.C:
+	case <-l.done:
+		return nil, func() {}, io.EOF
+	}
 	total := 2 * l.fps // the block sweeps across in 2 s
 	n := l.n % total
 	l.n++
@@ -67,5 +73,6 @@ func (l *LivePattern) Read() (image.Image, func(), error) {
 // Close stops the source.
 func (l *LivePattern) Close() error {
 	l.tick.Stop()
+	close(l.done)
 	return nil
 }
