@@ -35,12 +35,14 @@ func (a *App) cameras() []cameraInfo {
 // videoSender runs one encoded source into a published track and our own
 // tile, until stopped.
 type videoSender struct {
-	src    *capture.Source
-	out    *webrtc.TrackLocalStaticSample
-	local  *client.LocalTrack
-	self   *render.Track
-	cancel context.CancelFunc
-	done   chan struct{}
+	src   *capture.Source
+	out   *webrtc.TrackLocalStaticSample
+	local *client.LocalTrack
+	self  *render.Track
+	// bitrate is what the encoder should aim at now.
+	bitrate func() int
+	cancel  context.CancelFunc
+	done    chan struct{}
 }
 
 // run reads frames until ctx ends or the device fails (onFail is then
@@ -59,6 +61,9 @@ func (v *videoSender) run(ctx context.Context, onFail func(error)) {
 		}
 		if v.local.Muted() {
 			continue
+		}
+		if bps := v.bitrate(); bps != v.src.Bitrate() {
+			v.src.SetBitrate(bps)
 		}
 		ts := uint32(time.Since(start) * 90_000 / time.Second)
 		if v.self != nil {
@@ -105,6 +110,7 @@ func (a *App) startVideo(m *meeting, kind signal.Kind, trackID string, src *capt
 		a.tiles.add(v.self.ID, tileInfo{participantID: m.cl.ID(), trackID: trackID, kind: kind, self: true})
 		a.emit(mediaEvent{Type: "media", ParticipantID: m.cl.ID(), TrackID: trackID, Kind: kind, RenderID: v.self.ID})
 	}
+	v.bitrate = func() int { return a.bitrateFor(m, v) }
 	ctx, cancel := context.WithCancel(m.ctx)
 	v.cancel = cancel
 	go v.run(ctx, func(err error) { a.videoFailed(m, kind, err) })

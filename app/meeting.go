@@ -90,7 +90,7 @@ func (a *App) startHosting(opts HostOptions) (*server.Server, string, error) {
 		Assets:      a.opts.Assets,
 		Log:         a.opts.Log,
 		Certificate: cert,
-		Rooms:       []server.RoomConfig{{Name: room, Password: opts.Password}},
+		Rooms:       []server.RoomConfig{{Name: room, Password: opts.Password, MaxBitrate: a.opts.RoomMaxBitrate}},
 		// Loopback candidates let this app's own participant connect
 		// without any network.
 		RTC: serverRTC(a.opts.RTC),
@@ -146,6 +146,8 @@ func (a *App) join(p joinParams) (*meeting, error) {
 		Log:      a.opts.Log,
 		RTC:      clientRTC(a.opts.RTC),
 		OnTrack:  m.onTrack,
+		// Video in and video out each keep to the user's cap.
+		MaxReceiveBitrate: a.maxBitrate(),
 	})
 	dialCancel()
 	if err != nil {

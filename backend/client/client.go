@@ -54,7 +54,8 @@ type Options struct {
 	Log    *slog.Logger
 	// MaxReceiveBitrate caps the video we receive, all tracks together
 	// (bits per second; 0: no cap): the SFU is told with REMB and lowers
-	// what the publishers send. For a user's bad link.
+	// what the publishers send. For a user's bad link. See also
+	// SetMaxReceiveBitrate.
 	MaxReceiveBitrate int
 	// OnTrack is called for every remote track as its media arrives,
 	// before its packets are read; set a sink on it there to see them.
@@ -87,6 +88,8 @@ type Client struct {
 	local      []*LocalTrack
 	pubAnswer  chan error // the publish offer in flight, if any
 	ended      signal.EndReason
+
+	maxReceive atomic.Int64 // see Options.MaxReceiveBitrate
 
 	pubMu   sync.Mutex // one publish negotiation at a time
 	leaving atomic.Bool
@@ -175,13 +178,12 @@ func Dial(ctx context.Context, inviteURL string, opts Options) (*Client, error) 
 		defer c.wg.Done()
 		c.iceWatch()
 	}()
-	if opts.MaxReceiveBitrate > 0 {
-		c.wg.Add(1)
-		go func() {
-			defer c.wg.Done()
-			c.capReceiveLoop()
-		}()
-	}
+	c.maxReceive.Store(int64(max(opts.MaxReceiveBitrate, 0)))
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		c.capReceiveLoop()
+	}()
 	return c, nil
 }
 

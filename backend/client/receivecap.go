@@ -12,6 +12,10 @@ import (
 // forgets a REMB after 5 s.
 const receiveCapInterval = time.Second
 
+// SetMaxReceiveBitrate changes Options.MaxReceiveBitrate (0: no cap);
+// the SFU hears it within a second.
+func (c *Client) SetMaxReceiveBitrate(bps int) { c.maxReceive.Store(int64(max(bps, 0))) }
+
 // capReceiveLoop tells the SFU, with REMB on the subscribe connection,
 // how much video we take at most (Options.MaxReceiveBitrate, shared by
 // all the video tracks we receive); the SFU then asks their publishers
@@ -25,6 +29,10 @@ func (c *Client) capReceiveLoop() {
 			return
 		case <-t.C:
 		}
+		limit := c.maxReceive.Load()
+		if limit == 0 {
+			continue
+		}
 		var ssrcs []uint32
 		c.mu.Lock()
 		for _, rt := range c.remote {
@@ -37,7 +45,7 @@ func (c *Client) capReceiveLoop() {
 			continue
 		}
 		err := c.sub.WriteRTCP([]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{
-			Bitrate: float32(c.opts.MaxReceiveBitrate), SSRCs: ssrcs,
+			Bitrate: float32(limit), SSRCs: ssrcs,
 		}})
 		if err != nil && c.ctx.Err() == nil {
 			c.log.Debug("receive cap not sent", "err", err)
