@@ -127,7 +127,10 @@ type Source struct {
 	Width       int
 	Height      int
 	FPS         int
-	once        sync.Once
+	// MaxBitrate is the bitrate it was opened with, the most it is worth
+	// at its size (SetBitrate goes lower when the network asks).
+	MaxBitrate int
+	once       sync.Once
 }
 
 // OpenScreen starts capturing screen id ("" = the first).
@@ -208,7 +211,7 @@ func encode(reader video.Reader, w0, h0 int, opts Options, closeDevice func() er
 	if err != nil {
 		return nil, fmt.Errorf("capture: %w", err)
 	}
-	return &Source{closeDevice: closeDevice, reader: reader, enc: enc, Width: w, Height: h, FPS: opts.FPS}, nil
+	return &Source{closeDevice: closeDevice, reader: reader, enc: enc, Width: w, Height: h, FPS: opts.FPS, MaxBitrate: opts.Bitrate}, nil
 }
 
 // choose picks the device mode closest to the cap at the wanted rate.
