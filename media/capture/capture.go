@@ -103,6 +103,9 @@ type Options struct {
 	Bitrate             int // bits per second
 	// Screen tunes the encoder for screen content (sharp text).
 	Screen bool
+	// HalfRateLayer makes every other frame droppable (vp8enc): our own
+	// tile shows the camera at half rate, for half the decoding.
+	HalfRateLayer bool
 }
 
 // ScreenOptions are the defaults for sharing a screen: sharp text at a low
@@ -113,7 +116,7 @@ func ScreenOptions() Options {
 
 // CameraOptions are the defaults for a camera.
 func CameraOptions() Options {
-	return Options{MaxWidth: 1280, MaxHeight: 720, FPS: 30, Bitrate: 1_000_000}
+	return Options{MaxWidth: 1280, MaxHeight: 720, FPS: 30, Bitrate: 1_000_000, HalfRateLayer: true}
 }
 
 // Source is a capture device encoded to VP8. Read it from one goroutine.
@@ -202,7 +205,7 @@ func encode(reader video.Reader, w0, h0 int, opts Options, closeDevice func() er
 		reader = video.Scale(w, h, video.ScalerApproxBiLinear)(reader)
 	}
 	enc, err := vp8enc.New(vp8enc.Options{
-		Width: w, Height: h, FPS: opts.FPS, Bitrate: opts.Bitrate, Screen: opts.Screen,
+		Width: w, Height: h, FPS: opts.FPS, Bitrate: opts.Bitrate, Screen: opts.Screen, HalfRateLayer: opts.HalfRateLayer,
 		// Keyframes on request (a viewer joined or lost packets), plus a
 		// periodic one so that a viewer whose request got lost still
 		// recovers.
@@ -252,23 +255,22 @@ func fit(w, h, maxW, maxH int) (int, int) {
 	return int(float64(w)*s) &^ 1, int(float64(h)*s) &^ 1
 }
 
-// Read returns the next encoded frame (blocking until the device delivers
-// one) and whether it is a keyframe. The data is valid until the next
-// Read.
-func (s *Source) Read() ([]byte, bool, error) {
+// Read returns the next encoded frame, blocking until the device delivers
+// one. Its data is valid until the next Read.
+func (s *Source) Read() (vp8enc.Frame, error) {
 	for {
-		data, key, err := s.readOne()
-		if err != nil || len(data) > 0 {
-			return data, key, err
+		f, err := s.readOne()
+		if err != nil || len(f.Data) > 0 {
+			return f, err
 		}
 		// The encoder dropped the frame (over its budget): on to the next.
 	}
 }
 
-func (s *Source) readOne() ([]byte, bool, error) {
+func (s *Source) readOne() (vp8enc.Frame, error) {
 	img, release, err := s.reader.Read()
 	if err != nil {
-		return nil, false, err
+		return vp8enc.Frame{}, err
 	}
 	defer release()
 	now := time.Now()
@@ -278,13 +280,9 @@ func (s *Source) readOne() ([]byte, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil, false, io.EOF
+		return vp8enc.Frame{}, io.EOF
 	}
-	f, err := s.enc.Encode(img, now.Sub(s.start))
-	if err != nil {
-		return nil, false, err
-	}
-	return f.Data, f.Keyframe, nil
+	return s.enc.Encode(img, now.Sub(s.start))
 }
 
 // ForceKeyframe makes the next frame a keyframe.

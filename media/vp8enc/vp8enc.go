@@ -78,11 +78,16 @@ fail:
 	return err;
 }
 
-static vpx_codec_err_t parley_vp8_encode(parley_vp8 *e, long long pts, unsigned long dur, int key) {
+static vpx_codec_err_t parley_vp8_encode(parley_vp8 *e, long long pts, unsigned long dur, int key, int droppable) {
 	e->out = NULL;
 	e->out_len = 0;
 	e->key = 0;
-	vpx_codec_err_t err = vpx_codec_encode(&e->ctx, &e->img, pts, dur, key ? VPX_EFLAG_FORCE_KF : 0, VPX_DL_REALTIME);
+	vpx_enc_frame_flags_t flags = key ? VPX_EFLAG_FORCE_KF : 0;
+	if (droppable && !key) {
+		// Updates no reference buffer: no later frame depends on it.
+		flags |= VP8_EFLAG_NO_UPD_LAST | VP8_EFLAG_NO_UPD_GF | VP8_EFLAG_NO_UPD_ARF;
+	}
+	vpx_codec_err_t err = vpx_codec_encode(&e->ctx, &e->img, pts, dur, flags, VPX_DL_REALTIME);
 	if (err != VPX_CODEC_OK) return err;
 	vpx_codec_iter_t iter = NULL;
 	const vpx_codec_cx_pkt_t *pkt;
@@ -135,6 +140,10 @@ type Options struct {
 	Speed int
 	// Threads for libvpx [1].
 	Threads int
+	// HalfRateLayer makes every other frame one that no later frame
+	// refers to (Frame.Droppable): a receiver can skip those and decode
+	// at half the rate, as the self view does.
+	HalfRateLayer bool
 }
 
 // Frame is one encoded frame.
@@ -143,6 +152,8 @@ type Frame struct {
 	// dropped the frame.
 	Data     []byte
 	Keyframe bool
+	// Droppable: no later frame refers to this one (Options.HalfRateLayer).
+	Droppable bool
 }
 
 // Error is a libvpx error.
@@ -168,6 +179,8 @@ type Encoder struct {
 	scratch    *image.RGBA // other image types are drawn here first
 	lastPTS    int64
 	started    bool
+	halfRate   bool
+	frames     int64 // encoded so far, for the half-rate layer
 	curBitrate int
 
 	forceKey atomic.Bool
@@ -212,6 +225,7 @@ func New(opts Options) (*Encoder, error) {
 		u:          planes[ySize : ySize+ySize/4 : ySize+ySize/4],
 		v:          planes[ySize+ySize/4:],
 		curBitrate: opts.Bitrate,
+		halfRate:   opts.HalfRateLayer,
 	}
 	e.bitrate.Store(int64(opts.Bitrate))
 	return e, nil
@@ -263,8 +277,18 @@ func (e *Encoder) Encode(img image.Image, pts time.Duration) (Frame, error) {
 	if e.forceKey.Swap(false) {
 		key = 1
 	}
-	if err := C.parley_vp8_encode(e.c, C.longlong(ts), C.ulong(dur), C.int(key)); err != C.VPX_CODEC_OK {
+	droppable := 0
+	if e.halfRate && e.frames%2 == 1 && key == 0 {
+		droppable = 1
+	}
+	e.frames++
+	if err := C.parley_vp8_encode(e.c, C.longlong(ts), C.ulong(dur), C.int(key), C.int(droppable)); err != C.VPX_CODEC_OK {
 		return Frame{}, &Error{Op: "encode", Code: int(err), Msg: C.GoString(C.vpx_codec_error_detail(&e.c.ctx))}
+	}
+	if e.c.key != 0 {
+		// A keyframe (asked for, or libvpx's periodic one) refreshes every
+		// reference and starts the layer pattern again.
+		droppable, e.frames = 0, 1
 	}
 	n := int(e.c.out_len)
 	if n == 0 {
@@ -275,7 +299,7 @@ func (e *Encoder) Encode(img image.Image, pts time.Duration) (Frame, error) {
 	}
 	e.out = e.out[:n]
 	copy(e.out, unsafe.Slice((*byte)(unsafe.Pointer(e.c.out)), n))
-	return Frame{Data: e.out, Keyframe: e.c.key != 0}, nil
+	return Frame{Data: e.out, Keyframe: e.c.key != 0, Droppable: droppable == 1}, nil
 }
 
 func (e *Encoder) applyBitrate() error {

@@ -359,3 +359,46 @@ func BenchmarkEncode720p(b *testing.B) {
 func BenchmarkEncodeScreen720p(b *testing.B) {
 	benchmarkEncode(b, vp8enc.Options{Width: 1280, Height: 720, FPS: 15, Bitrate: 1_200_000, Screen: true}, true)
 }
+
+// With the half-rate layer, every other frame can be skipped: a decoder
+// given only the others still decodes them all, at full quality.
+func TestHalfRateLayer(t *testing.T) {
+	const w, h, fps = 640, 360, 30
+	e := mustNew(t, vp8enc.Options{Width: w, Height: h, FPS: fps, Bitrate: 1_000_000, HalfRateLayer: true})
+	all, half := mustDecoder(t), mustDecoder(t)
+	sc, img := newScene(w, h), newYCbCr(w, h)
+	var sumAll, sumHalf float64
+	var nHalf int
+	for i := range 60 {
+		if i == 31 {
+			e.ForceKeyframe() // an odd frame: the pattern restarts there
+		}
+		sc.next(img)
+		f, err := e.Encode(img, frameTime(i, fps))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantDrop := (i < 31 && i%2 == 1) || (i > 31 && (i-31)%2 == 1)
+		if f.Droppable != wantDrop {
+			t.Fatalf("frame %d: droppable %v, want %v (keyframe %v)", i, f.Droppable, wantDrop, f.Keyframe)
+		}
+		out, err := all.Decode(f.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sumAll += psnr(img.Y, out.Y)
+		if f.Droppable {
+			continue
+		}
+		if out, err = half.Decode(f.Data); err != nil {
+			t.Fatalf("frame %d without the droppable ones: %v", i, err)
+		}
+		sumHalf += psnr(img.Y, out.Y)
+		nHalf++
+	}
+	pAll, pHalf := sumAll/60, sumHalf/float64(nHalf)
+	t.Logf("luma PSNR: all frames %.1f dB, half-rate decoder %.1f dB", pAll, pHalf)
+	if pHalf < 30 || pHalf < pAll-1 {
+		t.Errorf("the half-rate decoder's picture is %.1f dB (all frames: %.1f)", pHalf, pAll)
+	}
+}
