@@ -135,8 +135,9 @@ type Options struct {
 	// (0: only the first and those asked for).
 	KeyframeInterval int
 	// Speed is libvpx's cpu-used (0 … 16, higher is faster and blurrier);
-	// 0 picks the default for the content: 10 for a camera, 6 for a
-	// screen.
+	// 0 picks the default for the content: 12 for a camera (a third
+	// faster than 10 at the same PSNR on the test pattern), 6 for a screen
+	// (text stays sharp; unchanged areas cost little anyway).
 	Speed int
 	// Threads for libvpx [1].
 	Threads int
@@ -197,7 +198,7 @@ func New(opts Options) (*Encoder, error) {
 	}
 	speed := opts.Speed
 	if speed == 0 {
-		speed = 10
+		speed = 12
 		if opts.Screen {
 			speed = 6
 		}
