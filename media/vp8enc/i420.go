@@ -1,8 +1,13 @@
 package vp8enc
 
+// #include <stddef.h>
+// void parley_rgba_to_i420(const unsigned char *pix, int stride, int w, int h, unsigned char *y, unsigned char *u, unsigned char *v);
+import "C"
+
 import (
 	"image"
 	"image/draw"
+	"unsafe"
 )
 
 // load converts img into the encoder's I420 planes. Cameras deliver
@@ -58,30 +63,9 @@ func (e *Encoder) loadYCbCr(m *image.YCbCr, halveRows bool) {
 	}
 }
 
-// loadRGBA converts with BT.601 limited-range integer coefficients, as
-// browsers and libyuv do; chroma is the 2×2 block's average colour.
+// loadRGBA converts m (see parley_rgba_to_i420).
 func (e *Encoder) loadRGBA(m *image.RGBA) {
-	w, cw := e.w, e.w/2
-	for y := 0; y < e.h; y += 2 {
-		r0 := m.Pix[m.PixOffset(m.Rect.Min.X, m.Rect.Min.Y+y):][:w*4]
-		r1 := m.Pix[m.PixOffset(m.Rect.Min.X, m.Rect.Min.Y+y+1):][:w*4]
-		y0, y1 := e.y[y*w:(y+1)*w], e.y[(y+1)*w:(y+2)*w]
-		cu, cv := e.u[(y/2)*cw:][:cw], e.v[(y/2)*cw:][:cw]
-		for x := range cw {
-			p, q := r0[x*8:x*8+8], r1[x*8:x*8+8]
-			var rs, gs, bs int
-			for i, px := range [4][]byte{p[:4], p[4:], q[:4], q[4:]} {
-				r, g, b := int(px[0]), int(px[1]), int(px[2])
-				luma := uint8(((66*r + 129*g + 25*b + 128) >> 8) + 16)
-				if i < 2 {
-					y0[2*x+i] = luma
-				} else {
-					y1[2*x+i-2] = luma
-				}
-				rs, gs, bs = rs+r, gs+g, bs+b
-			}
-			cu[x] = uint8(((-38*rs - 74*gs + 112*bs + 512) >> 10) + 128)
-			cv[x] = uint8(((112*rs - 94*gs - 18*bs + 512) >> 10) + 128)
-		}
-	}
+	pix := m.Pix[m.PixOffset(m.Rect.Min.X, m.Rect.Min.Y):]
+	C.parley_rgba_to_i420((*C.uchar)(unsafe.Pointer(&pix[0])), C.int(m.Stride), C.int(e.w), C.int(e.h),
+		(*C.uchar)(unsafe.Pointer(&e.y[0])), (*C.uchar)(unsafe.Pointer(&e.u[0])), (*C.uchar)(unsafe.Pointer(&e.v[0])))
 }
