@@ -177,23 +177,9 @@ func (m *meeting) onTrack(rt *client.RemoteTrack) {
 	}
 }
 
-// keyframeRequester is what backend/client's RemoteTrack offers once it
-// can send a PLI on the subscribe connection.
-type keyframeRequester interface{ RequestKeyframe() error }
-
-func requestKeyframe(rt *client.RemoteTrack) func() {
-	kr, ok := any(rt).(keyframeRequester)
-	if !ok {
-		// Without PLI the picture recovers at the sender's next periodic
-		// keyframe.
-		return nil
-	}
-	return func() { _ = kr.RequestKeyframe() }
-}
-
 func (m *meeting) addVideo(rt *client.RemoteTrack) {
 	key := trackKey{rt.ParticipantID, rt.TrackID}
-	ask := requestKeyframe(rt)
+	ask := func() { _ = rt.RequestKeyframe() }
 	v := &remoteVideo{key: key, kind: rt.Kind}
 	v.out = m.a.render.AddTrack(render.TrackInfo{Participant: rt.ParticipantID, Track: rt.TrackID}, ask)
 	asm := vp8.NewAssembler(ask)
