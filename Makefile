@@ -108,11 +108,15 @@ test-desktop: $(BIN)
 		xvfb-run -a -s "-screen 0 1280x800x24" go test -count=1 -p 1 -v -timeout 15m ./testing/desktop/ ./testing/desktopmedia/
 
 # The benchmarks behind testing/bench/RESULTS.md: the SFU's forward path
-# (allocations per packet), then meetings of 4, 10 and 16 bots against the
-# SFU and against a bare pion relay.
+# (allocations per packet), the VP8 encoder, meetings of 4, 10 and 16 bots
+# against the SFU and against a bare pion relay, then the desktop client's
+# CPU and memory in a real window (it starts its own Xvfb).
 bench: build
 	go test -run=NONE -bench=. -benchmem ./backend/sfu/
+	go test -run=NONE -bench=. -benchmem -benchtime=90x ./media/vp8enc/
 	for n in 4 10 16; do $(BIN) bench --participants $$n --duration 10s || exit 1; done
+	PARLEY_BENCH=1 PARLEY_BIN=$(CURDIR)/$(BIN) PARLEY_ARTIFACTS=$(CURDIR)/$(ARTIFACTS) \
+		go test -count=1 -run CPU -v ./testing/desktopmedia/
 
 clean:
 	rm -rf build/bin frontend/dist $(ARTIFACTS)

@@ -62,6 +62,7 @@ func (c *CLI) join(ctx context.Context, args []string) int {
 	fset.Var(&lanIfaces, "iface", "look for a meeting given by name on network interface `NAME` only (repeatable)")
 	findTimeout := fset.Duration("find-timeout", 3*time.Second, "how long to look for a meeting given by name")
 	insecure := fset.Bool("insecure", false, "do not verify the host's certificate (when the link has no fingerprint)")
+	maxKbps := fset.Int("max-bitrate", 0, "receive at most `KBPS` kbit/s of video (a bad link; 0: no cap)")
 	usage := fset.Usage
 	fset.Usage = func() {
 		usage()
@@ -96,6 +97,10 @@ func (c *CLI) join(ctx context.Context, args []string) int {
 		fmt.Fprintln(c.Stderr, "parley join: --duration must not be negative")
 		return exitUsage
 	}
+	if *maxKbps < 0 {
+		fmt.Fprintln(c.Stderr, "parley join: --max-bitrate must not be negative")
+		return exitUsage
+	}
 
 	var media *bot.Media
 	if *source == "test" {
@@ -115,6 +120,9 @@ func (c *CLI) join(ctx context.Context, args []string) int {
 		RelayOnly:       *relayOnly,
 		ExtraICEServers: iceServers.pion(),
 		OnWaiting:       func() { out.event("waiting", nil, "waiting for the host…") },
+		// The test media is encoded once, so only what we receive can
+		// follow the cap.
+		MaxReceiveBitrate: *maxKbps * 1000,
 	})
 	if err != nil {
 		fmt.Fprintln(c.Stderr, "parley join:", err)

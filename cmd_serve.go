@@ -42,6 +42,7 @@ func (c *CLI) serve(ctx context.Context, args []string) int {
 	oneTime := fset.Bool("one-time", false, "the printed link's token works for one join only (with --token-ttl)")
 	inviteOnly := fset.Bool("invite-only", false, "refuse joiners without a valid invite token (implies a token in the printed link)")
 	maxTracks := fset.Int("max-tracks", 0, "at most `N` tracks per participant (default 4)")
+	roomKbps := fset.Int("room-max-bitrate", 0, "each participant's video or screen track sends at most `KBPS` kbit/s (0: no room cap)")
 	maxChat := fset.Int("max-chat", 0, "at most `N` characters per chat message (default and most 4000)")
 	jsonOut := fset.Bool("json", false, "print JSON lines: {\"event\":\"ready\",\"url\":…} first, then joins and leaves")
 	if code, done := c.parse(fset, args); done {
@@ -90,6 +91,9 @@ func (c *CLI) serve(ctx context.Context, args []string) int {
 		return usageErr("--tls is on or off, not %q", *tlsMode)
 	}
 
+	if *roomKbps < 0 {
+		return usageErr("--room-max-bitrate must not be negative")
+	}
 	out := &output{w: c.Stdout, json: *jsonOut}
 	var lan atomic.Pointer[lanAdvert]
 	srv, err := server.New(server.Config{
@@ -100,7 +104,7 @@ func (c *CLI) serve(ctx context.Context, args []string) int {
 		AdvertiseHost: *advertise,
 		BareRelay:     *relay,
 		Rooms: []server.RoomConfig{{Name: *roomName, Password: *password, Limit: *maxPeople,
-			Lobby: *lobby, RequireToken: *inviteOnly}},
+			Lobby: *lobby, RequireToken: *inviteOnly, MaxBitrate: *roomKbps * 1000}},
 		MaxTracks:    *maxTracks,
 		ICEServers:   iceServers,
 		TURN:         turnCfg,

@@ -9,7 +9,7 @@ import (
 	"parley/backend/rtcconf"
 )
 
-const windowSynopsis = "parley [--host [--room NAME] | --join URL] [--name NAME] [--password P] [--source devices|test|none] [--mic ID] [--speaker ID] [--camera ID] [--share SCREEN] [--report FILE] [--ice-iface IFACES] [--host-addr HOST:PORT] [--codec-report FILE]"
+const windowSynopsis = "parley [--host [--room NAME] | --join URL] [--name NAME] [--password P] [--source devices|test|none] [--mic ID] [--speaker ID] [--camera ID] [--share SCREEN] [--max-bitrate KBPS] [--room-max-bitrate KBPS] [--report FILE] [--ice-iface IFACES] [--host-addr HOST:PORT] [--codec-report FILE]"
 
 // windowFlags are the window mode's meeting flags: `parley --host` and
 // `parley --join URL` open the window straight into a meeting (what a
@@ -29,6 +29,8 @@ type windowFlags struct {
 	speaker   *string
 	camera    *string
 	share     *string
+	maxKbps   *int
+	roomKbps  *int
 }
 
 func addWindowFlags(fset *flag.FlagSet) *windowFlags {
@@ -47,12 +49,17 @@ func addWindowFlags(fset *flag.FlagSet) *windowFlags {
 		speaker:   fset.String("speaker", "", "speaker `ID` or name (PulseAudio sink; default: the system's)"),
 		camera:    fset.String("camera", "", "camera `ID` or name (default: the first one; none is fine)"),
 		share:     fset.String("share", "", "share screen `ID` (x11:N, or first) as soon as in the meeting"),
+		maxKbps:   fset.Int("max-bitrate", 0, "send and receive at most `KBPS` kbit/s of video each way (a bad link; 0: no cap)"),
+		roomKbps:  fset.Int("room-max-bitrate", 0, "with --host: each participant's video track sends at most `KBPS` kbit/s (0: no cap)"),
 	}
 }
 
 func (w *windowFlags) options() (app.Options, error) {
 	if *w.host && *w.join != "" {
 		return app.Options{}, fmt.Errorf("--host and --join exclude each other")
+	}
+	if *w.maxKbps < 0 || *w.roomKbps < 0 {
+		return app.Options{}, fmt.Errorf("--max-bitrate and --room-max-bitrate must not be negative")
 	}
 	switch *w.source {
 	case app.SourceDevices, app.SourceTest, app.SourceNone:
@@ -67,16 +74,18 @@ func (w *windowFlags) options() (app.Options, error) {
 		launch.Action, launch.URL = "join", *w.join
 	}
 	return app.Options{
-		Launch:      launch,
-		ReportPath:  *w.report,
-		Source:      *w.source,
-		RTC:         rtcconf.Options{Interfaces: splitList(*w.iceIfaces)},
-		HostAddr:    *w.hostAddr,
-		Insecure:    *w.insecure,
-		Mic:         *w.mic,
-		Speaker:     *w.speaker,
-		Camera:      *w.camera,
-		ShareScreen: *w.share,
+		Launch:         launch,
+		ReportPath:     *w.report,
+		Source:         *w.source,
+		RTC:            rtcconf.Options{Interfaces: splitList(*w.iceIfaces)},
+		HostAddr:       *w.hostAddr,
+		Insecure:       *w.insecure,
+		Mic:            *w.mic,
+		Speaker:        *w.speaker,
+		Camera:         *w.camera,
+		ShareScreen:    *w.share,
+		MaxBitrate:     *w.maxKbps * 1000,
+		RoomMaxBitrate: *w.roomKbps * 1000,
 		// The same persistent self-signed certificate `parley serve` uses,
 		// so invite links keep their fingerprint across restarts.
 		Certificate: func() (tls.Certificate, error) { return loadServeCert("", "") },

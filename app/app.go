@@ -71,6 +71,12 @@ type Options struct {
 	// Mic, Speaker and Camera choose devices by id or label ("" = the
 	// system default; no camera is fine).
 	Mic, Speaker, Camera string
+	// MaxBitrate is this user's bandwidth cap in bits per second (0:
+	// none): what we send, and separately what we receive (--max-bitrate).
+	MaxBitrate int
+	// RoomMaxBitrate is the cap on each video track in a room we host
+	// (bits per second; 0: none).
+	RoomMaxBitrate int
 	// ShareScreen, when set, starts sharing this screen ("first", or a
 	// screen id) as soon as the meeting is joined.
 	ShareScreen string

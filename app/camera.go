@@ -35,12 +35,14 @@ func (a *App) cameras() []cameraInfo {
 // videoSender runs one encoded source into a published track and our own
 // tile, until stopped.
 type videoSender struct {
-	src    *capture.Source
-	out    *webrtc.TrackLocalStaticSample
-	local  *client.LocalTrack
-	self   *render.Track
-	cancel context.CancelFunc
-	done   chan struct{}
+	src   *capture.Source
+	out   *webrtc.TrackLocalStaticSample
+	local *client.LocalTrack
+	self  *render.Track
+	// bitrate is what the encoder should aim at now.
+	bitrate func() int
+	cancel  context.CancelFunc
+	done    chan struct{}
 }
 
 // run reads frames until ctx ends or the device fails (onFail is then
@@ -50,7 +52,7 @@ func (v *videoSender) run(ctx context.Context, onFail func(error)) {
 	frameDur := time.Second / time.Duration(max(v.src.FPS, 1))
 	start := time.Now()
 	for ctx.Err() == nil {
-		data, key, err := v.src.Read()
+		f, err := v.src.Read()
 		if err != nil {
 			if ctx.Err() == nil {
 				onFail(err)
@@ -60,11 +62,16 @@ func (v *videoSender) run(ctx context.Context, onFail func(error)) {
 		if v.local.Muted() {
 			continue
 		}
-		ts := uint32(time.Since(start) * 90_000 / time.Second)
-		if v.self != nil {
-			v.self.WriteFrame(data, key, ts)
+		if bps := v.bitrate(); bps != v.src.Bitrate() {
+			v.src.SetBitrate(bps)
 		}
-		if err := v.out.WriteSample(media.Sample{Data: data, Duration: frameDur}); err != nil {
+		ts := uint32(time.Since(start) * 90_000 / time.Second)
+		// Our own tile skips the frames nothing depends on: half the
+		// decoding in the webview, for a picture we only glance at.
+		if v.self != nil && !f.Droppable {
+			v.self.WriteFrame(f.Data, f.Keyframe, ts)
+		}
+		if err := v.out.WriteSample(media.Sample{Data: f.Data, Duration: frameDur}); err != nil {
 			if ctx.Err() == nil {
 				onFail(err)
 			}
@@ -105,6 +112,7 @@ func (a *App) startVideo(m *meeting, kind signal.Kind, trackID string, src *capt
 		a.tiles.add(v.self.ID, tileInfo{participantID: m.cl.ID(), trackID: trackID, kind: kind, self: true})
 		a.emit(mediaEvent{Type: "media", ParticipantID: m.cl.ID(), TrackID: trackID, Kind: kind, RenderID: v.self.ID})
 	}
+	v.bitrate = func() int { return a.bitrateFor(m, v) }
 	ctx, cancel := context.WithCancel(m.ctx)
 	v.cancel = cancel
 	go v.run(ctx, func(err error) { a.videoFailed(m, kind, err) })

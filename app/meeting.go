@@ -90,7 +90,7 @@ func (a *App) startHosting(opts HostOptions) (*server.Server, string, error) {
 		Assets:      a.opts.Assets,
 		Log:         a.opts.Log,
 		Certificate: cert,
-		Rooms:       []server.RoomConfig{{Name: room, Password: opts.Password}},
+		Rooms:       []server.RoomConfig{{Name: room, Password: opts.Password, MaxBitrate: a.opts.RoomMaxBitrate}},
 		// Loopback candidates let this app's own participant connect
 		// without any network.
 		RTC: serverRTC(a.opts.RTC),
@@ -146,6 +146,8 @@ func (a *App) join(p joinParams) (*meeting, error) {
 		Log:      a.opts.Log,
 		RTC:      clientRTC(a.opts.RTC),
 		OnTrack:  m.onTrack,
+		// Video in and video out each keep to the user's cap.
+		MaxReceiveBitrate: a.maxBitrate(),
 	})
 	dialCancel()
 	if err != nil {
@@ -175,23 +177,9 @@ func (m *meeting) onTrack(rt *client.RemoteTrack) {
 	}
 }
 
-// keyframeRequester is what backend/client's RemoteTrack offers once it
-// can send a PLI on the subscribe connection.
-type keyframeRequester interface{ RequestKeyframe() error }
-
-func requestKeyframe(rt *client.RemoteTrack) func() {
-	kr, ok := any(rt).(keyframeRequester)
-	if !ok {
-		// Without PLI the picture recovers at the sender's next periodic
-		// keyframe.
-		return nil
-	}
-	return func() { _ = kr.RequestKeyframe() }
-}
-
 func (m *meeting) addVideo(rt *client.RemoteTrack) {
 	key := trackKey{rt.ParticipantID, rt.TrackID}
-	ask := requestKeyframe(rt)
+	ask := func() { _ = rt.RequestKeyframe() }
 	v := &remoteVideo{key: key, kind: rt.Kind}
 	v.out = m.a.render.AddTrack(render.TrackInfo{Participant: rt.ParticipantID, Track: rt.TrackID}, ask)
 	asm := vp8.NewAssembler(ask)

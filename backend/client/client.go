@@ -52,6 +52,11 @@ type Options struct {
 	Engine *rtcconf.Engine
 	RTC    rtcconf.Options
 	Log    *slog.Logger
+	// MaxReceiveBitrate caps the video we receive, all tracks together
+	// (bits per second; 0: no cap): the SFU is told with REMB and lowers
+	// what the publishers send. For a user's bad link. See also
+	// SetMaxReceiveBitrate.
+	MaxReceiveBitrate int
 	// OnTrack is called for every remote track as its media arrives,
 	// before its packets are read; set a sink on it there to see them.
 	OnTrack func(*RemoteTrack)
@@ -83,6 +88,8 @@ type Client struct {
 	local         []*LocalTrack
 	pubAnswer     chan error // the publish offer in flight, if any
 	ended         signal.EndReason
+
+	maxReceive atomic.Int64 // see Options.MaxReceiveBitrate
 
 	pubMu   sync.Mutex // one publish negotiation at a time
 	leaving atomic.Bool
@@ -170,6 +177,12 @@ func Dial(ctx context.Context, inviteURL string, opts Options) (*Client, error) 
 	go func() {
 		defer c.wg.Done()
 		c.iceWatch()
+	}()
+	c.maxReceive.Store(int64(max(opts.MaxReceiveBitrate, 0)))
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		c.capReceiveLoop()
 	}()
 	return c, nil
 }
@@ -470,6 +483,14 @@ func (c *Client) Remove(ctx context.Context, participantID string) error {
 		return &signal.Remove{ID: id, ParticipantID: participantID}
 	})
 	return err
+}
+
+// TargetBitrate is the congestion controller's estimate of our uplink to
+// the server (bits per second, all our tracks together; GCC over TWCC
+// feedback); ok is false when estimation is off. It follows what we
+// send: a source that sends little (a still screen) lowers it.
+func (c *Client) TargetBitrate() (bps int, ok bool) {
+	return c.engine.TargetBitrate(c.pub)
 }
 
 // SelectedCandidateTypes reports, per PeerConnection, the type of our

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,6 +26,25 @@ type LocalTrack struct {
 	// onKeyframe is called when a viewer (through the SFU) asks for a
 	// keyframe.
 	onKeyframe func()
+	// remb is the SFU's latest bitrate cap for the track (bits per
+	// second), received at rembAt (unix nanos).
+	remb, rembAt atomic.Int64
+}
+
+// rembMaxAge is how long an SFU's bitrate cap stays in force without a
+// new one (the SFU sends one every second).
+const rembMaxAge = 5 * time.Second
+
+// TargetBitrate is the bitrate the SFU asks this track to keep to (its
+// REMB: the lowest of what the track's viewers' downlinks carry, within
+// the room's cap); ok is false before the first one or when it is older
+// than a few seconds.
+func (t *LocalTrack) TargetBitrate() (bps int, ok bool) {
+	at := t.rembAt.Load()
+	if at == 0 || time.Since(time.Unix(0, at)) > rembMaxAge {
+		return 0, false
+	}
+	return int(t.remb.Load()), true
 }
 
 // ID is the track's id in the room.
@@ -74,6 +94,35 @@ func (c *Client) Publish(ctx context.Context, kind signal.Kind, track webrtc.Tra
 	return lt, nil
 }
 
+// Unpublish stops sending one of our tracks and tells the room; viewers
+// get track-unpublished. The track's id may be published again.
+func (c *Client) Unpublish(ctx context.Context, trackID string) error {
+	c.mu.Lock()
+	i := slices.IndexFunc(c.local, func(lt *LocalTrack) bool { return lt.id == trackID })
+	var lt *LocalTrack
+	if i >= 0 {
+		lt = c.local[i]
+		c.local = slices.Delete(c.local, i, i+1)
+	}
+	c.mu.Unlock()
+	if lt == nil {
+		return fmt.Errorf("unpublish %s: not published", trackID)
+	}
+	lt.muted.Store(true)
+	if _, err := c.request(ctx, func(id int64) signal.Message { return &signal.Unpublish{ID: id, TrackID: trackID} }); err != nil {
+		return fmt.Errorf("unpublish %s: %w", trackID, err)
+	}
+	c.pubMu.Lock()
+	defer c.pubMu.Unlock()
+	if err := c.pub.RemoveTrack(lt.sender); err != nil {
+		return fmt.Errorf("unpublish %s: remove track: %w", trackID, err)
+	}
+	if err := c.negotiatePublish(ctx); err != nil {
+		return fmt.Errorf("unpublish %s: %w", trackID, err)
+	}
+	return nil
+}
+
 // negotiatePublish offers the publish PeerConnection's current tracks and
 // waits for the answer. Call with pubMu held.
 func (c *Client) negotiatePublish(ctx context.Context) error {
@@ -116,10 +165,15 @@ func (c *Client) readSenderRTCP(lt *LocalTrack) {
 			return
 		}
 		for _, p := range pkts {
-			switch p.(type) {
+			switch p := p.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				if lt.onKeyframe != nil {
 					lt.onKeyframe()
+				}
+			case *rtcp.ReceiverEstimatedMaximumBitrate:
+				if p.Bitrate > 0 {
+					lt.remb.Store(int64(p.Bitrate))
+					lt.rembAt.Store(time.Now().UnixNano())
 				}
 			}
 		}
@@ -134,12 +188,23 @@ type RemoteTrack struct {
 	Track         *webrtc.TrackRemote
 
 	sink atomic.Pointer[func(*rtp.Packet)]
+	pc   *webrtc.PeerConnection // the subscribe connection, for PLIs
 
 	packets, bytes, frames, lost atomic.Uint64
 	firstPacket                  atomic.Int64 // unix nanos
 	mu                           sync.Mutex
 	lastSeq                      uint16
 	haveSeq                      bool
+}
+
+// RequestKeyframe asks the sender (through the SFU) for a keyframe with a
+// PLI: a decoder lost a frame and cannot go on until the next one.
+func (t *RemoteTrack) RequestKeyframe() error {
+	err := t.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(t.Track.SSRC())}})
+	if err != nil {
+		return fmt.Errorf("keyframe request for %s/%s: %w", t.ParticipantID, t.TrackID, err)
+	}
+	return nil
 }
 
 // SetSink makes every received packet go to f (on the track's reader
@@ -198,7 +263,7 @@ func (t *RemoteTrack) count(p *rtp.Packet, size int, now time.Time) {
 // onTrack starts reading a remote track the SFU sends us. The SFU labels
 // it with msid "<participantId> <trackId>".
 func (c *Client) onTrack(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-	rt := &RemoteTrack{ParticipantID: track.StreamID(), TrackID: track.ID(), Track: track, Kind: signal.KindVideo}
+	rt := &RemoteTrack{ParticipantID: track.StreamID(), TrackID: track.ID(), Track: track, Kind: signal.KindVideo, pc: c.sub}
 	if track.Kind() == webrtc.RTPCodecTypeAudio {
 		rt.Kind = signal.KindAudio
 	}

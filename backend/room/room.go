@@ -58,6 +58,9 @@ type Config struct {
 	// runs the lobby; the room only reports the setting). Joins with
 	// JoinOptions.Admitted or Host skip it.
 	Lobby bool
+	// MaxBitrate caps each video track's bitrate (bits per second; 0:
+	// none). The media plane enforces it; the room reports it.
+	MaxBitrate int
 	// MaxChatRunes bounds one chat message, at most (and by default)
 	// signal.MaxChatRunes.
 	MaxChatRunes int
@@ -141,6 +144,7 @@ type Room struct {
 	grace       time.Duration
 	explicit    bool
 	lobby       bool
+	maxBitrate  int
 	maxChat     int
 	newID       func() string
 
@@ -181,6 +185,7 @@ func New(cfg Config, now time.Time) (*Room, error) {
 		grace:       max(orDefault(cfg.Grace, DefaultGrace), 0),
 		explicit:    cfg.ExplicitHosts,
 		lobby:       cfg.Lobby,
+		maxBitrate:  max(cfg.MaxBitrate, 0),
 		maxChat:     min(orDefault(cfg.MaxChatRunes, signal.MaxChatRunes), signal.MaxChatRunes),
 		newID:       cfg.NewID,
 		locked:      cfg.Locked,
@@ -228,7 +233,7 @@ func (r *Room) Info() signal.RoomInfo {
 }
 
 func (r *Room) info() signal.RoomInfo {
-	return signal.RoomInfo{Name: r.name, Locked: r.locked, Limit: r.limit, Lobby: r.lobby}
+	return signal.RoomInfo{Name: r.name, Locked: r.locked, Limit: r.limit, Lobby: r.lobby, MaxBitrate: r.maxBitrate}
 }
 
 // HasPassword reports whether joining needs a password.

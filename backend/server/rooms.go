@@ -20,6 +20,10 @@ type RoomConfig struct {
 	// Lobby makes joiners without an invite token wait for a host to
 	// admit them.
 	Lobby bool
+	// MaxBitrate caps what each video or screen track in the room sends,
+	// in bits per second (0: Config.RoomMaxBitrate). Publishers are told
+	// (welcome's room.maxBitrate) and held to it by the SFU's REMB.
+	MaxBitrate int
 	// RequireToken refuses hellos without a valid invite token
 	// (bad-token), whatever the password.
 	RequireToken bool
@@ -121,12 +125,16 @@ func (s *Server) roomFor(name string) (*liveRoom, error) {
 	if rc.Limit == 0 {
 		rc.Limit = s.cfg.RoomLimit
 	}
+	if rc.MaxBitrate == 0 {
+		rc.MaxBitrate = s.cfg.RoomMaxBitrate
+	}
 	state, err := room.New(room.Config{
 		Name:         rc.Name,
 		Password:     rc.Password,
 		Limit:        rc.Limit,
 		Grace:        s.cfg.Grace,
 		Lobby:        rc.Lobby,
+		MaxBitrate:   rc.MaxBitrate,
 		MaxTracks:    s.cfg.MaxTracks,
 		MaxChatRunes: s.cfg.MaxChatRunes,
 	}, time.Now())
@@ -137,7 +145,7 @@ func (s *Server) roomFor(name string) (*liveRoom, error) {
 	if s.cfg.BareRelay {
 		lr.media = newRelayForwarder()
 	} else {
-		lr.media = newSFUForwarder(sfu.Config{
+		cfg := sfu.Config{
 			Estimates:  s.engine,
 			OnSpeaking: func(ev sfu.SpeakingEvent) { s.onSpeaking(lr, ev) },
 			OnTrackEnded: func(r *sfu.Receiver) {
@@ -145,7 +153,9 @@ func (s *Server) roomFor(name string) (*liveRoom, error) {
 					sess.trackEnded(r.TrackID())
 				}
 			},
-		})
+		}
+		cfg.CapBitrate(rc.MaxBitrate)
+		lr.media = newSFUForwarder(cfg)
 	}
 	s.live[name] = lr
 	s.metrics.roomsCreated.Inc()

@@ -48,6 +48,9 @@ type Config struct {
 	// RoomLimit is the participant limit of rooms whose RoomConfig has
 	// none, and of open rooms [room.DefaultLimit]; over it, room-full.
 	RoomLimit int
+	// RoomMaxBitrate caps each video track's bitrate in rooms whose
+	// RoomConfig has no cap (bits per second; 0: none).
+	RoomMaxBitrate int
 	// MaxTracks bounds tracks per participant [room.DefaultMaxTracks];
 	// over it, publish fails with denied.
 	MaxTracks int

@@ -86,6 +86,18 @@ type Config struct {
 	OnTrackEnded func(*Receiver)
 }
 
+// CapBitrate lowers the bitrate caps sent to publishers to bps (bits per
+// second; 0: no change), the room's cap set by its host.
+func (c *Config) CapBitrate(bps int) {
+	if bps <= 0 {
+		return
+	}
+	c.setDefaults()
+	c.MaxVideoBitrate = min(c.MaxVideoBitrate, bps)
+	c.MaxScreenBitrate = min(c.MaxScreenBitrate, bps)
+	c.MinPublishBitrate = min(c.MinPublishBitrate, bps)
+}
+
 func (c *Config) setDefaults() {
 	def := func(v *int, d int) {
 		if *v <= 0 {

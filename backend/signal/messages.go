@@ -70,6 +70,9 @@ type RoomInfo struct {
 	// Lobby: joiners without an invite token wait for a host to admit
 	// them. Optional; absent means false.
 	Lobby bool `json:"lobby,omitempty"`
+	// MaxBitrate is the host's cap on what each video or screen track
+	// sends, in bits per second. Optional; absent or 0: no room cap.
+	MaxBitrate int `json:"maxBitrate,omitempty"`
 }
 
 // Validate checks every field.
@@ -79,6 +82,9 @@ func (r RoomInfo) Validate() error {
 	}
 	if r.Limit < 1 {
 		return badRequest("room limit must be at least 1, not %d", r.Limit)
+	}
+	if r.MaxBitrate < 0 {
+		return badRequest("room maxBitrate must not be negative, not %d", r.MaxBitrate)
 	}
 	return nil
 }

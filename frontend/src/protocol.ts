@@ -40,6 +40,7 @@ export interface RoomInfo {
   name: string;
   locked: boolean;
   limit: number;
+  maxBitrate?: number;
 }
 
 export interface IceServer {

@@ -1,7 +1,7 @@
 // Package capture is the desktop app's video sources, encoded: cameras
 // (V4L2, through pion/mediadevices' driver) and screens (X11), scaled down
-// to a size cap and encoded to VP8 with libvpx at a bitrate that can change
-// while running.
+// to a size cap and encoded to VP8 (media/vp8enc) at a bitrate that can
+// change while running.
 //
 // Cameras register at program start (mediadevices scans in its package
 // init); Rescan looks again, for cameras plugged in later.
@@ -10,12 +10,11 @@ package capture
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/pion/mediadevices/pkg/codec"
-	"github.com/pion/mediadevices/pkg/codec/vpx"
 	"github.com/pion/mediadevices/pkg/driver"
 	"github.com/pion/mediadevices/pkg/driver/camera"
 	"github.com/pion/mediadevices/pkg/frame"
@@ -23,6 +22,7 @@ import (
 	"github.com/pion/mediadevices/pkg/prop"
 
 	"parley/media/testsrc"
+	"parley/media/vp8enc"
 )
 
 // Device is a camera or screen as the pickers list it.
@@ -101,27 +101,39 @@ type Options struct {
 	MaxWidth, MaxHeight int
 	FPS                 int
 	Bitrate             int // bits per second
+	// Screen tunes the encoder for screen content (sharp text).
+	Screen bool
+	// HalfRateLayer makes every other frame droppable (vp8enc): our own
+	// tile shows the camera at half rate, for half the decoding.
+	HalfRateLayer bool
 }
 
 // ScreenOptions are the defaults for sharing a screen: sharp text at a low
 // frame rate.
 func ScreenOptions() Options {
-	return Options{MaxWidth: 1280, MaxHeight: 720, FPS: 15, Bitrate: 1_200_000}
+	return Options{MaxWidth: 1280, MaxHeight: 720, FPS: 15, Bitrate: 1_200_000, Screen: true}
 }
 
 // CameraOptions are the defaults for a camera.
 func CameraOptions() Options {
-	return Options{MaxWidth: 1280, MaxHeight: 720, FPS: 30, Bitrate: 1_000_000}
+	return Options{MaxWidth: 1280, MaxHeight: 720, FPS: 30, Bitrate: 1_000_000, HalfRateLayer: true}
 }
 
 // Source is a capture device encoded to VP8. Read it from one goroutine.
 type Source struct {
 	closeDevice func() error
-	enc         codec.ReadCloser
+	reader      video.Reader
+	enc         *vp8enc.Encoder
+	start       time.Time
+	mu          sync.Mutex // the encoder, which Close frees
+	closed      bool
 	Width       int
 	Height      int
 	FPS         int
-	once        sync.Once
+	// MaxBitrate is the bitrate it was opened with, the most it is worth
+	// at its size (SetBitrate goes lower when the network asks).
+	MaxBitrate int
+	once       sync.Once
 }
 
 // OpenScreen starts capturing screen id ("" = the first).
@@ -192,21 +204,17 @@ func encode(reader video.Reader, w0, h0 int, opts Options, closeDevice func() er
 		// cost of the exact filter.
 		reader = video.Scale(w, h, video.ScalerApproxBiLinear)(reader)
 	}
-	params, err := vpx.NewVP8Params()
+	enc, err := vp8enc.New(vp8enc.Options{
+		Width: w, Height: h, FPS: opts.FPS, Bitrate: opts.Bitrate, Screen: opts.Screen, HalfRateLayer: opts.HalfRateLayer,
+		// Keyframes on request (a viewer joined or lost packets), plus a
+		// periodic one so that a viewer whose request got lost still
+		// recovers.
+		KeyframeInterval: opts.FPS * 4,
+	})
 	if err != nil {
-		return nil, fmt.Errorf("capture: vp8: %w", err)
+		return nil, fmt.Errorf("capture: %w", err)
 	}
-	params.BitRate = opts.Bitrate
-	params.RateControlEndUsage = vpx.RateControlCBR
-	// Keyframes on request (a viewer joined or lost packets), plus a
-	// periodic one so that a viewer whose request got lost still recovers.
-	params.KeyFrameInterval = opts.FPS * 4
-	params.Deadline = time.Millisecond // realtime
-	enc, err := params.BuildVideoEncoder(reader, prop.Media{Video: prop.Video{Width: w, Height: h, FrameRate: float32(opts.FPS)}})
-	if err != nil {
-		return nil, fmt.Errorf("capture: vp8 encoder: %w", err)
-	}
-	return &Source{closeDevice: closeDevice, enc: enc, Width: w, Height: h, FPS: opts.FPS}, nil
+	return &Source{closeDevice: closeDevice, reader: reader, enc: enc, Width: w, Height: h, FPS: opts.FPS, MaxBitrate: opts.Bitrate}, nil
 }
 
 // choose picks the device mode closest to the cap at the wanted rate.
@@ -247,37 +255,56 @@ func fit(w, h, maxW, maxH int) (int, int) {
 	return int(float64(w)*s) &^ 1, int(float64(h)*s) &^ 1
 }
 
-// Read returns the next encoded frame (blocking until the device delivers
-// one) and whether it is a keyframe. The data is valid until the next
-// Read.
-func (s *Source) Read() ([]byte, bool, error) {
-	data, release, err := s.enc.Read()
+// Read returns the next encoded frame, blocking until the device delivers
+// one. Its data is valid until the next Read.
+func (s *Source) Read() (vp8enc.Frame, error) {
+	for {
+		f, err := s.readOne()
+		if err != nil || len(f.Data) > 0 {
+			return f, err
+		}
+		// The encoder dropped the frame (over its budget): on to the next.
+	}
+}
+
+func (s *Source) readOne() (vp8enc.Frame, error) {
+	img, release, err := s.reader.Read()
 	if err != nil {
-		return nil, false, err
+		return vp8enc.Frame{}, err
 	}
 	defer release()
-	return data, len(data) > 0 && data[0]&0x01 == 0, nil
+	now := time.Now()
+	if s.start.IsZero() {
+		s.start = now
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return vp8enc.Frame{}, io.EOF
+	}
+	return s.enc.Encode(img, now.Sub(s.start))
 }
 
 // ForceKeyframe makes the next frame a keyframe.
-func (s *Source) ForceKeyframe() {
-	if kc, ok := s.enc.Controller().(codec.KeyFrameController); ok {
-		_ = kc.ForceKeyFrame()
-	}
-}
+func (s *Source) ForceKeyframe() { s.enc.ForceKeyframe() }
 
-// SetBitrate changes the encoder's target bitrate.
-func (s *Source) SetBitrate(bps int) {
-	if bc, ok := s.enc.Controller().(codec.BitRateController); ok {
-		_ = bc.SetBitRate(bps)
-	}
-}
+// SetBitrate changes the encoder's target bitrate (bits per second) from
+// the next frame on.
+func (s *Source) SetBitrate(bps int) { s.enc.SetBitrate(bps) }
 
-// Close stops the device and the encoder.
+// Bitrate is the encoder's target bitrate.
+func (s *Source) Bitrate() int { return s.enc.Bitrate() }
+
+// Close stops the device and the encoder. Call it once Read has returned
+// (closing the device ends a Read waiting for a frame).
 func (s *Source) Close() error {
 	var err error
 	s.once.Do(func() {
-		err = errors.Join(s.enc.Close(), s.closeDevice())
+		err = s.closeDevice()
+		s.mu.Lock()
+		s.closed = true
+		s.enc.Close()
+		s.mu.Unlock()
 	})
 	return err
 }

@@ -123,10 +123,11 @@ func TestShareScreen(t *testing.T) {
 	var frames [][]byte
 	start := time.Now()
 	for time.Since(start) < 1200*time.Millisecond {
-		data, key, err := src.Read()
+		f, err := src.Read()
 		if err != nil {
 			t.Fatal(err)
 		}
+		data, key := f.Data, f.Keyframe
 		if len(frames) == 0 && !key {
 			t.Error("first frame is not a keyframe")
 		}
@@ -214,10 +215,11 @@ func TestPatternCamera(t *testing.T) {
 	}
 	n, start := 0, time.Now()
 	for time.Since(start) < time.Second {
-		data, key, err := src.Read()
+		f, err := src.Read()
 		if err != nil {
 			t.Fatal(err)
 		}
+		data, key := f.Data, f.Keyframe
 		if n == 0 && (!key || len(data) == 0) {
 			t.Error("first frame is not a keyframe")
 		}

@@ -64,6 +64,7 @@ type x11Reader struct {
 	root  xproto.Window
 	w, h  int
 	tick  *time.Ticker
+	done  chan struct{} // closed by Close: a waiting Read returns
 	img   *image.RGBA
 	depth byte
 }
@@ -98,12 +99,17 @@ func openX11(id string, fps int) (*x11Reader, error) {
 	r := &x11Reader{c: c, root: root.Root, w: int(root.WidthInPixels), h: int(root.HeightInPixels), depth: root.RootDepth}
 	r.img = image.NewRGBA(image.Rect(0, 0, r.w, r.h))
 	r.tick = time.NewTicker(time.Second / time.Duration(fps))
+	r.done = make(chan struct{})
 	return r, nil
 }
 
 // Read waits for the next frame time and grabs the screen.
 func (r *x11Reader) Read() (image.Image, func(), error) {
-	<-r.tick.C
+	select {
+	case <-r.tick.C:
+	case <-r.done:
+		return nil, func() {}, io.EOF
+	}
 	reply, err := xproto.GetImage(r.c, xproto.ImageFormatZPixmap, xproto.Drawable(r.root),
 		0, 0, uint16(r.w), uint16(r.h), 0xffffffff).Reply()
 	if err != nil {
@@ -123,6 +129,7 @@ func (r *x11Reader) Read() (image.Image, func(), error) {
 
 func (r *x11Reader) Close() error {
 	r.tick.Stop()
+	close(r.done)
 	r.c.Close()
 	return nil
 }

@@ -109,3 +109,16 @@ func TestPlayerRewindsOnKeyframeRequest(t *testing.T) {
 type writerFunc func(media.Sample) error
 
 func (f writerFunc) WriteSample(s media.Sample) error { return f(s) }
+
+// BenchmarkLivePattern720p is the virtual camera's cost per 1280×720
+// frame (the ticker is set fast enough not to wait).
+func BenchmarkLivePattern720p(b *testing.B) {
+	l := NewLivePattern(1280, 720, 100_000)
+	defer l.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := l.Read(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -78,6 +78,9 @@ export interface DesktopBindings {
   ShareScreen?(id: string): Promise<void>;
   StopShare?(): Promise<void>;
   MicLevel?(): Promise<number>;
+  // The user's bandwidth cap in kbit/s (0: none), each way.
+  SetMaxBitrate?(kbps: number): Promise<void>;
+  MaxBitrate?(): Promise<number>;
 }
 
 // Events on the "parley" runtime event.
