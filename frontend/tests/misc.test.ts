@@ -39,8 +39,13 @@ describe("guest URL", () => {
     expect(roomFromPath("/r/a/b")).toBeNull();
   });
   it("reads ?name= and ?join=1", () => {
-    expect(guestParams("?name=Ada%20L&join=1")).toEqual({ name: "Ada L", autoJoin: true, micOff: false, cameraOff: false });
-    expect(guestParams("")).toEqual({ name: null, autoJoin: false, micOff: false, cameraOff: false });
+    expect(guestParams("?name=Ada%20L&join=1")).toEqual({ name: "Ada L", autoJoin: true, micOff: false, cameraOff: false, token: "" });
+    expect(guestParams("")).toEqual({ name: null, autoJoin: false, micOff: false, cameraOff: false, token: "" });
+  });
+
+  it("takes the invite token from the fragment, null when damaged", () => {
+    expect(guestParams("?join=1", `#fp=sha256:${"0".repeat(64)}&t=abc.def`).token).toBe("abc.def");
+    expect(guestParams("", "#t=a%20b").token).toBeNull();
   });
   it("builds the WebSocket URL on the page's origin", () => {
     expect(signalingURL({ protocol: "https:", host: "10.0.0.2:8443" })).toBe("wss://10.0.0.2:8443/ws");

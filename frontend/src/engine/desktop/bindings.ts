@@ -78,6 +78,11 @@ export interface DesktopBindings {
   ShareScreen?(id: string): Promise<void>;
   StopShare?(): Promise<void>;
   MicLevel?(): Promise<number>;
+  // Present once the Go side binds the client's moderation calls
+  // (client.Admit, Deny, MuteParticipant).
+  Admit?(knockId: string): Promise<void>;
+  Deny?(knockId: string): Promise<void>;
+  MuteParticipant?(participantId: string, trackId: string): Promise<void>;
 }
 
 // Events on the "parley" runtime event.
