@@ -527,7 +527,14 @@ export class BrowserEngine implements Engine {
     s.ws = d.ws;
     if (w.resumeToken) s.resumeToken = w.resumeToken;
     s.iceServers = toRTCIceServers(w.iceServers);
-    for (const pc of [s.pub, s.sub]) pc?.setConfiguration({ ...pc.getConfiguration(), iceServers: s.iceServers });
+    for (const pc of [s.pub, s.sub]) {
+      try {
+        // Fresh TURN credentials for later ICE restarts.
+        pc?.setConfiguration({ ...pc.getConfiguration(), iceServers: s.iceServers });
+      } catch (e) {
+        this.log("keeping the old ICE servers", String(e));
+      }
+    }
     this.emitWelcome(s, w, true);
     this.setState("connected");
     for (const m of d.early) this.onMessage(s, m);

@@ -89,7 +89,9 @@ export interface DesktopBindings {
 export type GoEvent =
   | { type: "server"; message: ServerMessage }
   | { type: "media"; participantId: string; trackId: string; kind: TrackKind; renderId: number }
-  | { type: "connection"; state: "connected" | "closed"; code?: string; message?: string }
+  // "reconnecting" / "connected" once Go reports its client's resume
+  // (backend/client Event.State).
+  | { type: "connection"; state: "connected" | "reconnecting" | "closed"; code?: string; message?: string }
   | { type: "toast"; message: string }
   | { type: "screen-ended" };
 

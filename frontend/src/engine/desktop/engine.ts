@@ -228,6 +228,7 @@ export class DesktopEngine implements Engine {
         this.onMedia(ev.participantId, ev.trackId, ev.renderId);
         return;
       case "connection":
+        if (ev.state !== "closed" && this.inMeeting) this.setState(ev.state);
         if (ev.state === "closed" && this.inMeeting) {
           this.teardown();
           if (ev.code === "ended" && !this.endedSeen) {
