@@ -1,7 +1,7 @@
 // Shared set-up for the browser end-to-end tests: a real `parley serve` and
 // Debian's Chromium driven by playwright-core (never a downloaded browser).
 import { spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -59,7 +59,22 @@ export function startServe(args = [], { timeoutMs = 15000 } = {}) {
         stop: () =>
           new Promise((done) => {
             if (proc.exitCode !== null) return done(proc.exitCode);
-            proc.once("exit", (code) => done(code));
+            // A server that does not stop within 10 s would hang the whole
+            // suite: keep its goroutine dump (SIGQUIT) for whoever debugs
+            // it, then kill it.
+            const hang = setTimeout(() => {
+              proc.kill("SIGQUIT");
+              setTimeout(() => {
+                const file = path.join(artifacts, `serve-hang-${proc.pid}.log`);
+                writeFileSync(file, Buffer.concat(stderr));
+                console.error(`# parley serve ${proc.pid} did not stop on SIGTERM; goroutines in ${file}`);
+                proc.kill("SIGKILL");
+              }, 1000);
+            }, 10000);
+            proc.once("exit", (code) => {
+              clearTimeout(hang);
+              done(code);
+            });
             proc.kill("SIGTERM");
           }),
       });

@@ -35,16 +35,16 @@ async function serve(args) {
   return s;
 }
 
-// Opens url (a page of the room) as `name`, joining at once with the
-// camera off (these scenarios are about signaling, not video).
-async function open(url, name, { expectView = "meeting", clock = false, mic = true } = {}) {
+// Opens url (a page of the room) as `name`, joining at once, by default
+// with the camera off (most scenarios are about signaling, not video).
+async function open(url, name, { expectView = "meeting", clock = false, camera = false } = {}) {
   const context = await guestContext(browser);
   contexts.push(context);
   const page = await context.newPage();
   page.errors = [];
   page.on("pageerror", (e) => page.errors.push(e));
   if (clock) await page.clock.install();
-  await page.goto(withParams(url, { name, join: "1", "camera-off": "1", ...(mic ? {} : { "mic-off": "1" }) }));
+  await page.goto(withParams(url, { name, join: "1", ...(camera ? {} : { "camera-off": "1" }) }));
   if (expectView) {
     await page
       .locator(`[data-view="${expectView}"]`)
@@ -188,9 +188,10 @@ describe("a dropped connection", () => {
     const server = await serve(["--room", "blip"]);
     const proxy = await startBlipProxy(guestURL(server.url, "blip"));
     proxies.push(proxy);
-    const ada = await open(proxy.url, "Ada");
+    // Ada's camera is on: her media keeps its PeerConnection through the cut.
+    const ada = await open(proxy.url, "Ada", { camera: true });
     const bob = await open(guestURL(server.url, "blip"), "Bob");
-    await tile(bob, "Ada").waitFor({ timeout: 5000 });
+    await tile(bob, "Ada").and(bob.locator('[data-state="live"]')).waitFor({ timeout: 10000 });
     await tile(ada, "Bob").waitFor({ timeout: 5000 });
     await recordToasts(bob);
     await sendChat(bob, "before the blip");
@@ -202,6 +203,8 @@ describe("a dropped connection", () => {
     // The server notices the silence when its pings go unanswered (3 s
     // interval, 6 s timeout).
     await tile(bob, "Ada").and(bob.locator("[data-reconnecting]")).waitFor({ timeout: 15000 });
+    // Only signaling is cut: her video still arrives.
+    assert.equal(await tile(bob, "Ada").getAttribute("data-state"), "live");
     await sendChat(bob, "while away 2");
     await bob.locator(".chat-text", { hasText: "while away 2" }).waitFor({ timeout: 3000 });
     await ada.screenshot({ path: path.join(artifacts, "reach-reconnecting.png") });
@@ -210,6 +213,7 @@ describe("a dropped connection", () => {
 
     await ada.locator('[data-view="reconnecting"]').waitFor({ state: "hidden", timeout: 10000 });
     await tile(bob, "Ada").and(bob.locator(":not([data-reconnecting])")).waitFor({ timeout: 5000 });
+    await tile(bob, "Ada").and(bob.locator('[data-state="live"]')).waitFor({ timeout: 5000 });
     await ada.keyboard.press("c");
     await ada.locator(".chat-text", { hasText: "while away 2" }).waitFor({ timeout: 3000 });
     const texts = await ada.locator(".chat-text").evaluateAll((els) => els.map((e) => [Number(e.dataset.seq), e.textContent]));
