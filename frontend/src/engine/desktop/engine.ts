@@ -428,22 +428,21 @@ export class DesktopEngine implements Engine {
 
   // Moderation needs the Go bindings; without them (capabilities.moderation
   // false) the UI offers none of it and these say why if called anyway.
-  async admit(knockId: string): Promise<void> {
-    const f = this.go.Admit;
-    if (!f) throw moderationMissing();
-    await f(knockId).catch((e: unknown) => Promise.reject(goError(e)));
+  admit(knockId: string): Promise<void> {
+    return this.moderate(this.go.Admit?.bind(this.go), knockId);
   }
 
-  async deny(knockId: string): Promise<void> {
-    const f = this.go.Deny;
-    if (!f) throw moderationMissing();
-    await f(knockId).catch((e: unknown) => Promise.reject(goError(e)));
+  deny(knockId: string): Promise<void> {
+    return this.moderate(this.go.Deny?.bind(this.go), knockId);
   }
 
-  async muteParticipant(participantId: string, trackId: string): Promise<void> {
-    const f = this.go.MuteParticipant;
-    if (!f) throw moderationMissing();
-    await f(participantId, trackId).catch((e: unknown) => Promise.reject(goError(e)));
+  muteParticipant(participantId: string, trackId: string): Promise<void> {
+    return this.moderate(this.go.MuteParticipant?.bind(this.go), participantId, trackId);
+  }
+
+  private async moderate<A extends string[]>(call: ((...args: A) => Promise<void>) | undefined, ...args: A): Promise<void> {
+    if (!call) throw moderationMissing();
+    await call(...args).catch((e: unknown) => Promise.reject(goError(e)));
   }
 
   // Stops listening to Go (the engine is done for good).
