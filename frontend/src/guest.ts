@@ -1,14 +1,16 @@
-// The browser guest's flow: lobby → (password) → meeting → an end screen,
-// for the room named in the page's path (/r/ROOM).
+// The browser guest's flow: lobby → (password) → (waiting for the host) →
+// meeting → an end screen, for the room named in the page's path (/r/ROOM)
+// with the invite token from the link's fragment (#…&t=TOKEN).
 
 import { BrowserEngine } from "./engine/browser";
 import { EngineError, type Engine } from "./engine/types";
-import { endedScreen, joinErrorScreen, leftScreen } from "./meeting/errors";
+import { parseFragment } from "./invite";
+import { connectionLostScreen, endedScreen, joinErrorScreen, leftScreen, lobbyDeniedScreen, waitSeconds } from "./meeting/errors";
 import { Store } from "./meeting/store";
 import { isValidRoomName } from "./protocol";
 import { nameKey, renderGuestLobby, type GuestLobby, type JoinChoice } from "./views/guestlobby";
 import { MeetingView } from "./views/meeting";
-import { renderPasswordPrompt, renderScreen } from "./views/screens";
+import { renderPasswordPrompt, renderScreen, renderWaiting } from "./views/screens";
 
 // The room from /r/ROOM, or null.
 export function roomFromPath(pathname: string): string | null {
@@ -26,24 +28,29 @@ export interface GuestParams {
   autoJoin: boolean;
   micOff: boolean;
   cameraOff: boolean;
+  // The invite token (t= in the fragment), "" for none; null if the
+  // fragment is damaged.
+  token: string | null;
 }
 
-export function guestParams(search: string): GuestParams {
+export function guestParams(search: string, hash = ""): GuestParams {
   const q = new URLSearchParams(search);
   const flag = (k: string) => q.get(k) === "1" || q.get(k) === "true";
-  return { name: q.get("name"), autoJoin: flag("join"), micOff: flag("mic-off"), cameraOff: flag("camera-off") };
+  let token: string | null;
+  try {
+    token = parseFragment(hash).token;
+  } catch {
+    token = null;
+  }
+  return { name: q.get("name"), autoJoin: flag("join"), micOff: flag("mic-off"), cameraOff: flag("camera-off"), token };
 }
 
 export function startGuest(root: HTMLElement, room: string, params: GuestParams, storage: Storage): void {
-  if (!isValidRoomName(room)) {
+  if (!isValidRoomName(room) || params.token === null) {
+    const what = params.token === null ? "Its invitation is damaged." : `“${room}” is not a room name.`;
     renderScreen(
       root,
-      {
-        view: "bad-room",
-        title: "This link is damaged",
-        message: `“${room}” is not a room name. Ask the host for the invite link again.`,
-        next: [],
-      },
+      { view: "bad-room", title: "This link is damaged", message: `${what} Ask the host for the invite link again.`, next: [] },
       {},
     );
     return;
@@ -53,7 +60,15 @@ export function startGuest(root: HTMLElement, room: string, params: GuestParams,
   let meeting: MeetingView | null = null;
   let lobby: GuestLobby | null = null;
   let password: string | undefined;
+  // Dropped once the server refused it, so that joining from the lobby
+  // again tries the password or the host's lobby instead.
+  let token = params.token;
   let last: JoinChoice | null = null;
+  // Set while this page waits in the room's lobby.
+  let waiting = false;
+  // Bumped by every join and cancel: a join whose attempt is stale ignores
+  // its own outcome.
+  let attempt = 0;
 
   const clear = () => {
     meeting?.destroy();
@@ -85,35 +100,64 @@ export function startGuest(root: HTMLElement, room: string, params: GuestParams,
 
   const join = async (c: JoinChoice) => {
     last = c;
+    const mine = ++attempt;
+    waiting = false;
     if (lobby) lobby.setBusy(true);
     else renderScreen(root, { view: "joining", title: "Joining…", message: "", next: [] }, {});
     store.detach();
     store = new Store();
     store.attach(engine);
+    const offWaiting = engine.on((ev) => {
+      if (ev.type !== "waiting" || mine !== attempt) return;
+      waiting = true;
+      // Not clear(): the store must keep listening for the welcome.
+      lobby?.destroy();
+      lobby = null;
+      renderWaiting(root, {
+        room,
+        onCancel: () => {
+          attempt++;
+          engine.leave();
+          showLobby(false);
+        },
+      });
+    });
     try {
-      await engine.join({ room, name: c.name, password, micOff: c.micOff, cameraOff: c.cameraOff });
+      await engine.join({ room, name: c.name, password, token: token || undefined, micOff: c.micOff, cameraOff: c.cameraOff });
     } catch (e) {
+      if (mine !== attempt) return; // cancelled
       store.detach();
       const err = e instanceof EngineError ? e : new EngineError("internal", String(e));
       onJoinError(err);
       return;
+    } finally {
+      offWaiting();
     }
+    if (mine !== attempt) return;
+    waiting = false;
     lobby?.destroy();
     lobby = null;
     meeting = new MeetingView(root, engine, store, {
       onLeave: () => showEnd(leftScreen()),
       onEnded: (reason) => showEnd(endedScreen(reason)),
-      onFatal: (code, message) => showEnd(joinErrorScreen(code, message)),
+      onFatal: (code, message) => showEnd(code === "connection-lost" ? connectionLostScreen() : joinErrorScreen(code, message)),
     });
   };
 
   const onJoinError = (err: EngineError) => {
-    if (err.code === "bad-password") {
+    if (err.code === "bad-token" || err.code === "token-expired" || err.code === "token-used") token = "";
+    if (err.code === "denied" && waiting) {
+      waiting = false;
+      showEnd(lobbyDeniedScreen());
+      return;
+    }
+    if (err.code === "bad-password" || (err.code === "rate-limited" && !token)) {
       const wrong = password !== undefined;
       clear();
       renderPasswordPrompt(root, {
         room,
         wrong,
+        ...(err.code === "rate-limited" ? { waitSeconds: waitSeconds(err.message) } : {}),
         onSubmit: (pw) => {
           password = pw;
           if (last) void join(last);

@@ -13,7 +13,7 @@ async function start(): Promise<void> {
   // A browser that opened an invite link (/r/ROOM) is a guest of that room.
   const room = platform.kind === "browser" ? roomFromPath(window.location.pathname) : null;
   if (room !== null) {
-    startGuest(root, room, guestParams(window.location.search), window.localStorage);
+    startGuest(root, room, guestParams(window.location.search, window.location.hash), window.localStorage);
     return;
   }
   const version = platform.kind === "desktop" ? await platform.app.Version() : "";

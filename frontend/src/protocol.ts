@@ -1,20 +1,25 @@
-// Wire types of the Parley signaling protocol, version 1. The source of truth
+// Wire types of the Parley signaling protocol, version 2. The source of truth
 // is backend/signal/PROTOCOL.md (Go structs in backend/signal/messages.go);
 // these mirror it field for field.
 
-export const protocolVersion = 1;
+export const protocolVersion = 2;
 
 export type Role = "host" | "guest";
 export type TrackKind = "audio" | "video" | "screen";
 export type PCName = "publish" | "subscribe";
 export type LeaveReason = "left" | "gone" | "removed";
 export type EndReason = "host-ended" | "removed" | "shutdown";
+export type ConnectionStateName = "reconnecting" | "connected";
+export type KnockOutcome = "admitted" | "denied" | "withdrawn";
 
 export const errorCodes = [
   "bad-request",
   "version",
   "room-full",
   "bad-password",
+  "bad-token",
+  "token-expired",
+  "token-used",
   "denied",
   "not-found",
   "too-large",
@@ -40,7 +45,16 @@ export interface RoomInfo {
   name: string;
   locked: boolean;
   limit: number;
+  // The host's cap on each video or screen track, bit/s (absent or 0: none).
   maxBitrate?: number;
+  // Joiners without an invite token wait in a lobby (version 2).
+  lobby?: boolean;
+}
+
+// A joiner waiting in the lobby, as hosts see it; id is not a participant id.
+export interface Knock {
+  id: string;
+  name: string;
 }
 
 export interface IceServer {
@@ -66,15 +80,28 @@ export interface IceCandidate {
 
 // Client to server.
 export type ClientMessage =
-  | { type: "hello"; id?: number; version: number; room: string; name: string; password?: string }
+  | {
+      type: "hello";
+      id?: number;
+      version: number;
+      room: string;
+      name: string;
+      password?: string;
+      token?: string;
+      resume?: string;
+    }
   | { type: "publish"; id?: number; track: { id: string; kind: TrackKind; muted: boolean } }
   | { type: "unpublish"; id?: number; trackId: string }
-  | { type: "mute"; id?: number; trackId: string; muted: boolean }
+  // participantId (version 2, hosts): mute another participant's track.
+  | { type: "mute"; id?: number; trackId: string; muted: boolean; participantId?: string }
   | { type: "chat"; id?: number; text: string }
   | { type: "leave"; id?: number }
   | { type: "lock"; id?: number; locked: boolean }
   | { type: "remove"; id?: number; participantId: string }
   | { type: "end"; id?: number }
+  | { type: "restart"; id?: number; pc: "subscribe" }
+  | { type: "admit"; id?: number; knockId: string }
+  | { type: "deny"; id?: number; knockId: string }
   | { type: "offer"; id?: number; pc: "publish"; sdp: string }
   | { type: "answer"; id?: number; pc: "subscribe"; sdp: string }
   | { type: "candidate"; id?: number; pc: PCName; candidate: IceCandidate | null };
@@ -91,6 +118,9 @@ export type ServerMessage =
       tracks: Track[];
       iceServers: IceServer[];
       chat: ChatMessage[];
+      knocks?: Knock[];
+      resumeToken?: string;
+      resumed?: boolean;
     }
   | { type: "error"; id?: number; code: string; message: string }
   | { type: "participant-joined"; id?: number; participant: Participant }
@@ -98,11 +128,16 @@ export type ServerMessage =
   | { type: "participant-updated"; id?: number; participant: Participant }
   | { type: "track-published"; id?: number; track: Track }
   | { type: "track-unpublished"; id?: number; trackId: string; participantId: string }
-  | { type: "mute"; id?: number; trackId: string; participantId: string; muted: boolean }
+  // by: the host who muted someone else's track.
+  | { type: "mute"; id?: number; trackId: string; participantId: string; muted: boolean; by?: string }
   | { type: "speaking"; id?: number; participantId: string; speaking: boolean; level: number }
   | ({ type: "chat"; id?: number } & ChatMessage)
   | ({ type: "room"; id?: number } & RoomInfo)
   | { type: "ended"; id?: number; reason: EndReason }
+  | { type: "participant-state"; id?: number; participantId: string; state: ConnectionStateName }
+  | { type: "waiting"; id?: number }
+  | { type: "knock"; id?: number; knock: Knock }
+  | { type: "knock-ended"; id?: number; knockId: string; outcome: KnockOutcome; by?: string }
   | { type: "offer"; id?: number; pc: "subscribe"; sdp: string }
   | { type: "answer"; id?: number; pc: "publish"; sdp: string }
   | { type: "candidate"; id?: number; pc: PCName; candidate: IceCandidate | null };
@@ -113,7 +148,10 @@ export function normalizeErrorCode(code: string): ErrorCode {
 }
 
 // Parses one text frame from the server. Returns null for anything that is
-// not an object with a string type; unknown fields are kept (and ignored).
+// not an object with a string type, and for a version 2 message whose
+// fields are missing or of the wrong type or enum value (PROTOCOL.md §2:
+// such a message is applied not at all); unknown fields are kept (and
+// ignored).
 export function parseServerMessage(text: string): ServerMessage | null {
   let v: unknown;
   try {
@@ -122,7 +160,33 @@ export function parseServerMessage(text: string): ServerMessage | null {
     return null;
   }
   if (typeof v !== "object" || v === null || typeof (v as { type?: unknown }).type !== "string") return null;
-  return v as ServerMessage;
+  return validV2(v as Record<string, unknown>) ? (v as ServerMessage) : null;
+}
+
+const isStr = (x: unknown): x is string => typeof x === "string" && x !== "";
+const optStr = (x: unknown) => x === undefined || typeof x === "string";
+const isKnock = (k: unknown): k is Knock =>
+  typeof k === "object" && k !== null && isStr((k as Knock).id) && isStr((k as Knock).name);
+
+function validV2(m: Record<string, unknown>): boolean {
+  switch (m.type) {
+    case "welcome":
+      return (
+        (m.knocks === undefined || (Array.isArray(m.knocks) && m.knocks.every(isKnock))) &&
+        optStr(m.resumeToken) &&
+        (m.resumed === undefined || typeof m.resumed === "boolean")
+      );
+    case "participant-state":
+      return isStr(m.participantId) && (m.state === "reconnecting" || m.state === "connected");
+    case "knock":
+      return isKnock(m.knock);
+    case "knock-ended":
+      return isStr(m.knockId) && ["admitted", "denied", "withdrawn"].includes(m.outcome as string) && optStr(m.by);
+    case "mute":
+      return optStr(m.by);
+    default:
+      return true;
+  }
 }
 
 // Room names: 1–64 letters, digits, "-", "_" or ".", not starting with ".".

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { rateQuality } from "../src/engine/browser";
 import { signalingURL } from "../src/engine/signaling";
 import { guestParams, roomFromPath } from "../src/guest";
-import { endedScreen, joinErrorScreen } from "../src/meeting/errors";
+import { connectionLostScreen, endedScreen, joinErrorScreen, lobbyDeniedScreen, waitSeconds } from "../src/meeting/errors";
 import { commandForKey } from "../src/meeting/shortcuts";
 import { cleanDisplayName, isValidRoomName, normalizeErrorCode, parseServerMessage } from "../src/protocol";
 import { tileState } from "../src/views/tile";
@@ -39,8 +39,13 @@ describe("guest URL", () => {
     expect(roomFromPath("/r/a/b")).toBeNull();
   });
   it("reads ?name= and ?join=1", () => {
-    expect(guestParams("?name=Ada%20L&join=1")).toEqual({ name: "Ada L", autoJoin: true, micOff: false, cameraOff: false });
-    expect(guestParams("")).toEqual({ name: null, autoJoin: false, micOff: false, cameraOff: false });
+    expect(guestParams("?name=Ada%20L&join=1")).toEqual({ name: "Ada L", autoJoin: true, micOff: false, cameraOff: false, token: "" });
+    expect(guestParams("")).toEqual({ name: null, autoJoin: false, micOff: false, cameraOff: false, token: "" });
+  });
+
+  it("takes the invite token from the fragment, null when damaged", () => {
+    expect(guestParams("?join=1", `#fp=sha256:${"0".repeat(64)}&t=abc.def`).token).toBe("abc.def");
+    expect(guestParams("", "#t=a%20b").token).toBeNull();
   });
   it("builds the WebSocket URL on the page's origin", () => {
     expect(signalingURL({ protocol: "https:", host: "10.0.0.2:8443" })).toBe("wss://10.0.0.2:8443/ws");
@@ -70,6 +75,26 @@ describe("protocol helpers", () => {
     expect(parseServerMessage("[]")).toBeNull();
     expect(parseServerMessage("nope")).toBeNull();
   });
+  it("knows the version 2 error codes", () => {
+    for (const c of ["bad-token", "token-expired", "token-used"]) expect(normalizeErrorCode(c)).toBe(c);
+  });
+  it.each([
+    ['{"type":"participant-state","participantId":"p1","state":"reconnecting"}', true],
+    ['{"type":"participant-state","participantId":"p1","state":"asleep"}', false],
+    ['{"type":"participant-state","state":"connected"}', false],
+    ['{"type":"waiting","id":1}', true],
+    ['{"type":"knock","knock":{"id":"k1","name":"Eve"}}', true],
+    ['{"type":"knock","knock":{"id":"k1"}}', false],
+    ['{"type":"knock-ended","knockId":"k1","outcome":"withdrawn"}', true],
+    ['{"type":"knock-ended","knockId":"k1","outcome":"maybe"}', false],
+    ['{"type":"mute","trackId":"t","participantId":"p","muted":true,"by":"h"}', true],
+    ['{"type":"mute","trackId":"t","participantId":"p","muted":true,"by":7}', false],
+    ['{"type":"welcome","resumeToken":"abc","resumed":true,"knocks":[{"id":"k","name":"E"}]}', true],
+    ['{"type":"welcome","resumed":"yes"}', false],
+    ['{"type":"welcome","knocks":[{"id":"k"}]}', false],
+  ])("checks the fields of version 2 messages: %s", (text, ok) => {
+    expect(parseServerMessage(text) !== null).toBe(ok);
+  });
 });
 
 describe("error screens", () => {
@@ -82,6 +107,23 @@ describe("error screens", () => {
     // Never offer to reconnect automatically after host-ended or removed.
     expect(endedScreen("host-ended").next).not.toContain("rejoin");
     expect(endedScreen("removed").next).not.toContain("rejoin");
+  });
+  it("tells which invite link problem it is and what to do", () => {
+    for (const c of ["bad-token", "token-expired", "token-used"] as const) {
+      const t = joinErrorScreen(c, "");
+      expect(t.view).toBe(c);
+      expect(t.message).toMatch(/Ask the host for a new invite link/);
+    }
+    expect(lobbyDeniedScreen().next[0]).toBe("retry");
+    expect(connectionLostScreen()).toMatchObject({ view: "connection-lost", title: "Connection lost", next: ["retry", "lobby"] });
+  });
+  it.each([
+    ["too many wrong passwords from your address: try again in 27 s", 27],
+    ["try again in 1 s", 1],
+    ["slow down", 30],
+    ["", 30],
+  ])("reads the wait from %j", (message, want) => {
+    expect(waitSeconds(message)).toBe(want);
   });
 });
 

@@ -5,6 +5,8 @@ import {
   groupChat,
   initialState,
   initials,
+  mergeChat,
+  micMuted,
   participantRows,
   prepareChat,
   reduce,
@@ -38,6 +40,8 @@ const welcome: Action = {
     { id: "cam-g", participantId: "g1", kind: "video", muted: false },
   ],
   chat: [chat(2, "g1", "Grace", "second"), chat(1, "g1", "Grace", "first")],
+  knocks: [],
+  resumed: false,
 };
 
 describe("meeting reducer", () => {
@@ -150,6 +154,69 @@ describe("meeting reducer", () => {
     expect(s.panel).toBe("participants");
   });
 
+  it("a resumed welcome keeps order, media and pins, merges missed chat once and toasts nobody", () => {
+    let s = run([
+      welcome,
+      { type: "participant-joined", participant: bob },
+      { type: "track-published", track: { id: "cam-b", participantId: "b1", kind: "video", muted: false } },
+      { type: "media", participantId: "g1", trackId: "cam-g", kind: "video", source: fakeSource },
+      { type: "media", participantId: "b1", trackId: "cam-b", kind: "video", source: fakeSource },
+      { type: "ui/pin", tileId: "cam:g1" },
+      { type: "chat", message: chat(3, "b1", "Bob", "third") },
+    ]);
+    const toasts = s.toasts.length;
+    const unread = s.unread;
+    // While away: Bob left, Cy joined, Grace wrote 4 and 5; the history
+    // repeats 1–3.
+    s = reduce(s, {
+      ...(welcome as Extract<Action, { type: "welcome" }>),
+      resumed: true,
+      participants: [grace, ada, { id: "c1", name: "Cy", role: "guest" }],
+      chat: [1, 2, 3, 4, 5].map((n) => chat(n, n === 3 ? "b1" : "g1", n === 3 ? "Bob" : "Grace", `m${n}`)),
+    });
+    expect(s.chat.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(s.chat[2]!.text).toBe("third"); // the copy already shown stays
+    expect(s.unread).toBe(unread + 2);
+    expect(Object.keys(s.participants).sort()).toEqual(["a1", "c1", "g1"]);
+    expect(s.participants["g1"]!.order).toBeLessThan(s.participants["c1"]!.order);
+    expect(s.media[trackKey("g1", "cam-g")]).toBe(fakeSource);
+    expect(s.media[trackKey("b1", "cam-b")]).toBeUndefined();
+    expect(s.pinned).toBe("cam:g1");
+    expect(s.toasts.length).toBe(toasts);
+  });
+
+  it("shows a participant as reconnecting and back, with no toast", () => {
+    let s = run([welcome]);
+    const toasts = s.toasts.length;
+    s = reduce(s, { type: "participant-state", participantId: "g1", state: "reconnecting" });
+    expect(s.participants["g1"]!.connection).toBe("reconnecting");
+    expect(deriveTiles(s).find((t) => t.participantId === "g1")!.reconnecting).toBe(true);
+    s = reduce(s, { type: "participant-state", participantId: "g1", state: "connected" });
+    expect(s.participants["g1"]!.connection).toBe("connected");
+    expect(s.toasts.length).toBe(toasts);
+    expect(reduce(s, { type: "participant-state", participantId: "zz", state: "connected" })).toBe(s);
+  });
+
+  it("keeps the lobby's knocks from welcome, knock and knock-ended", () => {
+    let s = run([{ ...(welcome as Extract<Action, { type: "welcome" }>), knocks: [{ id: "k1", name: "Eve" }] }]);
+    s = reduce(s, { type: "knock", knock: { id: "k2", name: "Mallory" } });
+    s = reduce(s, { type: "knock", knock: { id: "k2", name: "Mallory" } });
+    expect(s.knocks.map((k) => k.id)).toEqual(["k1", "k2"]);
+    s = reduce(s, { type: "knock-ended", knockId: "k1", outcome: "admitted" });
+    expect(s.knocks.map((k) => k.name)).toEqual(["Mallory"]);
+  });
+
+  it("tells you when a host muted you, not when you muted yourself", () => {
+    let s = run([welcome, { type: "track-published", track: { id: "mic-a", participantId: "a1", kind: "audio", muted: false } }]);
+    const n = s.toasts.length;
+    s = reduce(s, { type: "mute", participantId: "a1", trackId: "mic-a", muted: true });
+    expect(s.toasts.length).toBe(n);
+    s = reduce(s, { type: "mute", participantId: "a1", trackId: "mic-a", muted: false });
+    s = reduce(s, { type: "mute", participantId: "a1", trackId: "mic-a", muted: true, by: "g1" });
+    expect(s.toasts.at(-1)!.text).toMatch(/^The host muted you/);
+    expect(micMuted(s, "a1")).toBe(true);
+  });
+
   it("records how the meeting ended", () => {
     expect(run([welcome, { type: "ended", reason: "host-ended" }]).ended).toBe("host-ended");
   });
@@ -206,4 +273,21 @@ describe("initials", () => {
     ["", "?"],
     ["Émile Zola", "ÉZ"],
   ])("%j → %s", (name, want) => expect(initials(name)).toBe(want));
+});
+
+describe("mergeChat", () => {
+  const m = (n: number) => chat(n, "g1", "Grace", `m${n}`);
+  it.each([
+    [[], [3, 1, 2], [1, 2, 3]],
+    [[1, 2], [1, 2, 3, 4], [1, 2, 3, 4]],
+    [[1, 2, 5], [3, 4, 5], [1, 2, 3, 4, 5]],
+    [[1, 2], [2, 2, 3], [1, 2, 3]],
+    [[4], [], [4]],
+  ])("%j + %j = %j, each once", (have, more, want) => {
+    expect(mergeChat(have.map(m), more.map(m)).map((x) => x.seq)).toEqual(want);
+  });
+  it("returns the same list when nothing is new", () => {
+    const list = [m(1), m(2)];
+    expect(mergeChat(list, [m(2)])).toBe(list);
+  });
 });

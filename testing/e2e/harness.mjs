@@ -1,7 +1,8 @@
 // Shared set-up for the browser end-to-end tests: a real `parley serve` and
 // Debian's Chromium driven by playwright-core (never a downloaded browser).
 import { spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import { createRequire } from "node:module";
 import path from "node:path";
 import readline from "node:readline";
@@ -36,9 +37,10 @@ export function startServe(args = [], { timeoutMs = 15000 } = {}) {
       if (ready) return;
       // --json prints {"event":"ready","url":…}; otherwise the URL is in the text.
       let url;
+      let ev;
       if (line.startsWith("{")) {
         try {
-          const ev = JSON.parse(line);
+          ev = JSON.parse(line);
           if (ev.event === "ready") url = ev.url;
         } catch {
           // not JSON after all
@@ -51,11 +53,28 @@ export function startServe(args = [], { timeoutMs = 15000 } = {}) {
       proc.removeAllListeners("exit");
       resolve({
         url,
+        // With --json: the ready event (hostUrl, fingerprint, …).
+        ready: ev?.event === "ready" ? ev : null,
         proc,
         stop: () =>
           new Promise((done) => {
             if (proc.exitCode !== null) return done(proc.exitCode);
-            proc.once("exit", (code) => done(code));
+            // A server that does not stop within 10 s would hang the whole
+            // suite: keep its goroutine dump (SIGQUIT) for whoever debugs
+            // it, then kill it.
+            const hang = setTimeout(() => {
+              proc.kill("SIGQUIT");
+              setTimeout(() => {
+                const file = path.join(artifacts, `serve-hang-${proc.pid}.log`);
+                writeFileSync(file, Buffer.concat(stderr));
+                console.error(`# parley serve ${proc.pid} did not stop on SIGTERM; goroutines in ${file}`);
+                proc.kill("SIGKILL");
+              }, 1000);
+            }, 10000);
+            proc.once("exit", (code) => {
+              clearTimeout(hang);
+              done(code);
+            });
             proc.kill("SIGTERM");
           }),
       });
@@ -118,5 +137,73 @@ export function guestURL(inviteURL, room, { name, join = true, extra = {} } = {}
   if (name) u.searchParams.set("name", name);
   if (join) u.searchParams.set("join", "1");
   for (const [k, v] of Object.entries(extra)) u.searchParams.set(k, v);
+  return u.href;
+}
+
+// A TCP relay on loopback in front of a server, to cut a page's
+// connections for real, the way a laptop that changes networks loses
+// them: down() resets the browser's side of every connection through it
+// (the browser sees its sockets die at once) and leaves the server's side
+// silent (the server notices only when its pings go unanswered), and
+// refuses new connections until up(). Media (UDP, straight to the server)
+// is not affected.
+export async function startBlipProxy(targetURL) {
+  const target = new URL(targetURL);
+  const pairs = new Set();
+  let down = false;
+  const server = net.createServer((client) => {
+    client.on("error", () => {});
+    if (down) {
+      client.resetAndDestroy();
+      return;
+    }
+    const upstream = net.connect(Number(target.port), target.hostname);
+    upstream.on("error", () => {});
+    const pair = { client, upstream, cut: false };
+    pairs.add(pair);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.on("close", () => {
+      if (!pair.cut) upstream.destroy();
+    });
+    upstream.on("close", () => {
+      pairs.delete(pair);
+      client.destroy();
+    });
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const via = new URL(targetURL);
+  via.host = `127.0.0.1:${server.address().port}`;
+  return {
+    url: via.href,
+    down() {
+      down = true;
+      for (const pair of pairs) {
+        if (pair.cut) continue;
+        pair.cut = true;
+        pair.upstream.unpipe(pair.client);
+        pair.client.unpipe(pair.upstream);
+        pair.upstream.pause();
+        pair.client.resetAndDestroy();
+      }
+    },
+    up() {
+      down = false;
+    },
+    close: () =>
+      new Promise((resolve) => {
+        for (const pair of pairs) {
+          pair.client.destroy();
+          pair.upstream.destroy();
+        }
+        server.close(() => resolve());
+      }),
+  };
+}
+
+// url (an invite link, fragment and all) with query parameters added.
+export function withParams(url, params) {
+  const u = new URL(url);
+  for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
   return u.href;
 }

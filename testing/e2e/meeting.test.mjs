@@ -314,21 +314,22 @@ describe("losing the server", () => {
     });
   }
 
-  test("a dropped connection shows 'Connection lost' with a button, and rejoins", async () => {
+  test("a dropped connection shows 'Reconnecting…' with a button, and rejoins", async () => {
     const addr = `127.0.0.1:${await freePort()}`;
     let server = await startServe(["--addr", addr, "--json", "--room", "net"]);
     const p = await guest(server, "net", "Gus", { cameraOff: true });
     await tile(p, "Gus").waitFor();
     server.proc.kill("SIGKILL"); // no `ended`: the socket just drops
-    await p.locator('[data-view="connection-lost"]').waitFor({ timeout: 5000 });
+    await p.locator('[data-view="reconnecting"]').waitFor({ timeout: 5000 });
     await p.getByRole("button", { name: "Reconnect now" }).waitFor();
     await p.getByText(/Retrying/).waitFor({ timeout: 5000 });
 
+    // A new server has no session to resume: the page joins it afresh.
     server = await startServe(["--addr", addr, "--json", "--room", "net"]);
     servers.push(server);
     // The backoff may win the race to reconnect; the button must not be needed.
     await p.getByRole("button", { name: "Reconnect now" }).click({ timeout: 2000 }).catch(() => {});
-    await p.locator('[data-view="connection-lost"]').waitFor({ state: "hidden", timeout: 15000 });
+    await p.locator('[data-view="reconnecting"]').waitFor({ state: "hidden", timeout: 15000 });
     await tile(p, "Gus").waitFor({ timeout: 5000 });
     assert.equal(await p.locator('[data-view="meeting"]').count(), 1);
   });

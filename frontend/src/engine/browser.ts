@@ -4,8 +4,9 @@
 // answer), trickle ICE both ways.
 
 import type { ChatMessage, IceCandidate, IceServer, PCName, ServerMessage, TrackKind } from "../protocol";
-import { protocolVersion } from "../protocol";
+import { normalizeErrorCode, protocolVersion } from "../protocol";
 import { cameraConstraints, describeMediaError, LevelMeter, listMediaDevices, micConstraints, screenConstraints } from "./media";
+import { defaultReconnectPolicy, Reconnector, type AttemptResult, type ReconnectPolicy } from "./reconnect";
 import { bindingKey, diffBindings, parseSections, type Binding } from "./sdp";
 import { SignalingSocket, signalingURL } from "./signaling";
 import {
@@ -30,11 +31,29 @@ import {
 const fatalJoinCodes: ReadonlySet<EngineErrorCode> = new Set([
   "room-full",
   "bad-password",
+  "bad-token",
+  "token-expired",
+  "token-used",
+  "rate-limited",
   "denied",
   "not-found",
   "version",
   "bad-request",
 ]);
+
+// A resume is worth a quick try: a server that does not answer within this
+// is retried on the backoff schedule.
+const resumeOpenTimeoutMs = 5000;
+const iceCheckMs = 500;
+const iceRestartEveryMs = 3000;
+
+type Welcome = Extract<ServerMessage, { type: "welcome" }>;
+
+interface Dialled {
+  ws: SignalingSocket;
+  welcome: Welcome;
+  early: ServerMessage[];
+}
 
 interface LocalSlot {
   kind: TrackKind;
@@ -46,21 +65,27 @@ interface LocalSlot {
 }
 
 interface Session {
+  // Replaced when the session resumes on a new socket.
   ws: SignalingSocket;
   selfId: string;
+  resumeToken: string;
   iceServers: RTCIceServer[];
   pub: RTCPeerConnection | null;
   sub: RTCPeerConnection | null;
   pubChain: Promise<void>;
   subChain: Promise<void>;
   pubOfferSent: boolean;
+  // A publish negotiation died with the socket: redo it once resumed.
+  republish: boolean;
   localPubCandidates: (IceCandidate | null)[];
   remoteCandidates: Record<PCName, (IceCandidate | null)[]>;
   bindings: Map<string, Binding>;
   audio: Map<string, HTMLAudioElement>;
   quality: Map<string, Quality>;
   lastStats: Map<string, { lost: number; received: number }>;
+  lastRestart: Record<PCName, number>;
   statsTimer: number;
+  iceTimer: number;
   closed: boolean;
 }
 
@@ -80,13 +105,17 @@ export class BrowserEngine implements Engine {
   private session: Session | null = null;
   private joinOpts: JoinOptions | null = null;
   private wantConnected = false;
-  private retryTimer = 0;
-  private attempt = 0;
+  // The socket of a hello still waiting for its welcome (in the lobby).
+  private joining: SignalingSocket | null = null;
+  private readonly reconnector: Reconnector;
   private audioBlocked = false;
   // localStorage "parley.debug" = "1" logs signaling and media steps.
   private readonly debug: boolean;
 
-  constructor(private readonly win: Window = window) {
+  constructor(
+    private readonly win: Window = window,
+    reconnectPolicy: ReconnectPolicy = defaultReconnectPolicy,
+  ) {
     const md = win.navigator.mediaDevices;
     let debug = false;
     try {
@@ -98,7 +127,21 @@ export class BrowserEngine implements Engine {
     this.capabilities = {
       speakerSelection: typeof HTMLMediaElement !== "undefined" && "setSinkId" in HTMLMediaElement.prototype,
       screenShare: typeof md?.getDisplayMedia === "function",
+      moderation: true,
     };
+    this.reconnector = new Reconnector(
+      reconnectPolicy,
+      {
+        now: () => Date.now(),
+        setTimeout: (fn, ms) => win.setTimeout(fn, ms),
+        clearTimeout: (id) => win.clearTimeout(id),
+      },
+      () => this.attemptReconnect(),
+      {
+        waiting: (attempt, delay) => this.setState("reconnecting", { attempt, retryInMs: delay }),
+        gaveUp: () => this.giveUp(),
+      },
+    );
   }
 
   on(listener: EngineListener): () => void {
@@ -248,9 +291,10 @@ export class BrowserEngine implements Engine {
     if (this.slots.audio.track) this.slots.audio.track.enabled = !this.muted.audio;
     if (this.slots.video.track) this.slots.video.track.enabled = !this.muted.video;
     this.wantConnected = true;
-    this.attempt = 0;
+    this.reconnector.stop();
+    this.setState("connecting");
     try {
-      return await this.connect();
+      return await this.connectFresh();
     } catch (e) {
       this.wantConnected = false;
       this.setState("closed");
@@ -262,154 +306,285 @@ export class BrowserEngine implements Engine {
     this.emit({ type: "connection", state, ...extra });
   }
 
-  private async connect(): Promise<JoinResult> {
-    const opts = this.joinOpts;
-    if (!opts) throw new EngineError("internal", "join first");
-    this.setState(this.attempt > 0 ? "reconnecting" : "connecting", { attempt: this.attempt });
-    // Messages that arrive between welcome and the end of connect() (offers,
-    // candidates, events) are queued, then handled in order.
-    let session: Session | null = null;
+  // Opens a signaling socket and says hello: a new session, or with resume
+  // the session of that token. Messages that arrive before the caller makes
+  // the socket its session's are queued in `early`, to be handled in order.
+  private async dialHello(opts: JoinOptions, resume?: string): Promise<Dialled> {
     const early: ServerMessage[] = [];
-    const ws = new SignalingSocket(signalingURL(this.win.location), {
+    const ws: SignalingSocket = new SignalingSocket(signalingURL(this.win.location), {
       message: (m) => {
-        if (session) this.onMessage(session, m);
+        const s = this.session;
+        if (s && s.ws === ws && !s.closed) this.onMessage(s, m);
         else early.push(m);
       },
       closed: () => {
-        if (session) this.onSocketClosed(session);
+        const s = this.session;
+        if (s && s.ws === ws) this.onSocketClosed(s);
       },
     });
-    await ws.open();
-    let welcome: ServerMessage;
+    await ws.open(resume ? resumeOpenTimeoutMs : undefined);
+    this.joining = ws;
+    let reply: ServerMessage;
     try {
-      welcome = await ws.request({
-        type: "hello",
-        version: protocolVersion,
-        room: opts.room,
-        name: opts.name,
-        ...(opts.password ? { password: opts.password } : {}),
-      });
+      reply = await ws.request(
+        {
+          type: "hello",
+          version: protocolVersion,
+          room: opts.room,
+          name: opts.name,
+          // A resume carries only the token (PROTOCOL.md §3).
+          ...(resume
+            ? { resume }
+            : { ...(opts.password ? { password: opts.password } : {}), ...(opts.token ? { token: opts.token } : {}) }),
+        },
+        15000,
+        resume ? undefined : () => this.emit({ type: "waiting" }),
+      );
     } catch (e) {
       ws.close();
-      throw e instanceof EngineError ? e : new EngineError("internal", String(e));
+      throw asEngineError(e);
+    } finally {
+      if (this.joining === ws) this.joining = null;
     }
-    if (welcome.type !== "welcome") {
+    if (reply.type !== "welcome") {
       ws.close();
-      throw new EngineError("bad-request", `expected welcome, got ${welcome.type}`);
+      throw new EngineError("bad-request", `expected welcome, got ${reply.type}`);
     }
     if (!this.wantConnected) {
       ws.close();
       throw new EngineError("connection-lost", "left while joining");
     }
+    return { ws, welcome: reply, early };
+  }
+
+  // Joins as a new participant: new session, new PeerConnections.
+  private async connectFresh(): Promise<JoinResult> {
+    const opts = this.joinOpts;
+    if (!opts) throw new EngineError("internal", "join first");
+    const { ws, welcome, early } = await this.dialHello(opts);
     const s: Session = {
       ws,
       selfId: welcome.participantId,
+      resumeToken: welcome.resumeToken ?? "",
       iceServers: toRTCIceServers(welcome.iceServers),
       pub: null,
       sub: null,
       pubChain: Promise.resolve(),
       subChain: Promise.resolve(),
       pubOfferSent: false,
+      republish: false,
       localPubCandidates: [],
       remoteCandidates: { publish: [], subscribe: [] },
       bindings: new Map(),
       audio: new Map(),
       quality: new Map(),
       lastStats: new Map(),
+      lastRestart: { publish: 0, subscribe: 0 },
       statsTimer: 0,
+      iceTimer: 0,
       closed: false,
     };
     this.session = s;
-    this.attempt = 0;
+    this.emitWelcome(s, welcome, false);
+    this.setState("connected");
+    for (const m of early) this.onMessage(s, m);
+    this.startPublishing(s);
+    s.statsTimer = this.win.setInterval(() => void this.pollStats(s), 2000);
+    s.iceTimer = this.win.setInterval(() => this.watchIce(s), iceCheckMs);
+    return { selfId: s.selfId };
+  }
+
+  private emitWelcome(s: Session, w: Welcome, resumed: boolean): void {
     this.emit({
       type: "welcome",
       selfId: s.selfId,
-      room: welcome.room,
-      participants: welcome.participants ?? [],
-      tracks: welcome.tracks ?? [],
-      chat: welcome.chat ?? [],
+      room: w.room,
+      participants: w.participants ?? [],
+      tracks: w.tracks ?? [],
+      chat: w.chat ?? [],
+      knocks: w.knocks ?? [],
+      resumed,
     });
-    this.setState("connected");
-    session = s;
-    // The welcome itself went through the handler before session was set.
-    for (const m of early) if (m.type !== "welcome") this.onMessage(s, m);
-    this.startPublishing(s);
-    s.statsTimer = this.win.setInterval(() => void this.pollStats(s), 2000);
-    return { selfId: s.selfId };
   }
 
   leave(): void {
     this.wantConnected = false;
-    this.clearRetry();
+    this.reconnector.stop();
+    if (this.joining) {
+      // Waiting in the lobby: withdraw the knock.
+      this.joining.send({ type: "leave" });
+      this.joining.close();
+      this.joining = null;
+    }
     const s = this.session;
     if (s) {
       s.ws.send({ type: "leave" });
       this.teardown(s);
     }
     this.session = null;
+    this.releaseLocal();
+    this.setState("closed");
+  }
+
+  private releaseLocal(): void {
     for (const slot of Object.values(this.slots)) {
       this.stopSlot(slot);
       slot.transceiver = null;
       slot.announcedId = null;
     }
     this.meter.attach(null);
-    this.setState("closed");
   }
 
   reconnectNow(): void {
-    if (!this.wantConnected || this.session) return;
-    this.clearRetry();
-    void this.tryReconnect();
+    this.reconnector.now();
   }
 
-  private clearRetry(): void {
-    if (this.retryTimer) this.win.clearTimeout(this.retryTimer);
-    this.retryTimer = 0;
-  }
-
+  // The signaling socket dropped without `ended`. A session with a resume
+  // token keeps its PeerConnections (media may well still flow) and is
+  // resumed on a new socket; without one it starts over.
   private onSocketClosed(s: Session): void {
-    if (s !== this.session) return;
-    this.teardown(s);
-    this.session = null;
+    if (s !== this.session || s.closed) return;
     if (!this.wantConnected) {
+      this.teardown(s);
+      this.session = null;
       this.setState("closed");
       return;
     }
-    this.fail("connection-lost", "The connection to the meeting was lost.");
-    this.scheduleReconnect();
+    if (!s.resumeToken) {
+      this.teardown(s);
+      this.session = null;
+    }
+    this.log("signaling lost; reconnecting", s.resumeToken ? "(resume)" : "(new session)");
+    this.reconnector.start();
   }
 
-  private scheduleReconnect(): void {
-    this.attempt++;
-    const delay = Math.min(1000 * 2 ** (this.attempt - 1), 15000);
-    this.setState("reconnecting", { attempt: this.attempt, retryInMs: delay });
-    this.clearRetry();
-    this.retryTimer = this.win.setTimeout(() => void this.tryReconnect(), delay);
-  }
-
-  private async tryReconnect(): Promise<void> {
-    this.retryTimer = 0;
-    if (!this.wantConnected) return;
-    try {
-      await this.connect();
-    } catch (e) {
-      const err = e instanceof EngineError ? e : new EngineError("internal", String(e));
-      if (fatalJoinCodes.has(err.code)) {
-        this.wantConnected = false;
-        this.setState("closed");
-        this.fail(err.code, err.message, true);
-        return;
+  private async attemptReconnect(): Promise<AttemptResult> {
+    if (!this.wantConnected || !this.joinOpts) return "fatal";
+    const s = this.session;
+    if (s && !s.closed && s.resumeToken) {
+      try {
+        const d = await this.dialHello(this.joinOpts, s.resumeToken);
+        if (!this.reconnector.active || this.session !== s || s.closed) {
+          d.ws.close();
+          return "retry";
+        }
+        if (!d.welcome.resumed || d.welcome.participantId !== s.selfId) {
+          d.ws.close();
+          throw new EngineError("not-found", "the server started a new session instead");
+        }
+        this.onResumed(s, d);
+        return "done";
+      } catch (e) {
+        const err = asEngineError(e);
+        if (err.code !== "not-found") return this.retryOrStop(err);
+        // The server let our session go (it waited too long, or it
+        // restarted): join again as a new participant.
+        this.log("resume refused; joining again", err.message);
+        this.teardown(s);
+        if (this.session === s) this.session = null;
       }
-      if (this.wantConnected) this.scheduleReconnect();
+    }
+    try {
+      await this.connectFresh();
+      return "done";
+    } catch (e) {
+      return this.retryOrStop(asEngineError(e));
+    }
+  }
+
+  private retryOrStop(err: EngineError): AttemptResult {
+    if (!fatalJoinCodes.has(err.code)) return "retry";
+    this.stopForGood();
+    this.fail(err.code, err.message, true);
+    return "fatal";
+  }
+
+  // Reconnecting failed for good: the UI shows a "Connection lost" screen
+  // whose Retry joins again from scratch.
+  private giveUp(): void {
+    this.log("reconnecting: giving up");
+    this.stopForGood();
+    this.fail("connection-lost", "The connection to the meeting was lost and could not be restored.", true);
+  }
+
+  private stopForGood(): void {
+    this.wantConnected = false;
+    this.joining?.close();
+    this.joining = null;
+    const s = this.session;
+    if (s) this.teardown(s);
+    this.session = null;
+    this.releaseLocal();
+    this.setState("closed");
+  }
+
+  // The same session on a new socket: the room as it is now replaces what
+  // we knew (the UI merges chat by seq); what the server missed from us
+  // while we were away (track announcements, mute flags, a publish offer)
+  // is sent again.
+  private onResumed(s: Session, d: Dialled): void {
+    const w = d.welcome;
+    s.ws = d.ws;
+    if (w.resumeToken) s.resumeToken = w.resumeToken;
+    s.iceServers = toRTCIceServers(w.iceServers);
+    for (const pc of [s.pub, s.sub]) {
+      try {
+        // Fresh TURN credentials for later ICE restarts.
+        pc?.setConfiguration({ ...pc.getConfiguration(), iceServers: s.iceServers });
+      } catch (e) {
+        this.log("keeping the old ICE servers", String(e));
+      }
+    }
+    this.emitWelcome(s, w, true);
+    this.setState("connected");
+    for (const m of d.early) this.onMessage(s, m);
+    const ours = new Map((w.tracks ?? []).filter((t) => t.participantId === s.selfId).map((t) => [t.id, t]));
+    let renegotiate = s.republish || s.pub?.signalingState === "have-local-offer";
+    s.republish = false;
+    const kept = new Set<string>();
+    for (const slot of Object.values(this.slots)) {
+      if (!slot.transceiver || !slot.track) continue;
+      const t = slot.announcedId ? ours.get(slot.announcedId) : undefined;
+      if (!t) {
+        slot.announcedId = null;
+        renegotiate = true;
+        continue;
+      }
+      kept.add(t.id);
+      const muted = slot.kind === "screen" ? false : this.muted[slot.kind];
+      if (t.muted !== muted) s.ws.send({ type: "mute", trackId: t.id, muted });
+    }
+    for (const id of ours.keys()) if (!kept.has(id)) s.ws.send({ type: "unpublish", trackId: id });
+    if (renegotiate) this.negotiate(s);
+  }
+
+  // ICE restarts (PROTOCOL.md §3): while a PeerConnection's ICE is
+  // disconnected or failed and signaling is up, the publish PC re-offers
+  // with new credentials and the subscribe PC asks the server to, every
+  // few seconds until it recovers.
+  private watchIce(s: Session): void {
+    if (s.closed || !s.ws.open_) return;
+    const now = performance.now();
+    const lost = (pc: RTCPeerConnection | null) => pc !== null && (pc.iceConnectionState === "disconnected" || pc.iceConnectionState === "failed");
+    if (lost(s.pub) && s.pubOfferSent && now - s.lastRestart.publish >= iceRestartEveryMs) {
+      s.lastRestart.publish = now;
+      this.log("publish ICE lost; restarting");
+      this.negotiate(s, true);
+    }
+    if (lost(s.sub) && now - s.lastRestart.subscribe >= iceRestartEveryMs) {
+      s.lastRestart.subscribe = now;
+      this.log("subscribe ICE lost; asking for a restart");
+      s.ws.send({ type: "restart", pc: "subscribe" });
     }
   }
 
   // Closes the socket and both PCs and forgets remote media. Local tracks
-  // stay (a reconnect republishes them).
+  // stay (a new session republishes them).
   private teardown(s: Session): void {
     if (s.closed) return;
     s.closed = true;
     this.win.clearInterval(s.statsTimer);
+    this.win.clearInterval(s.iceTimer);
     s.ws.close();
     s.pub?.close();
     s.sub?.close();
@@ -428,7 +603,8 @@ export class BrowserEngine implements Engine {
     if (this.debug && m.type !== "speaking") this.log("recv", m.type, "pc" in m ? m.pc : "", m.type === "candidate" ? JSON.stringify(m.candidate) : "");
     switch (m.type) {
       case "welcome":
-        return;
+      case "waiting":
+        return; // answers to a hello, handled by dialHello
       case "offer":
         if (m.pc === "subscribe") this.onSubscribeOffer(s, m.sdp, m.id);
         return;
@@ -438,7 +614,7 @@ export class BrowserEngine implements Engine {
         this.onRemoteCandidate(s, m.pc, m.candidate);
         return;
       case "error":
-        this.fail(normalize(m.code), m.message);
+        this.fail(normalizeErrorCode(m.code), m.message);
         return;
       case "participant-joined":
         this.emit({ type: "participant-joined", participant: m.participant });
@@ -456,7 +632,17 @@ export class BrowserEngine implements Engine {
         this.emit({ type: "track-unpublished", participantId: m.participantId, trackId: m.trackId });
         return;
       case "mute":
-        this.emit({ type: "mute", participantId: m.participantId, trackId: m.trackId, muted: m.muted });
+        if (m.by && m.by !== s.selfId && m.participantId === s.selfId && m.muted) this.mutedByHost(m.trackId);
+        this.emit({ type: "mute", participantId: m.participantId, trackId: m.trackId, muted: m.muted, ...(m.by ? { by: m.by } : {}) });
+        return;
+      case "participant-state":
+        this.emit({ type: "participant-state", participantId: m.participantId, state: m.state });
+        return;
+      case "knock":
+        this.emit({ type: "knock", knock: m.knock });
+        return;
+      case "knock-ended":
+        this.emit({ type: "knock-ended", knockId: m.knockId, outcome: m.outcome });
         return;
       case "speaking":
         this.emit({ type: "speaking", participantId: m.participantId, speaking: m.speaking, level: m.level });
@@ -465,11 +651,12 @@ export class BrowserEngine implements Engine {
         this.emit({ type: "chat", message: { seq: m.seq, from: m.from, name: m.name, text: m.text, ts: m.ts } });
         return;
       case "room":
-        this.emit({ type: "room", room: { name: m.name, locked: m.locked, limit: m.limit } });
+        this.emit({ type: "room", room: { name: m.name, locked: m.locked, limit: m.limit, ...(m.lobby ? { lobby: true } : {}) } });
         return;
       case "ended":
         // Never reconnect after ended (PROTOCOL.md §7 ended).
         this.wantConnected = false;
+        this.reconnector.stop();
         this.emit({ type: "ended", reason: m.reason });
         this.teardown(s);
         this.session = null;
@@ -490,17 +677,11 @@ export class BrowserEngine implements Engine {
       }
       s.ws.send({ type: "candidate", pc: name, candidate: c });
     };
-    if (this.debug) {
-      pc.oniceconnectionstatechange = () => this.log(name, "ice", pc.iceConnectionState);
-      pc.onicegatheringstatechange = () => this.log(name, "gathering", pc.iceGatheringState);
-    }
-    pc.onconnectionstatechange = () => {
-      this.log(name, "connection", pc.connectionState);
-      if (pc.connectionState === "failed" && !s.closed && s === this.session) {
-        // ICE gave up: start over with a fresh session (new hello).
-        this.onSocketClosed(s);
-      }
+    pc.oniceconnectionstatechange = () => {
+      this.log(name, "ice", pc.iceConnectionState);
+      this.watchIce(s);
     };
+    if (this.debug) pc.onicegatheringstatechange = () => this.log(name, "gathering", pc.iceGatheringState);
     return pc;
   }
 
@@ -539,20 +720,25 @@ export class BrowserEngine implements Engine {
     slot.announcedId = null;
   }
 
-  private negotiate(s: Session): void {
+  private negotiate(s: Session, iceRestart = false): void {
     s.pubChain = s.pubChain
-      .then(() => this.negotiateOnce(s))
+      .then(() => this.negotiateOnce(s, iceRestart))
       .catch((e: unknown) => {
         if (s.closed) return;
         const err = e instanceof EngineError ? e : new EngineError("internal", `publishing failed: ${String(e)}`);
+        if (err.code === "connection-lost") {
+          // The socket dropped mid-offer; the resume sends it again.
+          s.republish = true;
+          return;
+        }
         this.fail(err.code, err.message);
       });
   }
 
-  private async negotiateOnce(s: Session): Promise<void> {
+  private async negotiateOnce(s: Session, iceRestart: boolean): Promise<void> {
     const pc = s.pub;
     if (s.closed || !pc) return;
-    const offer = await pc.createOffer();
+    const offer = await pc.createOffer(iceRestart ? { iceRestart: true } : {});
     await pc.setLocalDescription(offer);
     const sdp = pc.localDescription?.sdp ?? offer.sdp ?? "";
     const sections = parseSections(sdp);
@@ -566,7 +752,10 @@ export class BrowserEngine implements Engine {
       const muted = slot.kind === "screen" ? false : this.muted[slot.kind];
       announcements.push(
         s.ws.request({ type: "publish", track: { id, kind: slot.kind, muted } }).catch((e: unknown) => {
-          if (slot.announcedId === id) slot.announcedId = null;
+          // After a dropped socket the resumed welcome tells whether the
+          // server got it.
+          const lost = e instanceof EngineError && e.code === "connection-lost";
+          if (slot.announcedId === id && !lost) slot.announcedId = null;
           throw e;
         }),
       );
@@ -760,6 +949,15 @@ export class BrowserEngine implements Engine {
     }
   }
 
+  // A host muted one of our tracks: stop sending it, as our own mute would
+  // (PROTOCOL.md §6 moderator mute). The user may unmute again.
+  private mutedByHost(trackId: string): void {
+    const slot = Object.values(this.slots).find((x) => x.announcedId === trackId);
+    if (!slot) return;
+    if (slot.kind !== "screen") this.muted[slot.kind] = true;
+    if (slot.track) slot.track.enabled = false;
+  }
+
   private async acquire(kind: MuteKind): Promise<MediaStreamTrack> {
     const md = this.win.navigator.mediaDevices;
     const what = kind === "video" ? "camera" : "microphone";
@@ -890,6 +1088,18 @@ export class BrowserEngine implements Engine {
     await this.connected().ws.request({ type: "remove", participantId });
   }
 
+  async admit(knockId: string): Promise<void> {
+    await this.connected().ws.request({ type: "admit", knockId });
+  }
+
+  async deny(knockId: string): Promise<void> {
+    await this.connected().ws.request({ type: "deny", knockId });
+  }
+
+  async muteParticipant(participantId: string, trackId: string): Promise<void> {
+    await this.connected().ws.request({ type: "mute", participantId, trackId, muted: true });
+  }
+
   async endMeeting(): Promise<void> {
     // The reply is the `ended` event (host-ended), handled in onMessage.
     await this.connected().ws.request({ type: "end" });
@@ -904,12 +1114,8 @@ export class BrowserEngine implements Engine {
   }
 }
 
-function normalize(code: string): EngineErrorCode {
-  return (
-    ["bad-request", "version", "room-full", "bad-password", "denied", "not-found", "too-large", "rate-limited"].includes(code)
-      ? code
-      : "internal"
-  ) as EngineErrorCode;
+function asEngineError(e: unknown): EngineError {
+  return e instanceof EngineError ? e : new EngineError("internal", String(e));
 }
 
 function toRTCIceServers(servers: IceServer[] | undefined): RTCIceServer[] {

@@ -4,7 +4,13 @@
 import { normalizeErrorCode, parseServerMessage, type ClientMessage, type ServerMessage } from "../protocol";
 import { EngineError } from "./types";
 
-type Pending = { resolve: (m: ServerMessage) => void; reject: (e: EngineError) => void };
+type Pending = {
+  resolve: (m: ServerMessage) => void;
+  reject: (e: EngineError) => void;
+  // A `waiting` that answers a hello (PROTOCOL.md §3, lobby): the reply
+  // proper comes later, whenever a host decides.
+  waiting?: () => void;
+};
 
 export interface SocketHandlers {
   message(m: ServerMessage): void;
@@ -72,6 +78,10 @@ export class SignalingSocket {
   private dispatch(msg: ServerMessage): void {
     const id = msg.id ?? 0;
     const p = id !== 0 ? this.pending.get(id) : undefined;
+    if (p && msg.type === "waiting" && p.waiting) {
+      p.waiting();
+      return;
+    }
     if (p) {
       this.pending.delete(id);
       if (msg.type === "error") {
@@ -94,8 +104,10 @@ export class SignalingSocket {
   }
 
   // Sends msg with a fresh id and resolves with the server's reply that
-  // carries the id (or rejects with its error).
-  request(msg: ClientMessage, timeoutMs = 15000): Promise<ServerMessage> {
+  // carries the id (or rejects with its error). With onWaiting, a
+  // `waiting` with the id calls it and stops the timeout: the reply comes
+  // when it comes (or the socket closes).
+  request(msg: ClientMessage, timeoutMs = 15000, onWaiting?: () => void): Promise<ServerMessage> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       if (!this.ws || this.ws.readyState !== WebSocket.OPEN) {
@@ -106,6 +118,14 @@ export class SignalingSocket {
         if (this.pending.delete(id)) reject(new EngineError("internal", `no reply to ${msg.type}`));
       }, timeoutMs);
       this.pending.set(id, {
+        ...(onWaiting
+          ? {
+              waiting: () => {
+                clearTimeout(timer);
+                onWaiting();
+              },
+            }
+          : {}),
         resolve: (m) => {
           clearTimeout(timer);
           resolve(m);

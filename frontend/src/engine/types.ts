@@ -2,7 +2,19 @@
 // (in a browser) or the Go media stack (in the desktop window). The UI only
 // talks to this interface, so the same views run in both worlds.
 
-import type { ChatMessage, EndReason, ErrorCode, LeaveReason, Participant, RoomInfo, Track, TrackKind } from "../protocol";
+import type {
+  ChatMessage,
+  ConnectionStateName,
+  EndReason,
+  ErrorCode,
+  Knock,
+  KnockOutcome,
+  LeaveReason,
+  Participant,
+  RoomInfo,
+  Track,
+  TrackKind,
+} from "../protocol";
 
 // A source of video pixels for one tile. A browser engine hands out
 // MediaStreams (played by a <video>); the desktop engine decodes VP8 with
@@ -58,6 +70,9 @@ export interface JoinOptions {
   room: string;
   name: string;
   password?: string;
+  // Invite token from the link's fragment (t=): stands in for the
+  // password and the lobby.
+  token?: string;
   // Start with the microphone / camera off (tracks are published muted).
   micOff?: boolean;
   cameraOff?: boolean;
@@ -83,13 +98,24 @@ export type EngineEvent =
       participants: Participant[];
       tracks: Track[];
       chat: ChatMessage[];
+      // Joiners waiting in the lobby (hosts only).
+      knocks: Knock[];
+      // The same session again after a dropped connection: the room as it
+      // is now, chat history to merge by seq, media kept.
+      resumed: boolean;
     }
+  // The room has a lobby: join() resolves only once a host admits us.
+  | { type: "waiting" }
   | { type: "participant-joined"; participant: Participant }
   | { type: "participant-left"; participantId: string; reason: LeaveReason }
   | { type: "participant-updated"; participant: Participant }
   | { type: "track-published"; track: Track }
   | { type: "track-unpublished"; participantId: string; trackId: string }
-  | { type: "mute"; participantId: string; trackId: string; muted: boolean }
+  // by: the host who muted someone else's track.
+  | { type: "mute"; participantId: string; trackId: string; muted: boolean; by?: string }
+  | { type: "participant-state"; participantId: string; state: ConnectionStateName }
+  | { type: "knock"; knock: Knock }
+  | { type: "knock-ended"; knockId: string; outcome: KnockOutcome }
   | { type: "speaking"; participantId: string; speaking: boolean; level: number }
   | { type: "chat"; message: ChatMessage }
   | { type: "room"; room: RoomInfo }
@@ -111,6 +137,8 @@ export type EngineListener = (ev: EngineEvent) => void;
 export interface Capabilities {
   speakerSelection: boolean;
   screenShare: boolean;
+  // Hosts can admit and deny knocks and mute others from this engine.
+  moderation: boolean;
 }
 
 export interface Engine {
@@ -125,11 +153,14 @@ export interface Engine {
   closePreview(): void;
 
   // Resolves on welcome; rejects with an EngineError (room-full,
-  // bad-password, denied, not-found, version, connection-lost, …).
+  // bad-password, bad-token, token-expired, token-used, denied, not-found,
+  // rate-limited, version, connection-lost, …). In a room with a lobby a
+  // "waiting" event comes first and welcome only once a host admits us.
   join(opts: JoinOptions): Promise<JoinResult>;
-  // Sends leave and tears everything down. Safe to call twice.
+  // Sends leave and tears everything down (also cancels a join that waits
+  // in the lobby). Safe to call twice.
   leave(): void;
-  // After "connection lost": try again now instead of waiting for backoff.
+  // While reconnecting: try again now instead of waiting for backoff.
   reconnectNow(): void;
 
   setMuted(kind: MuteKind, muted: boolean): Promise<void>;
@@ -149,4 +180,10 @@ export interface Engine {
   setLocked(locked: boolean): Promise<void>;
   removeParticipant(participantId: string): Promise<void>;
   endMeeting(): Promise<void>;
+  // Host only, where capabilities.moderation: let a joiner in from the
+  // lobby or turn them away; mute another participant's track (they may
+  // unmute it themselves).
+  admit(knockId: string): Promise<void>;
+  deny(knockId: string): Promise<void>;
+  muteParticipant(participantId: string, trackId: string): Promise<void>;
 }

@@ -24,6 +24,35 @@ export function joinErrorScreen(code: EngineErrorCode, message: string): ScreenT
       };
     case "bad-password":
       return { view: "password", title: "Password needed", message, next: ["password"] };
+    case "bad-token":
+      return {
+        view: "bad-token",
+        title: "This invite link doesn't work",
+        message:
+          "The invitation in this link is not valid for this meeting: it may be damaged, or from before the host restarted Parley. Ask the host for a new invite link.",
+        next: ["lobby"],
+      };
+    case "token-expired":
+      return {
+        view: "token-expired",
+        title: "This invite link has expired",
+        message: "Invite links work for a limited time. Ask the host for a new invite link.",
+        next: ["lobby"],
+      };
+    case "token-used":
+      return {
+        view: "token-used",
+        title: "This invite link was already used",
+        message: "It was a one-time link, and someone has already joined with it. Ask the host for a new invite link.",
+        next: ["lobby"],
+      };
+    case "rate-limited":
+      return {
+        view: "rate-limited",
+        title: "Too many tries",
+        message: `${message} Wait a little, then try again.`,
+        next: ["retry", "lobby"],
+      };
     case "denied":
       return {
         view: "denied",
@@ -63,6 +92,35 @@ export function joinErrorScreen(code: EngineErrorCode, message: string): ScreenT
         next: ["retry", "lobby"],
       };
   }
+}
+
+// A host turned the joiner away from the lobby, or nobody let them in in
+// time.
+export function lobbyDeniedScreen(): ScreenText {
+  return {
+    view: "lobby-denied",
+    title: "The host didn't let you in",
+    message: "A host turned down your request to join, or nobody answered in time. You can ask again.",
+    next: ["retry", "lobby"],
+  };
+}
+
+// Reconnecting gave up (the engine tried for a minute).
+export function connectionLostScreen(): ScreenText {
+  return {
+    view: "connection-lost",
+    title: "Connection lost",
+    message: "Parley could not get back into the meeting. Check your network connection, then try again.",
+    next: ["retry", "lobby"],
+  };
+}
+
+// How long a rate-limited hello must wait: the server says it in the
+// message ("try again in 27 s"); 30 s is its default.
+export function waitSeconds(message: string): number {
+  const m = /(\d+)\s*s\b/.exec(message);
+  const n = m ? Number(m[1]) : NaN;
+  return Number.isFinite(n) && n > 0 && n <= 3600 ? n : 30;
 }
 
 export function endedScreen(reason: EndReason): ScreenText {

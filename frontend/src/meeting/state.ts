@@ -3,7 +3,7 @@
 // derived from this, so it is tested without a browser.
 
 import type { ConnectionState, EngineEvent, Quality, VideoSource } from "../engine/types";
-import type { ChatMessage, EndReason, Participant, RoomInfo, Track } from "../protocol";
+import type { ChatMessage, ConnectionStateName, EndReason, Knock, Participant, RoomInfo, Track } from "../protocol";
 
 export interface ParticipantState extends Participant {
   // Join order: welcome order first, then arrival order.
@@ -11,6 +11,9 @@ export interface ParticipantState extends Participant {
   speaking: boolean;
   level: number;
   quality: Quality;
+  // "reconnecting" while their connection is down and the server keeps
+  // their place (PROTOCOL.md participant-state).
+  connection: ConnectionStateName;
 }
 
 export interface Toast {
@@ -35,6 +38,8 @@ export interface MeetingState {
   pinned: string | null; // a tile id
   chat: ChatMessage[];
   unread: number;
+  // Joiners waiting in the lobby (hosts only), oldest first.
+  knocks: Knock[];
   panel: Panel;
   toasts: Toast[];
   nextToastId: number;
@@ -67,6 +72,7 @@ export function initialState(): MeetingState {
     pinned: null,
     chat: [],
     unread: 0,
+    knocks: [],
     panel: null,
     toasts: [],
     nextToastId: 1,
@@ -84,15 +90,52 @@ function withToast(s: MeetingState, text: string): MeetingState {
 function addParticipant(s: MeetingState, p: Participant): MeetingState {
   const existing = s.participants[p.id];
   if (existing) return { ...s, participants: { ...s.participants, [p.id]: { ...existing, ...p } } };
-  const ps: ParticipantState = { ...p, order: s.nextOrder, speaking: false, level: 0, quality: "unknown" };
+  const ps: ParticipantState = { ...p, order: s.nextOrder, speaking: false, level: 0, quality: "unknown", connection: "connected" };
   return { ...s, participants: { ...s.participants, [p.id]: ps }, nextOrder: s.nextOrder + 1 };
 }
 
 function insertChat(list: ChatMessage[], m: ChatMessage): ChatMessage[] {
-  if (list.some((x) => x.seq === m.seq)) return list;
-  const out = [...list, m];
-  if (list.length > 0 && list[list.length - 1]!.seq > m.seq) out.sort((a, b) => a.seq - b.seq);
+  return mergeChat(list, [m]);
+}
+
+// Adds the messages of `more` that `list` lacks, by seq (the room's
+// sequence numbers), keeping seq order: chat seen live and the history of a
+// resumed welcome overlap, and every message must show exactly once.
+export function mergeChat(list: ChatMessage[], more: ChatMessage[]): ChatMessage[] {
+  const have = new Set(list.map((m) => m.seq));
+  const fresh = more.filter((m) => {
+    if (have.has(m.seq)) return false;
+    have.add(m.seq);
+    return true;
+  });
+  if (fresh.length === 0) return list;
+  const out = [...list, ...fresh];
+  for (let i = 1; i < out.length; i++) {
+    if (out[i - 1]!.seq > out[i]!.seq) return out.sort((a, b) => a.seq - b.seq);
+  }
   return out;
+}
+
+// A resumed welcome: the room as it is now, but the same meeting for the
+// user: join order, pins, media and toasts stay, chat missed while away is
+// merged in (and counts as unread).
+function resume(s: MeetingState, a: Extract<Action, { type: "welcome" }>): MeetingState {
+  let n: MeetingState = { ...s, selfId: a.selfId, room: a.room, participants: {}, tracks: {}, knocks: [...a.knocks] };
+  for (const p of a.participants) {
+    const old = s.participants[p.id];
+    n = old ? { ...n, participants: { ...n.participants, [p.id]: { ...old, ...p } } } : addParticipant(n, p);
+  }
+  for (const t of a.tracks) n.tracks[trackKey(t.participantId, t.id)] = t;
+  const present = (key: string) => !!n.participants[key.split("\u0000")[0]!];
+  n.media = dropKeys(s.media, (k) => !present(k));
+  if (n.activeSpeaker && !n.participants[n.activeSpeaker]) n.activeSpeaker = null;
+  if (n.pinned && !n.participants[tileOwner(n.pinned)]) n.pinned = null;
+  n.chat = mergeChat(s.chat, a.chat);
+  if (s.panel !== "chat") {
+    const seen = new Set(s.chat);
+    n.unread = s.unread + n.chat.filter((m) => !seen.has(m) && m.from !== a.selfId).length;
+  }
+  return n;
 }
 
 function dropKeys<T>(rec: Record<string, T>, pred: (key: string, v: T) => boolean): Record<string, T> {
@@ -111,6 +154,7 @@ export function reduce(s: MeetingState, a: Action): MeetingState {
     case "connection":
       return { ...s, connection: a.state };
     case "welcome": {
+      if (a.resumed) return resume(s, a);
       let n: MeetingState = {
         ...initialState(),
         panel: s.panel,
@@ -119,7 +163,8 @@ export function reduce(s: MeetingState, a: Action): MeetingState {
         connection: s.connection,
         selfId: a.selfId,
         room: a.room,
-        chat: [...a.chat].sort((x, y) => x.seq - y.seq),
+        chat: mergeChat([], a.chat),
+        knocks: [...a.knocks],
       };
       for (const p of a.participants) n = addParticipant(n, p);
       for (const t of a.tracks) n.tracks[trackKey(t.participantId, t.id)] = t;
@@ -167,9 +212,21 @@ export function reduce(s: MeetingState, a: Action): MeetingState {
     case "mute": {
       const key = trackKey(a.participantId, a.trackId);
       const t = s.tracks[key];
-      if (!t || t.muted === a.muted) return s;
-      return { ...s, tracks: { ...s.tracks, [key]: { ...t, muted: a.muted } } };
+      const byHost = a.by !== undefined && a.by !== s.selfId && a.participantId === s.selfId && a.muted;
+      const n = !t || t.muted === a.muted ? s : { ...s, tracks: { ...s.tracks, [key]: { ...t, muted: a.muted } } };
+      return byHost ? withToast(n, "The host muted you. Unmute when you want to speak.") : n;
     }
+    case "participant-state": {
+      const p = s.participants[a.participantId];
+      if (!p || p.connection === a.state) return s;
+      return { ...s, participants: { ...s.participants, [p.id]: { ...p, connection: a.state } } };
+    }
+    case "knock":
+      if (s.knocks.some((k) => k.id === a.knock.id)) return s;
+      return { ...s, knocks: [...s.knocks, a.knock] };
+    case "knock-ended":
+      if (!s.knocks.some((k) => k.id === a.knockId)) return s;
+      return { ...s, knocks: s.knocks.filter((k) => k.id !== a.knockId) };
     case "speaking": {
       const p = s.participants[a.participantId];
       if (!p) return s;
@@ -205,6 +262,7 @@ export function reduce(s: MeetingState, a: Action): MeetingState {
     }
     case "error":
     case "screen-ended":
+    case "waiting":
       return s;
     case "ui/pin":
       return { ...s, pinned: a.tileId };
@@ -239,6 +297,8 @@ export interface TileModel {
   active: boolean;
   pinned: boolean;
   quality: Quality;
+  // The participant's connection dropped; the server keeps their place.
+  reconnecting: boolean;
 }
 
 export function participantsInOrder(s: MeetingState): ParticipantState[] {
@@ -289,6 +349,7 @@ export function deriveTiles(s: MeetingState): TileModel[] {
       active: s.activeSpeaker === p.id,
       pinned: s.pinned === id,
       quality: p.quality,
+      reconnecting: p.connection === "reconnecting",
     });
     for (const t of own.filter((x) => x.kind === "screen")) {
       const sid = `screen:${p.id}:${t.id}`;
@@ -306,6 +367,7 @@ export function deriveTiles(s: MeetingState): TileModel[] {
         active: false,
         pinned: s.pinned === sid,
         quality: p.quality,
+        reconnecting: p.connection === "reconnecting",
       });
     }
   }
@@ -325,6 +387,9 @@ export interface ParticipantRow {
   cameraOff: boolean;
   sharing: boolean;
   speaking: boolean;
+  reconnecting: boolean;
+  // The microphone track a host can mute, if it is on.
+  liveMicId: string | null;
 }
 
 // The participant list: you first, then hosts, then everyone by name.
@@ -338,6 +403,8 @@ export function participantRows(s: MeetingState): ParticipantRow[] {
     cameraOff: cameraOff(s, p.id),
     sharing: sharing(s, p.id),
     speaking: p.speaking,
+    reconnecting: p.connection === "reconnecting",
+    liveMicId: tracksOf(s, p.id).find((t) => t.kind === "audio" && !t.muted)?.id ?? null,
   }));
   return rows.sort((a, b) => {
     if (a.self !== b.self) return a.self ? -1 : 1;

@@ -1,7 +1,7 @@
 // The meeting view: the tile grid (or stage + strip for a screen share or a
 // pinned tile), the control bar, the chat / participants / settings panel,
-// toasts and the "connection lost" overlay. State comes from the Store; the
-// view only calls the engine for user actions.
+// toasts, the lobby's knocks (hosts) and the "reconnecting" banner. State
+// comes from the Store; the view only calls the engine for user actions.
 
 import { h } from "../dom";
 import { EngineError, type Engine, type EngineErrorCode } from "../engine/types";
@@ -38,7 +38,9 @@ export class MeetingView {
   private more: HTMLButtonElement;
   private panel: HTMLElement;
   private toasts: HTMLElement;
-  private overlay: HTMLElement;
+  private knocks: HTMLElement;
+  private knocksSig = "";
+  private reconnect: HTMLElement;
   private banner: HTMLElement;
   private buttons: Record<Command | "leave" | "settings", HTMLButtonElement>;
   private chatBadge: HTMLElement;
@@ -77,7 +79,8 @@ export class MeetingView {
     this.stage.append(this.more);
     this.panel = h("aside", { class: "panel", hidden: true });
     this.toasts = h("div", { class: "toasts", role: "status", "aria-live": "polite" });
-    this.overlay = h("div", { class: "overlay", hidden: true });
+    this.knocks = h("div", { class: "knocks", role: "region", "aria-label": "Waiting to join", hidden: true });
+    this.reconnect = h("div", { class: "reconnect-banner", "data-view": "reconnecting", role: "status", hidden: true });
     this.banner = h("div", { class: "banner", hidden: true });
     this.chatBadge = h("span", { class: "badge", hidden: true });
     this.peopleCount = h("span", { class: "count" });
@@ -128,8 +131,9 @@ export class MeetingView {
       { class: "meeting", "data-view": "meeting" },
       h("div", { class: "main" }, h("div", { class: "stage-wrap" }, this.stage, this.banner), this.panel),
       controls,
+      this.reconnect,
       this.toasts,
-      this.overlay,
+      this.knocks,
     );
     document.body.classList.add("in-meeting");
     root.replaceChildren(this.el);
@@ -252,7 +256,8 @@ export class MeetingView {
     this.renderControls(s);
     this.renderPanel(s);
     this.renderToasts(s);
-    this.renderOverlay(s);
+    this.renderKnocks(s);
+    this.renderReconnect(s);
   }
 
   // ---- tiles -----------------------------------------------------------------
@@ -546,6 +551,7 @@ export class MeetingView {
             r.name,
             r.self ? h("span", { class: "tag" }, " (you)") : null,
             r.host ? h("span", { class: "tag host" }, "host") : null,
+            r.reconnecting ? h("span", { class: "tag reconnecting" }, "reconnecting…") : null,
           ),
           h(
             "span",
@@ -554,6 +560,18 @@ export class MeetingView {
             r.cameraOff ? icon("cam-off", "camera off") : icon("cam", "camera on"),
             r.micMuted ? icon("mic-off", "microphone off") : icon("mic", "microphone on"),
           ),
+          host && !r.self && r.liveMicId && this.engine.capabilities.moderation
+            ? h(
+                "button",
+                {
+                  type: "button",
+                  class: "mute-other",
+                  "aria-label": `Mute ${r.name}`,
+                  onclick: () => this.hostAction(this.engine.muteParticipant(r.id, r.liveMicId!)),
+                },
+                "Mute",
+              )
+            : null,
           host && !r.self
             ? h(
                 "button",
@@ -620,35 +638,71 @@ export class MeetingView {
     }
   }
 
-  private renderOverlay(s: MeetingState): void {
-    const lost = s.connection === "reconnecting";
-    this.overlay.hidden = !lost;
-    if (!lost) {
-      window.clearInterval(this.retryTimer);
-      this.retryTimer = 0;
-      this.overlay.replaceChildren();
+  // Hosts see who waits in the lobby, each with Admit and Deny.
+  private renderKnocks(s: MeetingState): void {
+    const show = selfIsHost(s) && s.knocks.length > 0;
+    const sig = show ? JSON.stringify(s.knocks) : "";
+    if (sig === this.knocksSig) return;
+    this.knocksSig = sig;
+    this.knocks.hidden = !show;
+    if (!show) {
+      this.knocks.replaceChildren();
       return;
     }
-    if (!this.overlay.hasChildNodes()) {
-      const status = h("p", { class: "retry-status" }, "Reconnecting…");
-      this.overlay.replaceChildren(
+    const canDecide = this.engine.capabilities.moderation;
+    this.knocks.replaceChildren(
+      ...s.knocks.map((k) =>
         h(
           "div",
-          { class: "error-screen", "data-view": "connection-lost", role: "alertdialog", "aria-labelledby": "lost-title" },
-          h("h1", { id: "lost-title" }, "Connection lost"),
-          h("p", {}, "The connection to the meeting dropped. Parley is trying to reconnect."),
-          status,
-          h(
-            "button",
-            { type: "button", class: "primary", onclick: () => this.engine.reconnectNow() },
-            "Reconnect now",
-          ),
+          { class: "knock", "data-knock": k.id, "data-name": k.name },
+          h("span", { class: "knock-text" }, `${k.name} wants to join`),
+          canDecide
+            ? h(
+                "span",
+                { class: "knock-actions" },
+                h(
+                  "button",
+                  { type: "button", class: "primary", "aria-label": `Admit ${k.name}`, onclick: () => this.hostAction(this.engine.admit(k.id)) },
+                  "Admit",
+                ),
+                h(
+                  "button",
+                  { type: "button", class: "secondary", "aria-label": `Deny ${k.name}`, onclick: () => this.hostAction(this.engine.deny(k.id)) },
+                  "Deny",
+                ),
+              )
+            : h("span", { class: "hint" }, "Admit them from a browser with the host link."),
         ),
+      ),
+    );
+  }
+
+  // While the engine reconnects the meeting stays on screen (media that
+  // still flows keeps playing) under a banner; if it gives up, the guest
+  // flow shows the "Connection lost" screen instead of the meeting.
+  private renderReconnect(s: MeetingState): void {
+    const on = s.connection === "reconnecting";
+    this.reconnect.hidden = !on;
+    if (!on) {
+      window.clearInterval(this.retryTimer);
+      this.retryTimer = 0;
+      this.reconnect.replaceChildren();
+      return;
+    }
+    if (!this.reconnect.hasChildNodes()) {
+      const status = h("span", { class: "retry-status" });
+      this.reconnect.replaceChildren(
+        h("div", { class: "spinner small", "aria-hidden": "true" }),
+        h("strong", {}, "Reconnecting…"),
+        status,
+        h("button", { type: "button", onclick: () => this.engine.reconnectNow() }, "Reconnect now"),
       );
-      this.retryTimer = window.setInterval(() => {
+      const tick = () => {
         const left = Math.max(0, Math.ceil((this.retryAt - Date.now()) / 1000));
-        status.textContent = left > 0 ? `Retrying in ${left} s…` : "Retrying…";
-      }, 250);
+        status.textContent = left > 0 ? `Retrying in ${left} s` : "Retrying…";
+      };
+      tick();
+      this.retryTimer = window.setInterval(tick, 250);
     }
   }
 }

@@ -29,9 +29,28 @@ export function renderScreen(
   buttons[0]?.focus();
 }
 
+// The lobby of a room with a lobby: wait until a host lets us in.
+export function renderWaiting(root: HTMLElement, opts: { room: string; onCancel: () => void }): void {
+  const cancel = h("button", { type: "button", class: "secondary", "data-action": "cancel", onclick: opts.onCancel }, "Cancel");
+  root.replaceChildren(
+    h(
+      "section",
+      { class: "error-screen waiting-screen", "data-view": "waiting", role: "status", "aria-labelledby": "wait-title" },
+      h("div", { class: "spinner", "aria-hidden": "true" }),
+      h("h1", { id: "wait-title" }, "Waiting for the host to let you in…"),
+      h("p", {}, `The host of “${opts.room}” knows you are here. This page joins the meeting as soon as they admit you.`),
+      h("div", { class: "screen-actions" }, cancel),
+    ),
+  );
+  cancel.focus();
+}
+
+// The password prompt. wrong: the last password was wrong; waitSeconds:
+// too many wrong passwords, so the server refuses tries for a while
+// (the button counts down).
 export function renderPasswordPrompt(
   root: HTMLElement,
-  opts: { room: string; wrong: boolean; onSubmit: (password: string) => void; onCancel: () => void },
+  opts: { room: string; wrong: boolean; waitSeconds?: number; onSubmit: (password: string) => void; onCancel: () => void },
 ): void {
   const input = h("input", {
     id: "room-password",
@@ -41,30 +60,48 @@ export function renderPasswordPrompt(
     "aria-label": "Meeting password",
     required: true,
   });
+  const submit = h("button", { type: "submit", class: "primary" }, "Join");
   const form = h(
     "form",
     {
       class: "password-form",
       onsubmit: (ev: Event) => {
         ev.preventDefault();
-        if (input.value === "") return;
+        if (input.value === "" || submit.disabled) return;
         opts.onSubmit(input.value);
       },
     },
     h("label", { for: "room-password" }, "Password"),
     input,
-    h("button", { type: "submit", class: "primary" }, "Join"),
+    submit,
   );
+  let error: HTMLElement | null = null;
+  let countdown: () => void = () => undefined;
+  if (opts.waitSeconds !== undefined) {
+    const el = h("p", { class: "form-error", role: "alert", "data-error": "rate-limited" });
+    const until = Date.now() + opts.waitSeconds * 1000;
+    countdown = () => {
+      if (!el.isConnected) return; // the screen is gone
+      const left = Math.ceil((until - Date.now()) / 1000);
+      submit.disabled = left > 0;
+      el.textContent = left > 0 ? `Too many wrong passwords. Wait ${left} s, then try again.` : "You can try again now.";
+      if (left > 0) window.setTimeout(countdown, 250);
+    };
+    error = el;
+  } else if (opts.wrong) {
+    error = h("p", { class: "form-error", role: "alert", "data-error": "bad-password" }, "That password is wrong. Try again.");
+  }
   root.replaceChildren(
     h(
       "section",
       { class: "lobby password-screen", "data-view": "password", "aria-labelledby": "pw-title" },
       h("h1", { id: "pw-title" }, "This meeting has a password"),
       h("p", { class: "status" }, `Enter the password for “${opts.room}”. The host can tell you what it is.`),
-      opts.wrong ? h("p", { class: "form-error", role: "alert", "data-error": "bad-password" }, "That password is wrong. Try again.") : null,
+      error,
       form,
       h("button", { type: "button", class: "link", onclick: opts.onCancel }, "Back to the lobby"),
     ),
   );
+  countdown();
   input.focus();
 }

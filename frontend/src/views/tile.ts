@@ -13,6 +13,8 @@
 //   data-muted="true|false"       the participant's microphone
 //   data-self                     your own tile
 //   data-speaking="true|false", data-active (active speaker), data-pinned
+//   data-reconnecting             the participant's connection dropped and
+//                                 they may come back (a "reconnecting…" badge)
 
 import { h } from "../dom";
 import type { VideoSource } from "../engine/types";
@@ -50,6 +52,7 @@ export class Tile {
   private micIcon: HTMLElement;
   private quality: HTMLElement;
   private pinButton: HTMLButtonElement;
+  private badge: HTMLElement;
   private source: VideoSource | null = null;
   private video: VideoWithRVFC | null = null;
   private unsubscribeFeed: (() => void) | null = null;
@@ -78,12 +81,14 @@ export class Tile {
       },
     });
     this.pinButton.append(icon("pin"));
+    this.badge = h("div", { class: "tile-badge", hidden: true }, "reconnecting…");
     this.el = h(
       "div",
       { class: "tile", "data-tile": true, "data-state": "connecting", role: "group" },
       this.media,
       this.avatar,
       this.label,
+      this.badge,
       this.pinButton,
     );
     this.el.addEventListener("dblclick", () => this.onPin(this.model.id));
@@ -105,6 +110,8 @@ export class Tile {
     toggleAttr(el, "data-self", m.self);
     toggleAttr(el, "data-active", m.active);
     toggleAttr(el, "data-pinned", m.pinned);
+    toggleAttr(el, "data-reconnecting", m.reconnecting);
+    this.badge.hidden = !m.reconnecting;
     if (first || prev.name !== m.name || prev.self !== m.self || prev.screen !== m.screen) {
       const who = m.self ? `${m.name} (you)` : m.name;
       el.setAttribute("aria-label", m.screen ? `${who}: screen` : who);

@@ -81,13 +81,20 @@ export interface DesktopBindings {
   // The user's bandwidth cap in kbit/s (0: none), each way.
   SetMaxBitrate?(kbps: number): Promise<void>;
   MaxBitrate?(): Promise<number>;
+  // Present once the Go side binds the client's moderation calls
+  // (client.Admit, Deny, MuteParticipant).
+  Admit?(knockId: string): Promise<void>;
+  Deny?(knockId: string): Promise<void>;
+  MuteParticipant?(participantId: string, trackId: string): Promise<void>;
 }
 
 // Events on the "parley" runtime event.
 export type GoEvent =
   | { type: "server"; message: ServerMessage }
   | { type: "media"; participantId: string; trackId: string; kind: TrackKind; renderId: number }
-  | { type: "connection"; state: "connected" | "closed"; code?: string; message?: string }
+  // "reconnecting" / "connected" once Go reports its client's resume
+  // (backend/client Event.State).
+  | { type: "connection"; state: "connected" | "reconnecting" | "closed"; code?: string; message?: string }
   | { type: "toast"; message: string }
   | { type: "screen-ended" };
 

@@ -3,7 +3,7 @@
 // to the Go bindings, turns Go's events into EngineEvents, and draws video
 // that Go sends over the render socket (decoded here with WebCodecs).
 
-import type { ChatMessage, ServerMessage } from "../../protocol";
+import type { ChatMessage, ServerMessage, TrackKind } from "../../protocol";
 import { normalizeErrorCode } from "../../protocol";
 import {
   EngineError,
@@ -58,6 +58,7 @@ export class DesktopEngine implements Engine {
     this.capabilities = {
       speakerSelection: typeof go.SelectDevice === "function",
       screenShare: typeof go.ShareScreen === "function",
+      moderation: typeof go.Admit === "function" && typeof go.Deny === "function" && typeof go.MuteParticipant === "function",
     };
     this.unsubscribeGo = onGoEvent((ev) => this.onGo(ev), win);
   }
@@ -156,17 +157,7 @@ export class DesktopEngine implements Engine {
     this.selfId = res.selfId;
     this.invite = res.invite;
     this.render = new RenderSocket(res.renderUrl, this.win);
-    const w = res.welcome;
-    if (w.type === "welcome") {
-      this.emit({
-        type: "welcome",
-        selfId: w.participantId,
-        room: w.room,
-        participants: w.participants ?? [],
-        tracks: w.tracks ?? [],
-        chat: w.chat ?? [],
-      });
-    }
+    if (res.welcome.type === "welcome") this.emitWelcome(res.welcome);
     this.setState("connected");
     const early = this.early ?? [];
     this.early = null;
@@ -237,6 +228,7 @@ export class DesktopEngine implements Engine {
         this.onMedia(ev.participantId, ev.trackId, ev.renderId);
         return;
       case "connection":
+        if (ev.state !== "closed" && this.inMeeting) this.setState(ev.state);
         if (ev.state === "closed" && this.inMeeting) {
           this.teardown();
           if (ev.code === "ended" && !this.endedSeen) {
@@ -273,9 +265,36 @@ export class DesktopEngine implements Engine {
     this.emit({ type: "media", participantId, trackId, kind: "video", source: { type: "frames", feed: this.render.track(renderId) } });
   }
 
+  private emitWelcome(w: Extract<ServerMessage, { type: "welcome" }>): void {
+    for (const t of w.tracks ?? []) if (t.participantId === w.participantId) this.ownKinds.set(t.id, t.kind);
+    this.emit({
+      type: "welcome",
+      selfId: w.participantId,
+      room: w.room,
+      participants: w.participants ?? [],
+      tracks: w.tracks ?? [],
+      chat: w.chat ?? [],
+      knocks: w.knocks ?? [],
+      resumed: w.resumed === true,
+    });
+  }
+
   // Room events, one to one (as the browser engine maps them).
   private onServer(m: ServerMessage): void {
     switch (m.type) {
+      case "welcome":
+        // Go's client resumed the session after a dropped connection.
+        if (m.resumed) this.emitWelcome(m);
+        return;
+      case "participant-state":
+        this.emit({ type: "participant-state", participantId: m.participantId, state: m.state });
+        return;
+      case "knock":
+        this.emit({ type: "knock", knock: m.knock });
+        return;
+      case "knock-ended":
+        this.emit({ type: "knock-ended", knockId: m.knockId, outcome: m.outcome });
+        return;
       case "participant-joined":
         this.emit({ type: "participant-joined", participant: m.participant });
         return;
@@ -286,13 +305,16 @@ export class DesktopEngine implements Engine {
         this.emit({ type: "participant-updated", participant: m.participant });
         return;
       case "track-published":
+        if (m.track.participantId === this.selfId) this.ownKinds.set(m.track.id, m.track.kind);
         this.emit({ type: "track-published", track: m.track });
         return;
       case "track-unpublished":
         this.emit({ type: "track-unpublished", participantId: m.participantId, trackId: m.trackId });
         return;
       case "mute":
-        this.emit({ type: "mute", participantId: m.participantId, trackId: m.trackId, muted: m.muted });
+        // Go stops sending a track a host muted; the UI mirrors the state.
+        if (m.by && m.by !== this.selfId && m.participantId === this.selfId && m.muted) this.mutedByHost(m.trackId);
+        this.emit({ type: "mute", participantId: m.participantId, trackId: m.trackId, muted: m.muted, ...(m.by ? { by: m.by } : {}) });
         return;
       case "speaking":
         this.emit({ type: "speaking", participantId: m.participantId, speaking: m.speaking, level: m.level });
@@ -301,7 +323,7 @@ export class DesktopEngine implements Engine {
         this.emit({ type: "chat", message: { seq: m.seq, from: m.from, name: m.name, text: m.text, ts: m.ts } });
         return;
       case "room":
-        this.emit({ type: "room", room: { name: m.name, locked: m.locked, limit: m.limit } });
+        this.emit({ type: "room", room: { name: m.name, locked: m.locked, limit: m.limit, ...(m.lobby ? { lobby: true } : {}) } });
         return;
       case "ended":
         if (!this.endedSeen) {
@@ -330,6 +352,14 @@ export class DesktopEngine implements Engine {
 
   isMuted(kind: MuteKind): boolean {
     return this.muted[kind];
+  }
+
+  // Kinds of the tracks Go published for us, by id: a host's mute names
+  // only the track.
+  private readonly ownKinds = new Map<string, TrackKind>();
+  private mutedByHost(trackId: string): void {
+    const kind = this.ownKinds.get(trackId);
+    if (kind === "audio" || kind === "video") this.muted[kind] = true;
   }
 
   async selectDevice(kind: DeviceKind, deviceId: string): Promise<void> {
@@ -396,6 +426,25 @@ export class DesktopEngine implements Engine {
     await this.go.EndMeeting().catch((e: unknown) => Promise.reject(goError(e)));
   }
 
+  // Moderation needs the Go bindings; without them (capabilities.moderation
+  // false) the UI offers none of it and these say why if called anyway.
+  admit(knockId: string): Promise<void> {
+    return this.moderate(this.go.Admit?.bind(this.go), knockId);
+  }
+
+  deny(knockId: string): Promise<void> {
+    return this.moderate(this.go.Deny?.bind(this.go), knockId);
+  }
+
+  muteParticipant(participantId: string, trackId: string): Promise<void> {
+    return this.moderate(this.go.MuteParticipant?.bind(this.go), participantId, trackId);
+  }
+
+  private async moderate<A extends string[]>(call: ((...args: A) => Promise<void>) | undefined, ...args: A): Promise<void> {
+    if (!call) throw moderationMissing();
+    await call(...args).catch((e: unknown) => Promise.reject(goError(e)));
+  }
+
   // Stops listening to Go (the engine is done for good).
   dispose(): void {
     this.leave();
@@ -417,10 +466,26 @@ function errorCode(code: string): EngineErrorCode {
 // ("join ROOM: room-full: …"), and so are the client's own failures.
 export function goError(e: unknown): EngineError {
   const text = errorText(e);
-  const codes: EngineErrorCode[] = ["room-full", "bad-password", "denied", "not-found", "version", "rate-limited", "bad-request", "too-large"];
+  const codes: EngineErrorCode[] = [
+    "room-full",
+    "bad-password",
+    "bad-token",
+    "token-expired",
+    "token-used",
+    "denied",
+    "not-found",
+    "version",
+    "rate-limited",
+    "bad-request",
+    "too-large",
+  ];
   for (const c of codes) if (text.includes(c)) return new EngineError(c, text);
   if (/cannot reach|connection to the host lost|identity changed/.test(text)) return new EngineError("connection-lost", text);
   return new EngineError("internal", text);
+}
+
+function moderationMissing(): EngineError {
+  return new EngineError("unsupported", "This Parley window cannot admit, deny or mute others yet; use the host link in a browser.");
 }
 
 function joinError(e: unknown): EngineError {
