@@ -9,7 +9,7 @@ import (
 	"parley/backend/rtcconf"
 )
 
-const windowSynopsis = "parley [--host [--room NAME] | --join URL] [--name NAME] [--password P] [--source devices|test|none] [--mic ID] [--speaker ID] [--camera ID] [--share SCREEN] [--max-bitrate KBPS] [--room-max-bitrate KBPS] [--report FILE] [--ice-iface IFACES] [--host-addr HOST:PORT] [--codec-report FILE]"
+const windowSynopsis = "parley [--host [--room NAME] [--lobby] | --join URL] [--name NAME] [--password P] [--source devices|test|none] [--mic ID] [--speaker ID] [--camera ID] [--share SCREEN] [--max-bitrate KBPS] [--room-max-bitrate KBPS] [--report FILE] [--ice-iface IFACES] [--host-addr HOST:PORT] [--codec-report FILE]"
 
 // windowFlags are the window mode's meeting flags: `parley --host` and
 // `parley --join URL` open the window straight into a meeting (what a
@@ -20,6 +20,7 @@ type windowFlags struct {
 	room      *string
 	name      *string
 	password  *string
+	lobby     *bool
 	source    *string
 	report    *string
 	iceIfaces *string
@@ -38,6 +39,7 @@ func addWindowFlags(fset *flag.FlagSet) *windowFlags {
 		host:      fset.Bool("host", false, "host a meeting at once (the window opens in it)"),
 		join:      fset.String("join", "", "join the meeting of invite link `URL` at once"),
 		room:      fset.String("room", "meeting", "with --host: the room's `NAME`"),
+		lobby:     fset.Bool("lobby", false, "with --host: joiners wait until you admit them"),
 		name:      fset.String("name", "", "your display `NAME` (default: your user name)"),
 		password:  fset.String("password", "", "with --host: require this `PASSWORD`; with --join: the room's password"),
 		source:    fset.String("source", app.SourceDevices, "what to publish: `devices` (camera and microphone), test (moving pattern and 440 Hz tone) or none"),
@@ -66,7 +68,10 @@ func (w *windowFlags) options() (app.Options, error) {
 	default:
 		return app.Options{}, fmt.Errorf("--source is devices, test or none, not %q", *w.source)
 	}
-	launch := app.Launch{Name: *w.name, Password: *w.password}
+	if *w.lobby && !*w.host {
+		return app.Options{}, fmt.Errorf("--lobby needs --host")
+	}
+	launch := app.Launch{Name: *w.name, Password: *w.password, Lobby: *w.lobby}
 	switch {
 	case *w.host:
 		launch.Action, launch.Room = "host", *w.room

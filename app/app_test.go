@@ -186,3 +186,49 @@ func TestHostRendersGuestVideo(t *testing.T) {
 		t.Error("the bot is still in the meeting after the host closed")
 	}
 }
+
+// TestHostAdmitsFromLobby hosts a room with a lobby: the app itself gets
+// in with its host token, a bot without one knocks, the knock reaches the
+// webview as a server event, and Admit lets the bot in.
+func TestHostAdmitsFromLobby(t *testing.T) {
+	a, rec := newTestApp(t, "")
+	defer func() {
+		if err := a.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	}()
+	res, err := a.Host(HostOptions{Name: "Alice", Lobby: true})
+	if err != nil {
+		t.Fatalf("host with a lobby: %v", err)
+	}
+	joined := make(chan error, 1)
+	var bob *client.Client
+	go func() {
+		c, err := meetingtest.TryJoin(res.Invite, "Bob", client.Options{})
+		bob = c
+		joined <- err
+	}()
+	ev := rec.waitFor(t, "knock", func(ev map[string]any) bool {
+		msg, _ := ev["message"].(map[string]any)
+		return ev["type"] == "server" && msg["type"] == "knock"
+	})
+	knock, _ := ev["message"].(map[string]any)["knock"].(map[string]any)
+	if knock["name"] != "Bob" {
+		t.Fatalf("knock %v, want Bob's", knock)
+	}
+	select {
+	case err := <-joined:
+		t.Fatalf("Bob got in before anyone admitted him (err %v)", err)
+	default:
+	}
+	if err := a.Admit(knock["id"].(string)); err != nil {
+		t.Fatalf("admit: %v", err)
+	}
+	if err := <-joined; err != nil {
+		t.Fatalf("Bob after admit: %v", err)
+	}
+	defer bob.Close()
+	if err := a.Deny(knock["id"].(string)); err == nil {
+		t.Error("denying a knock already admitted succeeded")
+	}
+}

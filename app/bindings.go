@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"parley/backend/client"
+	"parley/backend/server"
 	"parley/backend/signal"
 )
 
@@ -19,6 +20,8 @@ type Launch struct {
 	Room     string `json:"room,omitempty"`
 	Name     string `json:"name,omitempty"`
 	Password string `json:"password,omitempty"`
+	// Lobby: with "host", joiners knock until the host admits them.
+	Lobby bool `json:"lobby,omitempty"`
 }
 
 // HostOptions configure a meeting hosted by this app.
@@ -26,6 +29,9 @@ type HostOptions struct {
 	Room     string `json:"room"`
 	Name     string `json:"name"`
 	Password string `json:"password"`
+	// Lobby makes joiners knock until the host admits them; the host
+	// itself joins with a host token.
+	Lobby bool `json:"lobby"`
 }
 
 // JoinResult is what the webview needs once in a meeting.
@@ -84,9 +90,13 @@ func (a *App) Host(opts HostOptions) (*JoinResult, error) {
 	}
 	invite := srv.InviteURL(room)
 	dial, err := loopbackInvite(invite, srv, a.opts.HostAddr)
+	var token string
+	if err == nil && opts.Lobby {
+		token, err = srv.MintToken(room, server.TokenOptions{Host: true})
+	}
 	if err == nil {
 		var res *JoinResult
-		res, err = a.enter(joinParams{invite: invite, dialURL: dial, name: opts.Name, password: opts.Password, srv: srv})
+		res, err = a.enter(joinParams{invite: invite, dialURL: dial, name: opts.Name, password: opts.Password, token: token, srv: srv})
 		if err == nil {
 			a.opts.Log.Info("hosting", "room", room, "invite", invite)
 			if a.opts.OnHosting != nil {
@@ -245,24 +255,42 @@ func (a *App) SetMuted(kind string, muted bool) error {
 
 // SetLocked locks the room (hosts only).
 func (a *App) SetLocked(locked bool) error {
-	m, err := a.current()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return m.cl.SetLocked(ctx, locked)
+	return a.moderate(func(ctx context.Context, cl *client.Client) error { return cl.SetLocked(ctx, locked) })
 }
 
 // RemoveParticipant removes someone from the meeting (hosts only).
 func (a *App) RemoveParticipant(participantID string) error {
+	return a.moderate(func(ctx context.Context, cl *client.Client) error { return cl.Remove(ctx, participantID) })
+}
+
+// Admit lets in someone knocking in the lobby (hosts only).
+func (a *App) Admit(knockID string) error {
+	return a.moderate(func(ctx context.Context, cl *client.Client) error { return cl.Admit(ctx, knockID) })
+}
+
+// Deny turns away someone knocking in the lobby (hosts only).
+func (a *App) Deny(knockID string) error {
+	return a.moderate(func(ctx context.Context, cl *client.Client) error { return cl.Deny(ctx, knockID) })
+}
+
+// MuteParticipant mutes another participant's track (hosts only); they
+// are told and may unmute themselves.
+func (a *App) MuteParticipant(participantID, trackID string) error {
+	return a.moderate(func(ctx context.Context, cl *client.Client) error {
+		return cl.MuteParticipant(ctx, participantID, trackID)
+	})
+}
+
+// moderate runs a host request on the current meeting and waits for the
+// server's answer, which carries the refusal if we are not a host.
+func (a *App) moderate(request func(context.Context, *client.Client) error) error {
 	m, err := a.current()
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return m.cl.Remove(ctx, participantID)
+	return request(ctx, m.cl)
 }
 
 // EndMeeting ends the meeting for everyone (hosts only).

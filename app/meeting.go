@@ -55,6 +55,7 @@ type remoteVideo struct {
 // joinParams are what Host and Join share.
 type joinParams struct {
 	invite, name, password string
+	token                  string // an invite token, if any
 	// dialURL is what the client dials when it differs from the invite
 	// (the host joins its own room over loopback).
 	dialURL string
@@ -90,7 +91,7 @@ func (a *App) startHosting(opts HostOptions) (*server.Server, string, error) {
 		Assets:      a.opts.Assets,
 		Log:         a.opts.Log,
 		Certificate: cert,
-		Rooms:       []server.RoomConfig{{Name: room, Password: opts.Password, MaxBitrate: a.opts.RoomMaxBitrate}},
+		Rooms:       []server.RoomConfig{{Name: room, Password: opts.Password, Lobby: opts.Lobby, MaxBitrate: a.opts.RoomMaxBitrate}},
 		// Loopback candidates let this app's own participant connect
 		// without any network.
 		RTC: serverRTC(a.opts.RTC),
@@ -142,6 +143,7 @@ func (a *App) join(p joinParams) (*meeting, error) {
 	cl, err := client.Dial(dialCtx, dial, client.Options{
 		Name:     p.name,
 		Password: p.password,
+		Token:    p.token,
 		Insecure: a.opts.Insecure,
 		Log:      a.opts.Log,
 		RTC:      clientRTC(a.opts.RTC),
@@ -247,6 +249,11 @@ func (m *meeting) pump() {
 			}
 			if ev.Message != nil {
 				m.handle(ev.Message)
+			}
+			if ev.State != "" {
+				// The client is resuming a dropped connection (or has):
+				// the window shows "reconnecting…", not a new meeting.
+				m.a.emit(connectionEvent{Type: "connection", State: string(ev.State)})
 			}
 		}
 	}

@@ -13,12 +13,15 @@ export interface DesktopLaunch {
   room?: string;
   name?: string;
   password?: string;
+  // With "host": joiners knock until admitted (parley --host --lobby).
+  lobby?: boolean;
 }
 
 export interface HostOptions {
   room: string;
   name: string;
   password: string;
+  lobby: boolean;
 }
 
 export interface DesktopJoinResult {

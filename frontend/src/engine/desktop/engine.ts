@@ -25,7 +25,7 @@ import { desktopBindings, onGoEvent, type DesktopBindings, type DesktopJoinResul
 import { RenderSocket } from "./render";
 
 // What join() joins: the room this app hosts, or an invite link.
-export type DesktopTarget = { kind: "host"; password?: string } | { kind: "join"; url: string };
+export type DesktopTarget = { kind: "host"; password?: string; lobby?: boolean } | { kind: "join"; url: string };
 
 const statsIntervalMs = 1000;
 
@@ -146,7 +146,12 @@ export class DesktopEngine implements Engine {
       await this.go.SetMuted("video", this.muted.video);
       res =
         this.target.kind === "host"
-          ? await this.go.Host({ room: opts.room, name: opts.name, password: opts.password ?? this.target.password ?? "" })
+          ? await this.go.Host({
+              room: opts.room,
+              name: opts.name,
+              password: opts.password ?? this.target.password ?? "",
+              lobby: this.target.lobby ?? false,
+            })
           : await this.go.Join(this.target.url, opts.name, opts.password ?? "");
     } catch (e) {
       this.early = null;

@@ -24,7 +24,7 @@ export function planLaunch(l: DesktopLaunch): LaunchPlan | null {
   switch (l.action) {
     case "host":
       return {
-        target: { kind: "host", password: l.password ?? "" },
+        target: { kind: "host", password: l.password ?? "", lobby: l.lobby ?? false },
         join: { room: l.room || "meeting", name, password: l.password ?? "" },
       };
     case "join": {

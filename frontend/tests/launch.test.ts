@@ -1,0 +1,26 @@
+import { describe, expect, test } from "vitest";
+import { planLaunch } from "../src/engine/desktop/launch";
+
+describe("planLaunch", () => {
+  test.each([
+    [{ action: "" as const }, null],
+    [
+      { action: "host" as const, room: "standup", name: "Ada", lobby: true },
+      { target: { kind: "host", password: "", lobby: true }, join: { room: "standup", name: "Ada", password: "" } },
+    ],
+    [
+      { action: "host" as const },
+      { target: { kind: "host", password: "", lobby: false }, join: { room: "meeting", name: "Parley user", password: "" } },
+    ],
+    [
+      { action: "join" as const, url: "https://10.0.0.2:8443/r/team%20sync#fp=sha256:ab", name: "Bo", password: "pw" },
+      {
+        target: { kind: "join", url: "https://10.0.0.2:8443/r/team%20sync#fp=sha256:ab" },
+        join: { room: "team sync", name: "Bo", password: "pw" },
+      },
+    ],
+    [{ action: "join" as const }, null],
+  ])("%o", (launch, want) => {
+    expect(planLaunch(launch)).toEqual(want);
+  });
+});
