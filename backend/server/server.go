@@ -59,8 +59,9 @@ type Config struct {
 	// PasswordLockout [30s]; hellos meanwhile fail with rate-limited.
 	PasswordAttempts int
 	PasswordLockout  time.Duration
-	// TokenSecret signs invite tokens (at least 16 bytes); nil: a random
-	// secret, so tokens are valid until the server stops.
+	// TokenSecret signs invite tokens (at least 16 bytes; see
+	// LoadOrCreateTokenSecret); nil: a random secret, so tokens are valid
+	// until the server stops.
 	TokenSecret []byte
 	// ResumeWindow is how long a version 2 participant whose connection
 	// dropped keeps their place, waiting for a resume [30s].
