@@ -150,10 +150,18 @@ func (n *netw) start(ns, name, role string, env ...string) *proc {
 	if err != nil {
 		n.t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", ns, exe, "-test.run=^TestChild$", "-test.v=false")
 	gorace := strings.TrimSpace(os.Getenv("GORACE") + " atexit_sleep_ms=0")
-	cmd.Env = append(append(os.Environ(), roleEnv+"="+role, parentNSEnv+"="+parent, "GORACE="+gorace), env...)
+	env = append([]string{roleEnv + "=" + role, parentNSEnv + "=" + parent, "GORACE=" + gorace}, env...)
+	return n.startCmd(ns, name, []string{exe, "-test.run=^TestChild$", "-test.v=false"}, env...)
+}
+
+// startCmd runs argv in ns with extra environment; like a role, it talks
+// JSON lines, and is killed when the test ends.
+func (n *netw) startCmd(ns, name string, argv []string, env ...string) *proc {
+	n.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns}, argv...)...)
+	cmd.Env = append(os.Environ(), env...)
 	p := &proc{name: name, cmd: cmd, done: make(chan struct{})}
 	cmd.Stderr = &lockedWriter{mu: &p.mu, w: &p.stderr}
 	stdout, err := cmd.StdoutPipe()
