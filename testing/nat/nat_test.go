@@ -1,6 +1,8 @@
 package nat
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -159,4 +161,89 @@ func TestTURNOverTCPWhenUDPIsBlocked(t *testing.T) {
 			t.Errorf("guest's %s media is not relayed over TCP: %v", pc, cands)
 		}
 	}
+}
+
+// browserPrereqs finds what the browser guest needs, skipping the test
+// without node, Chromium or playwright-core (make deps installs them).
+func browserPrereqs(t *testing.T) (node, dist string) {
+	t.Helper()
+	node, err := lookPath("node")
+	if err != nil {
+		t.Skip("needs node for the browser guest (make deps installs it)")
+	}
+	chromium := os.Getenv("CHROMIUM")
+	if chromium == "" {
+		chromium = "/usr/bin/chromium"
+	}
+	if _, err := os.Stat(chromium); err != nil {
+		t.Skipf("needs Chromium at %s for the browser guest (make deps installs it)", chromium)
+	}
+	if _, err := os.Stat("../../frontend/node_modules/playwright-core/package.json"); err != nil {
+		t.Skip("needs playwright-core (npm ci in frontend/)")
+	}
+	dist, err = filepath.Abs("../../frontend/dist")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dist, "index.html")); err != nil {
+		t.Fatalf("the frontend is not built (npm run build in frontend/): %v", err)
+	}
+	return node, dist
+}
+
+// TestBrowserGuestBehindNATUsesTURN: Chromium in the guest network, behind
+// the symmetric NAT, opens the host's invite link, joins, and shows the
+// host bot's video; the page's own stats say both its PeerConnections go
+// through the relay, and the host bot gets the browser's camera.
+func TestBrowserGuestBehindNATUsesTURN(t *testing.T) {
+	node, dist := browserPrereqs(t)
+	w := newNATInternet(t)
+	url, hostBot := w.serve(t, "PARLEY_NAT_ASSETS="+dist, "PARLEY_NAT_CERT_DIR="+t.TempDir())
+	if !strings.HasPrefix(url, "https://") {
+		t.Fatalf("invite %q is not HTTPS: browsers refuse cameras on plain HTTP", url)
+	}
+	hid := joined(t, hostBot)
+	browser := w.n.startCmd(w.guest, "browser guest", []string{node, "browser_guest.mjs", url, "nat", "Guest", "Host"})
+	browser.wait(t, 60*time.Second, func(v map[string]any) bool { return v["event"] == "meeting" })
+	l := browser.wait(t, 30*time.Second, func(v map[string]any) bool {
+		p, _ := v["page"].(map[string]any)
+		tile, _ := p["tile"].(map[string]any)
+		pcs, _ := p["pcs"].([]any)
+		if tile["state"] != "live" || num(tile["renderedFrames"]) < 30 || len(pcs) != 2 {
+			return false
+		}
+		for _, pc := range pcs {
+			if m, _ := pc.(map[string]any); m["candidateType"] == nil {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("browser guest sees: %v", l.v["page"])
+	var decoded float64
+	for _, pc := range l.v["page"].(map[string]any)["pcs"].([]any) {
+		m := pc.(map[string]any)
+		if m["candidateType"] != "relay" {
+			t.Errorf("the browser's PeerConnection does not go through the relay: %v", m)
+		}
+		decoded += num(m["framesDecoded"])
+	}
+	if decoded < 30 {
+		t.Errorf("the browser decoded %v video frames, want 30 or more", decoded)
+	}
+	// And the other way: the host bot receives the browser's camera.
+	hostBot.wait(t, 20*time.Second, func(v map[string]any) bool {
+		f, _ := v["frames"].(map[string]any)
+		for pid, n := range f {
+			if pid != hid && num(n) > 30 {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+func num(v any) float64 {
+	f, _ := v.(float64)
+	return f
 }
