@@ -74,6 +74,7 @@ func (c *CLI) serve(ctx context.Context, args []string) int {
 		return usageErr("--cert and --key go together")
 	}
 	var cert *tls.Certificate
+	caSigned := false
 	switch *tlsMode {
 	case "on":
 		loaded, err := loadServeCert(*certFile, *keyFile)
@@ -82,6 +83,7 @@ func (c *CLI) serve(ctx context.Context, args []string) int {
 			return exitError
 		}
 		cert = &loaded
+		caSigned = *certFile != "" && server.ChainsToCA(loaded, nil)
 	case "off":
 		if !loopbackAddr(*addr) {
 			return usageErr("--tls off is only for loopback addresses (127.0.0.1, ::1): browsers refuse cameras on plain HTTP elsewhere")
@@ -109,6 +111,7 @@ func (c *CLI) serve(ctx context.Context, args []string) int {
 		Assets:        c.Assets,
 		Log:           c.logger(*jsonOut),
 		Certificate:   cert,
+		CASigned:      caSigned,
 		AdvertiseHost: *advertise,
 		BareRelay:     *relay,
 		Rooms: []server.RoomConfig{{Name: *roomName, Password: *password, Limit: *maxPeople,
