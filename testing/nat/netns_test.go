@@ -243,9 +243,12 @@ func (p *proc) wait(t *testing.T, timeout time.Duration, match func(map[string]a
 		p.mu.Unlock()
 		select {
 		case <-p.done:
+			// Not under p.mu: Fatalf never returns, and the cleanup
+			// needs the lock to print stderr.
 			p.mu.Lock()
-			t.Fatalf("%s exited: %s", p.name, p.stderr.String())
+			stderr := p.stderr.String()
 			p.mu.Unlock()
+			t.Fatalf("%s exited (%v): %s", p.name, p.cmd.ProcessState, stderr)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
