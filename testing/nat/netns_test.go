@@ -232,7 +232,15 @@ func (p *proc) send(v any) error {
 func (p *proc) wait(t *testing.T, timeout time.Duration, match func(map[string]any) bool) line {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
+	for {
+		// Whether it had exited before the lines are read: a process that
+		// prints its last line and exits must still be heard.
+		exited := false
+		select {
+		case <-p.done:
+			exited = true
+		default:
+		}
 		p.mu.Lock()
 		for _, l := range p.lines {
 			if match(l.v) {
@@ -240,20 +248,21 @@ func (p *proc) wait(t *testing.T, timeout time.Duration, match func(map[string]a
 				return l
 			}
 		}
+		// Not under p.mu: Fatalf never returns, and the cleanup needs the
+		// lock to print stderr.
+		stderr := p.stderr.String()
 		p.mu.Unlock()
+		if exited {
+			t.Fatalf("%s exited (%v) without a matching line: %s", p.name, p.cmd.ProcessState, stderr)
+		}
+		if !time.Now().Before(deadline) {
+			t.Fatalf("%s: nothing matching within %v", p.name, timeout)
+		}
 		select {
 		case <-p.done:
-			// Not under p.mu: Fatalf never returns, and the cleanup
-			// needs the lock to print stderr.
-			p.mu.Lock()
-			stderr := p.stderr.String()
-			p.mu.Unlock()
-			t.Fatalf("%s exited (%v): %s", p.name, p.cmd.ProcessState, stderr)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	t.Fatalf("%s: nothing matching within %v", p.name, timeout)
-	return line{}
 }
 
 // all returns every line so far.
