@@ -171,7 +171,7 @@ loop:
 			reportEvent(out, names, ev)
 		}
 	}
-	printStats(out, names, cl.Stats())
+	printStats(out, names, cl.Stats(), cl.SelectedCandidates())
 	if code == exitOK {
 		_ = cl.Leave()
 	}
@@ -279,7 +279,10 @@ func reportEvent(out *output, names nameBook, ev client.Event) {
 	}
 }
 
-func printStats(out *output, names nameBook, stats []client.TrackStats) {
+// printStats reports what was received and the path media took (our
+// selected ICE candidate per PeerConnection: with --relay-only, proof that
+// the relay works).
+func printStats(out *output, names nameBook, stats []client.TrackStats, path map[signal.PC]client.Candidate) {
 	sort.Slice(stats, func(i, j int) bool {
 		if stats[i].ParticipantID != stats[j].ParticipantID {
 			return names.name(stats[i].ParticipantID) < names.name(stats[j].ParticipantID)
@@ -299,5 +302,17 @@ func printStats(out *output, names nameBook, stats []client.TrackStats) {
 	if len(stats) == 0 {
 		text = "Received nothing."
 	}
-	out.event("stats", map[string]any{"tracks": tracks}, text)
+	text += "\nMedia path:"
+	for _, pc := range []signal.PC{signal.PCPublish, signal.PCSubscribe} {
+		c, ok := path[pc]
+		switch {
+		case !ok:
+			text += fmt.Sprintf(" %s none;", pc)
+		case c.RelayProtocol != "":
+			text += fmt.Sprintf(" %s %s over %s;", pc, c.Type, c.RelayProtocol)
+		default:
+			text += fmt.Sprintf(" %s %s;", pc, c.Type)
+		}
+	}
+	out.event("stats", map[string]any{"tracks": tracks, "path": path}, strings.TrimSuffix(text, ";"))
 }

@@ -75,6 +75,7 @@ func (c *CLI) serve(ctx context.Context, args []string) int {
 		return usageErr("--cert and --key go together")
 	}
 	var cert *tls.Certificate
+	caSigned := false
 	switch *tlsMode {
 	case "on":
 		loaded, err := loadServeCert(*certFile, *keyFile)
@@ -83,6 +84,7 @@ func (c *CLI) serve(ctx context.Context, args []string) int {
 			return exitError
 		}
 		cert = &loaded
+		caSigned = *certFile != "" && server.ChainsToCA(loaded, nil)
 	case "off":
 		if !loopbackAddr(*addr) {
 			return usageErr("--tls off is only for loopback addresses (127.0.0.1, ::1): browsers refuse cameras on plain HTTP elsewhere")
@@ -94,6 +96,18 @@ func (c *CLI) serve(ctx context.Context, args []string) int {
 	if *roomKbps < 0 {
 		return usageErr("--room-max-bitrate must not be negative")
 	}
+	// Invite links must outlive a restart, so their secret is kept.
+	dir, err := configDir()
+	if err != nil {
+		fmt.Fprintln(c.Stderr, "parley serve:", err)
+		return exitError
+	}
+	tokenSecret, err := server.LoadOrCreateTokenSecret(dir)
+	if err != nil {
+		fmt.Fprintln(c.Stderr, "parley serve:", err)
+		return exitError
+	}
+
 	out := &output{w: c.Stdout, json: *jsonOut}
 	var lan atomic.Pointer[lanAdvert]
 	srv, err := server.New(server.Config{
@@ -101,6 +115,7 @@ func (c *CLI) serve(ctx context.Context, args []string) int {
 		Assets:        c.Assets,
 		Log:           c.logger(*jsonOut),
 		Certificate:   cert,
+		CASigned:      caSigned,
 		AdvertiseHost: *advertise,
 		BareRelay:     *relay,
 		Rooms: []server.RoomConfig{{Name: *roomName, Password: *password, Limit: *maxPeople,
@@ -109,6 +124,7 @@ func (c *CLI) serve(ctx context.Context, args []string) int {
 		ICEServers:   iceServers,
 		TURN:         turnCfg,
 		MaxChatRunes: *maxChat,
+		TokenSecret:  tokenSecret,
 		// Loopback candidates let a participant on this machine (the
 		// host's own app, a local bot) connect with no network at all.
 		RTC: rtcconf.Options{IncludeLoopback: true, Interfaces: splitList(*iceIfaces)},
@@ -179,17 +195,27 @@ func (c *CLI) serve(ctx context.Context, args []string) int {
 	return exitOK
 }
 
+// configDir is where the host keeps its certificate and invite-token
+// secret.
+func configDir() (string, error) {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("find config directory for the host certificate and invite secret: %w", err)
+	}
+	return filepath.Join(dir, "parley"), nil
+}
+
 // loadServeCert loads --cert/--key, or the host's persistent self-signed
 // certificate from the user's config directory.
 func loadServeCert(certFile, keyFile string) (tls.Certificate, error) {
 	if certFile != "" {
 		return server.LoadCert(certFile, keyFile)
 	}
-	dir, err := os.UserConfigDir()
+	dir, err := configDir()
 	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("find config directory for the host certificate: %w", err)
+		return tls.Certificate{}, err
 	}
-	return server.LoadOrCreateCert(filepath.Join(dir, "parley"))
+	return server.LoadOrCreateCert(dir)
 }
 
 func loopbackAddr(addr string) bool {

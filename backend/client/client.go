@@ -493,11 +493,20 @@ func (c *Client) TargetBitrate() (bps int, ok bool) {
 	return c.engine.TargetBitrate(c.pub)
 }
 
-// SelectedCandidateTypes reports, per PeerConnection, the type of our
-// local candidate in the nominated ICE pair ("host", "srflx", "prflx" or
-// "relay"); a PeerConnection without one is left out.
-func (c *Client) SelectedCandidateTypes() map[signal.PC]string {
-	out := make(map[signal.PC]string)
+// Candidate describes our local candidate in a PeerConnection's
+// nominated ICE pair.
+type Candidate struct {
+	// Type is "host", "srflx", "prflx" or "relay".
+	Type string `json:"type"`
+	// RelayProtocol is how a relay candidate reaches its TURN server
+	// ("udp", "tcp" or "tls"); empty for other types.
+	RelayProtocol string `json:"relayProtocol,omitempty"`
+}
+
+// SelectedCandidates reports, per PeerConnection, our local candidate in
+// the nominated ICE pair; a PeerConnection without one is left out.
+func (c *Client) SelectedCandidates() map[signal.PC]Candidate {
+	out := make(map[signal.PC]Candidate)
 	for pc, peer := range map[signal.PC]*webrtc.PeerConnection{signal.PCPublish: c.pub, signal.PCSubscribe: c.sub} {
 		stats := peer.GetStats()
 		for _, st := range stats {
@@ -506,9 +515,18 @@ func (c *Client) SelectedCandidateTypes() map[signal.PC]string {
 				continue
 			}
 			if local, ok := stats[pair.LocalCandidateID].(webrtc.ICECandidateStats); ok {
-				out[pc] = local.CandidateType.String()
+				out[pc] = Candidate{Type: local.CandidateType.String(), RelayProtocol: local.RelayProtocol}
 			}
 		}
+	}
+	return out
+}
+
+// SelectedCandidateTypes is SelectedCandidates' types alone.
+func (c *Client) SelectedCandidateTypes() map[signal.PC]string {
+	out := make(map[signal.PC]string)
+	for pc, cand := range c.SelectedCandidates() {
+		out[pc] = cand.Type
 	}
 	return out
 }

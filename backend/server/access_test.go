@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -297,6 +298,16 @@ func TestLimitsHaveTheirErrorCodes(t *testing.T) {
 			}
 			return nextMessage(t, c, func(*signal.Error) bool { return true })
 		}, signal.CodeBadRequest},
+		{"message rate", server.Config{MessageRate: 1, MessageBurst: 3}, func(t *testing.T, srv *server.Server) error {
+			c := meetingtest.Join(t, srv.InviteURL("test"), "A", client.Options{})
+			// Far below the default rate (50/s, bursts of 200), over this one.
+			for i := range 6 {
+				if err := c.SendChat(fmt.Sprint("message ", i)); err != nil {
+					return err
+				}
+			}
+			return nextMessage(t, c, func(*signal.Error) bool { return true })
+		}, signal.CodeRateLimited},
 		{"participants per room", server.Config{RoomLimit: 1}, func(t *testing.T, srv *server.Server) error {
 			meetingtest.Join(t, srv.InviteURL("test"), "A", client.Options{})
 			_, err := meetingtest.TryJoin(srv.InviteURL("test"), "B", client.Options{})

@@ -64,6 +64,28 @@ func LoadOrCreateCert(dir string) (tls.Certificate, error) {
 	return cert, nil
 }
 
+// ChainsToCA reports whether cert is signed by a certificate authority in
+// roots (nil: the system's), as one from Let's Encrypt is. Such
+// certificates are renewed every few months, so invite links must not pin
+// them: clients check them by their CA and name, as browsers do.
+func ChainsToCA(cert tls.Certificate, roots *x509.CertPool) bool {
+	if len(cert.Certificate) == 0 {
+		return false
+	}
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		return false
+	}
+	inter := x509.NewCertPool()
+	for _, der := range cert.Certificate[1:] {
+		if c, err := x509.ParseCertificate(der); err == nil {
+			inter.AddCert(c)
+		}
+	}
+	_, err = leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter})
+	return err == nil
+}
+
 // LoadCert loads a certificate the user supplied (--cert/--key).
 func LoadCert(certPath, keyPath string) (tls.Certificate, error) {
 	cert, err := tls.LoadX509KeyPair(certPath, keyPath)

@@ -34,6 +34,10 @@ type Config struct {
 	// Certificate for HTTPS; nil serves plain HTTP (loopback tests only:
 	// browsers refuse cameras on plain HTTP pages off localhost).
 	Certificate *tls.Certificate
+	// CASigned says Certificate chains to a certificate authority (see
+	// ChainsToCA): invite links then carry no fingerprint, so that they
+	// survive the certificate's renewal.
+	CASigned bool
 	// AdvertiseHost is the host name or IP put into invite links; empty:
 	// the listen address, or this machine's first LAN address when
 	// listening on all interfaces.
@@ -62,8 +66,9 @@ type Config struct {
 	// PasswordLockout [30s]; hellos meanwhile fail with rate-limited.
 	PasswordAttempts int
 	PasswordLockout  time.Duration
-	// TokenSecret signs invite tokens (at least 16 bytes); nil: a random
-	// secret, so tokens are valid until the server stops.
+	// TokenSecret signs invite tokens (at least 16 bytes; see
+	// LoadOrCreateTokenSecret); nil: a random secret, so tokens are valid
+	// until the server stops.
 	TokenSecret []byte
 	// ResumeWindow is how long a version 2 participant whose connection
 	// dropped keeps their place, waiting for a resume [30s].
@@ -309,11 +314,11 @@ func (s *Server) URL() string {
 	return scheme + "://" + net.JoinHostPort(s.advertiseHost(), strconv.Itoa(s.Port())) + "/"
 }
 
-// InviteURL is the link that joins room: it carries the certificate
-// fingerprint in its fragment, which never reaches any server.
+// InviteURL is the link that joins room: it carries the fingerprint of a
+// self-signed certificate in its fragment, which never reaches any server.
 func (s *Server) InviteURL(room string) string {
 	u := s.URL() + "r/" + url.PathEscape(room)
-	if fp := s.Fingerprint(); fp != "" {
+	if fp := s.Fingerprint(); fp != "" && !s.cfg.CASigned {
 		u += "#fp=" + fp
 	}
 	return u

@@ -1,9 +1,16 @@
 package server_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -76,4 +83,72 @@ func TestTLSPinningAndMetrics(t *testing.T) {
 			}
 		}
 	})
+}
+
+// testCA makes a certificate authority and a leaf it signed for loopback,
+// with the chain as a server presents it.
+func testCA(t *testing.T) (*x509.CertPool, tls.Certificate) {
+	t.Helper()
+	newKey := func() *ecdsa.PrivateKey {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	caKey, leafKey := newKey(), newKey()
+	now := time.Now()
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Test CA"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	leafTmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "meet.example.test"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
+	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, ca, &leafKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(ca)
+	return roots, tls.Certificate{Certificate: [][]byte{leafDER, caDER}, PrivateKey: leafKey}
+}
+
+// TestCASignedCertificateIsNotPinned: a certificate from a CA is renewed
+// every few months, so links to a server using one carry no fingerprint
+// (clients check the CA instead); a self-signed one is pinned.
+func TestCASignedCertificateIsNotPinned(t *testing.T) {
+	roots, signed := testCA(t)
+	self, err := server.LoadOrCreateCert(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !server.ChainsToCA(signed, roots) {
+		t.Error("a CA-signed certificate is not recognised")
+	}
+	if server.ChainsToCA(self, roots) || server.ChainsToCA(self, nil) {
+		t.Error("a self-signed certificate counts as CA-signed")
+	}
+	srv := meetingtest.StartServer(t, server.Config{Certificate: &signed, CASigned: true})
+	if invite := srv.InviteURL("test"); strings.Contains(invite, "fp=") || !strings.HasPrefix(invite, "https://") {
+		t.Errorf("invite %q to a CA-signed server: want https and no fingerprint", invite)
+	}
+	withToken, err := srv.TokenInviteURL("test", server.TokenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(withToken, "/r/test#t=") {
+		t.Errorf("token link %q: want the token alone in the fragment", withToken)
+	}
+	// The page is served with that certificate, checked by its CA.
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}}
+	resp, err := hc.Get(srv.URL() + "healthz")
+	if err != nil {
+		t.Fatalf("healthz with CA verification: %v", err)
+	}
+	_ = resp.Body.Close()
 }

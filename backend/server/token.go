@@ -8,6 +8,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,9 +25,10 @@ import (
 //
 // with payload "1|<room>|<expiry unix seconds>|<role h or g>|<nonce>". The
 // nonce is empty for reusable tokens; a one-time token's nonce is
-// remembered until it expires, so a second use fails. The secret lives in
-// the server's memory (or Config.TokenSecret), so tokens die with the
-// server unless the operator persists the secret.
+// remembered until it expires, so a second use fails. The secret is
+// Config.TokenSecret: `parley serve` keeps it in the config directory
+// beside the host certificate (LoadOrCreateTokenSecret), so links stay
+// valid across restarts; without one, a random secret dies with the server.
 
 // TokenOptions say what a minted token allows.
 type TokenOptions struct {
@@ -192,4 +195,54 @@ func (s *Server) TokenInviteURL(room string, opts TokenOptions) (string, error) 
 		return u + "&t=" + tok, nil
 	}
 	return u + "#t=" + tok, nil
+}
+
+// tokenSecretFile holds the invite-token secret, base64, beside the host
+// certificate.
+const tokenSecretFile = "token-secret"
+
+// LoadOrCreateTokenSecret returns the invite-token secret kept in dir,
+// creating it (32 random bytes, readable by its owner only) on first use,
+// so that invite links outlive a restart of the server.
+func LoadOrCreateTokenSecret(dir string) ([]byte, error) {
+	path := filepath.Join(dir, tokenSecretFile)
+	secret, err := readTokenSecret(path)
+	if !errors.Is(err, os.ErrNotExist) {
+		return secret, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create %s: %w", dir, err)
+	}
+	secret = make([]byte, 32)
+	_, _ = rand.Read(secret) // never fails since Go 1.24
+	// O_EXCL: of two servers starting at once, one writes and the other
+	// reads what it wrote.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return readTokenSecret(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", path, err)
+	}
+	_, err = f.WriteString(base64.StdEncoding.EncodeToString(secret) + "\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(path)
+		return nil, fmt.Errorf("write %s: %w", path, err)
+	}
+	return secret, nil
+}
+
+func readTokenSecret(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read invite-token secret: %w", err)
+	}
+	secret, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(secret) < 16 {
+		return nil, fmt.Errorf("invite-token secret %s is damaged (delete it to make a new one; old invite links then stop working)", path)
+	}
+	return secret, nil
 }

@@ -53,3 +53,36 @@ func TestLobbyJoinerWaits(t *testing.T) {
 		t.Fatalf("knock %v, want Guest", k)
 	}
 }
+
+// TestInviteLinkSurvivesRestart: `parley serve --invite-only` restarted
+// with the same config directory still lets in the link it printed
+// before; a link with a tampered token is still refused.
+func TestInviteLinkSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--ice-iface", "lo", "--json", "--invite-only", "--token-ttl", "1h"}
+	first := start(t, dir, args...)
+	oldURL, _ := first.event(t, "ready", 15*time.Second)["url"].(string)
+	if err := first.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	<-first.done
+
+	second := start(t, dir, args...)
+	newURL, _ := second.event(t, "ready", 15*time.Second)["url"].(string)
+	// The port is new; the fragment (fingerprint and token) is the old one.
+	link := newURL[:strings.Index(newURL, "#")] + oldURL[strings.Index(oldURL, "#"):]
+	guest := start(t, dir, "join", link, "--name", "Guest", "--source", "none", "--json", "--ice-iface", "lo")
+	guest.event(t, "joined", 15*time.Second)
+
+	// Flip one character of the token's signature.
+	last := link[len(link)-1]
+	forged := link[:len(link)-1] + map[bool]string{true: "B", false: "A"}[last == 'A']
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, parley, "join", forged, "--source", "none", "--ice-iface", "lo")
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+dir)
+	out, _ := cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); code != 13 {
+		t.Fatalf("join with a forged token: exit %d, %s; want 13", code, out)
+	}
+}

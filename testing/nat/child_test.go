@@ -87,6 +87,18 @@ func runServer(ctx context.Context) error {
 		OpenRooms:     true,
 		RTC:           rtcconf.Options{Interfaces: []string{"eth0"}},
 	}
+	// A browser guest needs the real frontend, over HTTPS (no camera on
+	// plain HTTP off localhost).
+	if dir := os.Getenv("PARLEY_NAT_ASSETS"); dir != "" {
+		cfg.Assets = os.DirFS(dir)
+	}
+	if dir := os.Getenv("PARLEY_NAT_CERT_DIR"); dir != "" {
+		cert, err := server.LoadOrCreateCert(dir)
+		if err != nil {
+			return err
+		}
+		cfg.Certificate = &cert
+	}
 	if port := os.Getenv("PARLEY_NAT_TURN_PORT"); port != "" {
 		p, err := strconv.Atoi(port)
 		if err != nil {
@@ -124,7 +136,8 @@ func runBot(ctx context.Context) error {
 		RTC:  rtcconf.Options{Interfaces: []string{"eth0"}},
 		// A bot that must not use the relay shows whether a direct path
 		// exists.
-		NoRelay: os.Getenv("PARLEY_NAT_NO_RELAY") != "",
+		NoRelay:   os.Getenv("PARLEY_NAT_NO_RELAY") != "",
+		RelayOnly: os.Getenv("PARLEY_NAT_RELAY_ONLY") != "",
 	})
 	if err != nil {
 		return err
@@ -163,7 +176,7 @@ func runBot(ctx context.Context) error {
 			}
 			line := map[string]any{"frames": frames}
 			if tick++; tick%10 == 0 {
-				line["candidates"] = c.SelectedCandidateTypes()
+				line["candidates"] = c.SelectedCandidates()
 			}
 			out(line)
 		case ev := <-c.Events():

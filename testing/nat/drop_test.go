@@ -17,16 +17,7 @@ func frames(v map[string]any, pid string) float64 {
 // guest leave, and a chat sent meanwhile reaches the guest.
 func TestNetworkDropResumes(t *testing.T) {
 	n := newNet(t)
-	sw := n.ns("sw")
-	n.exec(sw, "ip", "link", "add", "br0", "type", "bridge")
-	n.ip(sw, "link", "set", "br0", "up")
-	hosts := map[string]string{"host": "10.88.0.1/24", "guest": "10.88.0.2/24", "observer": "10.88.0.3/24"}
-	nss := map[string]string{}
-	for _, name := range []string{"host", "guest", "observer"} {
-		nss[name] = n.ns(name)
-		n.link(nss[name], "eth0", hosts[name], sw, "p-"+name, "")
-		n.ip(sw, "link", "set", "p-"+name, "master", "br0")
-	}
+	nss := flatLAN(n, "host", "guest", "observer")
 
 	srv := n.start(nss["host"], "server", "server", "PARLEY_NAT_ADDR=10.88.0.1:8080")
 	url := srv.wait(t, startTimeout, func(v map[string]any) bool { return v["url"] != nil }).v["url"].(string)

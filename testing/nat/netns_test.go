@@ -155,10 +155,18 @@ func (n *netw) start(ns, name, role string, env ...string) *proc {
 	if err != nil {
 		n.t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", ns, exe, "-test.run=^TestChild$", "-test.v=false")
 	gorace := strings.TrimSpace(os.Getenv("GORACE") + " atexit_sleep_ms=0")
-	cmd.Env = append(append(os.Environ(), roleEnv+"="+role, parentNSEnv+"="+parent, "GORACE="+gorace), env...)
+	env = append([]string{roleEnv + "=" + role, parentNSEnv + "=" + parent, "GORACE=" + gorace}, env...)
+	return n.startCmd(ns, name, []string{exe, "-test.run=^TestChild$", "-test.v=false"}, env...)
+}
+
+// startCmd runs argv in ns with extra environment; like a role, it talks
+// JSON lines, and is killed when the test ends.
+func (n *netw) startCmd(ns, name string, argv []string, env ...string) *proc {
+	n.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns}, argv...)...)
+	cmd.Env = append(os.Environ(), env...)
 	p := &proc{name: name, cmd: cmd, done: make(chan struct{})}
 	cmd.Stderr = &lockedWriter{mu: &p.mu, w: &p.stderr}
 	stdout, err := cmd.StdoutPipe()
@@ -229,7 +237,15 @@ func (p *proc) send(v any) error {
 func (p *proc) wait(t *testing.T, timeout time.Duration, match func(map[string]any) bool) line {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
+	for {
+		// Whether it had exited before the lines are read: a process that
+		// prints its last line and exits must still be heard.
+		exited := false
+		select {
+		case <-p.done:
+			exited = true
+		default:
+		}
 		p.mu.Lock()
 		for _, l := range p.lines {
 			if match(l.v) {
@@ -237,17 +253,21 @@ func (p *proc) wait(t *testing.T, timeout time.Duration, match func(map[string]a
 				return l
 			}
 		}
+		// Not under p.mu: Fatalf never returns, and the cleanup needs the
+		// lock to print stderr.
+		stderr := p.stderr.String()
 		p.mu.Unlock()
+		if exited {
+			t.Fatalf("%s exited (%v) without a matching line: %s", p.name, p.cmd.ProcessState, stderr)
+		}
+		if !time.Now().Before(deadline) {
+			t.Fatalf("%s: nothing matching within %v", p.name, timeout)
+		}
 		select {
 		case <-p.done:
-			p.mu.Lock()
-			t.Fatalf("%s exited: %s", p.name, p.stderr.String())
-			p.mu.Unlock()
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	t.Fatalf("%s: nothing matching within %v", p.name, timeout)
-	return line{}
 }
 
 // all returns every line so far.
