@@ -35,17 +35,29 @@ func connect() (*xgb.Conn, error) {
 	return xgb.NewConn()
 }
 
+// wayland reports a Wayland session (where, without XWayland, there is
+// no X display to capture).
+func wayland() bool {
+	return os.Getenv("WAYLAND_DISPLAY") != "" || os.Getenv("XDG_SESSION_TYPE") == "wayland"
+}
+
+// displayErr explains a missing or unusable X display; on Wayland it is
+// ErrWayland, which the UI shows as it is.
+func displayErr(err error) error {
+	if wayland() {
+		return fmt.Errorf("%w (%v)", ErrWayland, err)
+	}
+	return fmt.Errorf("capture: X display: %w", err)
+}
+
 // x11Screens lists the screens of the X display ($DISPLAY).
 func x11Screens() ([]Device, error) {
 	if os.Getenv("DISPLAY") == "" {
-		if os.Getenv("WAYLAND_DISPLAY") != "" {
-			return nil, ErrWayland
-		}
-		return nil, errors.New("capture: no X display ($DISPLAY is not set)")
+		return nil, displayErr(errors.New("$DISPLAY is not set"))
 	}
 	c, err := connect()
 	if err != nil {
-		return nil, fmt.Errorf("capture: X display: %w", err)
+		return nil, displayErr(err)
 	}
 	defer c.Close()
 	var out []Device
@@ -78,12 +90,12 @@ func openX11(id string, fps int) (*x11Reader, error) {
 		}
 		n = v
 	}
-	if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") != "" {
-		return nil, ErrWayland
+	if os.Getenv("DISPLAY") == "" {
+		return nil, displayErr(errors.New("$DISPLAY is not set"))
 	}
 	c, err := connect()
 	if err != nil {
-		return nil, fmt.Errorf("capture: X display: %w", err)
+		return nil, displayErr(err)
 	}
 	roots := xproto.Setup(c).Roots
 	if n < 0 || n >= len(roots) {

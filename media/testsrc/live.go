@@ -2,6 +2,8 @@ package testsrc
 
 import (
 	"image"
+	"io"
+	"sync"
 	"time"
 )
 
@@ -16,6 +18,10 @@ type LivePattern struct {
 	tick  *time.Ticker
 	noise []uint8
 	img   *image.YCbCr
+	// done ends a Read waiting for the next frame: a closed source ends
+	// like an unplugged camera, with io.EOF.
+	done chan struct{}
+	once sync.Once
 }
 
 // NewLivePattern returns a w×h source producing fps frames per second.
@@ -25,16 +31,20 @@ func NewLivePattern(w, h, fps int) *LivePattern {
 		p.noise[i] = uint8(p.rng.IntN(noiseAmp))
 	}
 	return &LivePattern{w: w, h: h, fps: fps, tick: time.NewTicker(time.Second / time.Duration(fps)),
-		noise: p.noise, img: image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)}
+		noise: p.noise, img: image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420), done: make(chan struct{})}
 }
 
 // Size is the frame size.
 func (l *LivePattern) Size() (int, int) { return l.w, l.h }
 
 // Read waits for the next frame time and returns the frame (valid until
-// the next Read).
+// the next Read); io.EOF once closed.
 func (l *LivePattern) Read() (image.Image, func(), error) {
-	<-l.tick.C
+	select {
+	case <-l.tick.C:
+	case <-l.done:
+		return nil, func() {}, io.EOF
+	}
 	total := 2 * l.fps // the block sweeps across in 2 s
 	n := l.n % total
 	l.n++
@@ -64,8 +74,11 @@ func (l *LivePattern) Read() (image.Image, func(), error) {
 	return img, func() {}, nil
 }
 
-// Close stops the source.
+// Close stops the source; a Read waiting for a frame returns io.EOF.
 func (l *LivePattern) Close() error {
-	l.tick.Stop()
+	l.once.Do(func() {
+		l.tick.Stop()
+		close(l.done)
+	})
 	return nil
 }
