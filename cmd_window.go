@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"parley/app"
 	"parley/backend/rtcconf"
@@ -77,8 +79,20 @@ func (w *windowFlags) options() (app.Options, error) {
 		Speaker:     *w.speaker,
 		Camera:      *w.camera,
 		ShareScreen: *w.share,
+		// Remembered device choices live next to the certificate.
+		ConfigDir: configDir(),
 		// The same persistent self-signed certificate `parley serve` uses,
 		// so invite links keep their fingerprint across restarts.
 		Certificate: func() (tls.Certificate, error) { return loadServeCert("", "") },
 	}, nil
+}
+
+// configDir is Parley's directory in the user's config directory ("" if
+// there is none: then nothing is remembered).
+func configDir() string {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "parley")
 }

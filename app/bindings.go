@@ -240,6 +240,20 @@ func (a *App) SetMuted(kind string, muted bool) error {
 	if err != nil {
 		return nil
 	}
+	if !muted && a.opts.Source == SourceDevices {
+		// Turning the camera or microphone on starts one if none runs (it
+		// was unplugged, or there was none when the meeting started).
+		ensure, what := a.ensureCamera, "camera"
+		if kind == "audio" {
+			ensure, what = a.ensureMic, "microphone"
+		}
+		if err := ensure(m); err != nil {
+			a.mu.Lock()
+			a.muted[kind] = true
+			a.mu.Unlock()
+			return fmt.Errorf("%s: %w", what, err)
+		}
+	}
 	return m.pub.setMuted(kind, muted)
 }
 

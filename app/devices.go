@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -49,10 +50,17 @@ func (a *App) Devices() ([]DeviceInfo, error) {
 }
 
 // SelectDevice chooses the camera ("videoinput"), microphone
-// ("audioinput") or speaker ("audiooutput"); in a meeting the switch
-// happens at once, without leaving.
+// ("audioinput") or speaker ("audiooutput") and remembers the choice for
+// the next run. In a meeting the switch happens at once, without leaving:
+// the published tracks stay, only what feeds them changes.
 func (a *App) SelectDevice(kind, id string) error {
 	a.mu.Lock()
+	prev := a.opts
+	prefs := a.prefs
+	if err := prefs.set(kind, id); err != nil {
+		a.mu.Unlock()
+		return err
+	}
 	switch kind {
 	case "audioinput":
 		a.opts.Mic = id
@@ -60,19 +68,35 @@ func (a *App) SelectDevice(kind, id string) error {
 		a.opts.Speaker = id
 	case "videoinput":
 		a.opts.Camera = id
-	default:
-		a.mu.Unlock()
-		return fmt.Errorf("select device: unknown kind %q", kind)
 	}
+	a.prefs = prefs
 	a.mu.Unlock()
+	if err := savePrefs(a.opts.ConfigDir, prefs); err != nil {
+		a.opts.Log.Warn("device choice not saved", "err", err)
+	}
 	m, err := a.current()
-	if err != nil {
+	if err != nil || a.opts.Source != SourceDevices {
 		return nil // remembered for the next meeting
 	}
 	switch kind {
+	case "videoinput":
+		if prev.Camera == id {
+			return nil
+		}
+		if err := a.switchCamera(m, id); err != nil {
+			a.mu.Lock()
+			a.opts.Camera = prev.Camera
+			a.mu.Unlock()
+			return err
+		}
 	case "audioinput":
-		a.restartMic()
+		if prev.Mic != id {
+			a.restartMic()
+		}
 	case "audiooutput":
+		if prev.Speaker == id {
+			return nil
+		}
 		if m.pub != nil && m.pub.mic != nil {
 			a.restartMic()
 		} else if err := a.audio.start(nil); err != nil {
@@ -172,3 +196,33 @@ func (a *App) restartMic() {
 		_ = a.audio.start(nil)
 	}
 }
+
+// ensureMic starts the microphone when it is turned on and none runs.
+func (a *App) ensureMic(m *meeting) error {
+	m.pub.mu.Lock()
+	mt := m.pub.mic
+	m.pub.mu.Unlock()
+	a.audio.mu.Lock()
+	running := a.audio.sender != nil
+	a.audio.mu.Unlock()
+	if mt == nil || running {
+		return nil
+	}
+	mic, _ := a.deviceChoice()
+	if !a.audio.connected(mic) {
+		next, ok := a.audio.fallbackMic()
+		if !ok {
+			return errNoMic
+		}
+		a.mu.Lock()
+		a.opts.Mic = next.ID
+		a.mu.Unlock()
+	}
+	if err := a.startMic(mt); err != nil {
+		_ = a.audio.start(nil)
+		return err
+	}
+	return nil
+}
+
+var errNoMic = errors.New("no microphone found")

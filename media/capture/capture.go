@@ -165,13 +165,14 @@ func PatternCameras(n int) []Device {
 	return out
 }
 
-func isPattern(id string) bool {
+// IsPattern reports whether id names a virtual pattern camera.
+func IsPattern(id string) bool {
 	return id == PatternCamera || strings.HasPrefix(id, PatternCamera+":")
 }
 
 // OpenCamera starts capturing camera id ("" = the first).
 func OpenCamera(id string, opts Options) (*Source, error) {
-	if isPattern(id) {
+	if IsPattern(id) {
 		w, h := fit(1280, 720, opts.MaxWidth, opts.MaxHeight)
 		p := testsrc.NewLivePattern(w, h, opts.FPS)
 		return encode(p, w, h, opts, p.Close)
