@@ -298,6 +298,9 @@ type TrackStats struct {
 	// frames held back until a keyframe.
 	Dropped uint64 `json:"droppedFrames,omitempty"`
 	Skipped uint64 `json:"skippedFrames,omitempty"`
+	// RTTMs is the round-trip time to the server (every track shares
+	// it); absent until measured.
+	RTTMs *float64 `json:"rttMs,omitempty"`
 }
 
 // Stats returns every received track's counters.
@@ -306,9 +309,14 @@ func (a *App) Stats() ([]TrackStats, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []TrackStats
+	out := []TrackStats{}
+	var rtt *float64
+	if d, ok := m.cl.RoundTripTime(); ok {
+		ms := float64(d) / float64(time.Millisecond)
+		rtt = &ms
+	}
 	for _, st := range m.cl.Stats() {
-		ts := TrackStats{TrackStats: st, Name: m.name(st.ParticipantID)}
+		ts := TrackStats{TrackStats: st, Name: m.name(st.ParticipantID), RTTMs: rtt}
 		m.mu.Lock()
 		v := m.videos[trackKey{st.ParticipantID, st.TrackID}]
 		m.mu.Unlock()

@@ -76,8 +76,23 @@ export interface DesktopBindings {
   Devices?(): Promise<GoDevice[]>;
   SelectDevice?(kind: string, id: string): Promise<void>;
   ShareScreen?(id: string): Promise<void>;
+  Screens?(): Promise<{ id: string; label: string }[]>;
+  Stats?(): Promise<GoTrackStats[]>;
   StopShare?(): Promise<void>;
   MicLevel?(): Promise<number>;
+}
+
+// One received track's counters (app.TrackStats).
+export interface GoTrackStats {
+  participantId: string;
+  trackId: string;
+  kind: TrackKind;
+  packets: number;
+  bytes: number;
+  lost: number;
+  width?: number;
+  height?: number;
+  rttMs?: number;
 }
 
 // Events on the "parley" runtime event.
@@ -86,7 +101,9 @@ export type GoEvent =
   | { type: "media"; participantId: string; trackId: string; kind: TrackKind; renderId: number }
   | { type: "connection"; state: "connected" | "closed"; code?: string; message?: string }
   | { type: "toast"; message: string }
-  | { type: "screen-ended" };
+  | { type: "screen-ended" }
+  // Go turned our camera or microphone off: its device went away.
+  | { type: "local-mute"; kind: "audio" | "video"; muted: boolean };
 
 export const eventName = "parley";
 
