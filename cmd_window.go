@@ -11,7 +11,7 @@ import (
 	"parley/backend/rtcconf"
 )
 
-const windowSynopsis = "parley [--host [--room NAME] | --join URL] [--name NAME] [--password P] [--source devices|test|none] [--mic ID] [--speaker ID] [--camera ID] [--share SCREEN] [--report FILE] [--ice-iface IFACES] [--host-addr HOST:PORT] [--codec-report FILE]"
+const windowSynopsis = "parley [--host [--room NAME] | --join URL] [--name NAME] [--password P] [--source devices|test|none] [--mic ID] [--speaker ID] [--camera ID] [--share SCREEN] [--stats] [--report FILE] [--ice-iface IFACES] [--host-addr HOST:PORT] [--codec-report FILE]"
 
 // windowFlags are the window mode's meeting flags: `parley --host` and
 // `parley --join URL` open the window straight into a meeting (what a
@@ -31,6 +31,7 @@ type windowFlags struct {
 	speaker   *string
 	camera    *string
 	share     *string
+	stats     *bool
 }
 
 func addWindowFlags(fset *flag.FlagSet) *windowFlags {
@@ -49,6 +50,7 @@ func addWindowFlags(fset *flag.FlagSet) *windowFlags {
 		speaker:   fset.String("speaker", "", "speaker `ID` or name (PulseAudio sink; default: the system's)"),
 		camera:    fset.String("camera", "", "camera `ID` or name (default: the first one; none is fine)"),
 		share:     fset.String("share", "", "share screen `ID` (x11:N, or first) as soon as in the meeting"),
+		stats:     fset.Bool("stats", false, "open the meeting with the stats overlay on (resolution, fps, bitrate, loss, RTT per tile)"),
 	}
 }
 
@@ -61,7 +63,7 @@ func (w *windowFlags) options() (app.Options, error) {
 	default:
 		return app.Options{}, fmt.Errorf("--source is devices, test or none, not %q", *w.source)
 	}
-	launch := app.Launch{Name: *w.name, Password: *w.password}
+	launch := app.Launch{Name: *w.name, Password: *w.password, Stats: *w.stats}
 	switch {
 	case *w.host:
 		launch.Action, launch.Room = "host", *w.room

@@ -19,6 +19,8 @@ type Launch struct {
 	Room     string `json:"room,omitempty"`
 	Name     string `json:"name,omitempty"`
 	Password string `json:"password,omitempty"`
+	// Stats opens the meeting with the stats overlay on.
+	Stats bool `json:"stats,omitempty"`
 }
 
 // HostOptions configure a meeting hosted by this app.

@@ -191,7 +191,10 @@ func (a *App) cameraChoice(cams []cameraInfo) (cameraInfo, bool) {
 func (a *App) publishCamera(m *meeting, p *publication) error {
 	dev, ok := a.cameraChoice(a.cameras())
 	if !ok {
-		return nil // no camera: the tile shows an avatar
+		// No camera is a normal state: the camera shows as off, the tile
+		// as an avatar.
+		a.localMute(m, "video")
+		return nil
 	}
 	src, err := capture.OpenCamera(dev.ID, a.camOpts)
 	if err != nil {

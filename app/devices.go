@@ -20,14 +20,18 @@ type DeviceInfo struct {
 	ID        string `json:"id"`
 	Label     string `json:"label"`
 	IsDefault bool   `json:"isDefault,omitempty"`
+	// Selected marks the device in use (or chosen for the next meeting).
+	Selected bool `json:"selected,omitempty"`
 }
 
 // Devices lists cameras, microphones and speakers. No camera is a normal
 // state (an empty list), and so is no sound server (no audio devices).
 func (a *App) Devices() ([]DeviceInfo, error) {
 	out := []DeviceInfo{}
-	for _, c := range a.cameras() {
-		out = append(out, DeviceInfo{Kind: "videoinput", ID: c.ID, Label: c.Label})
+	cams := a.cameras()
+	cam, _ := a.cameraChoice(cams)
+	for _, c := range cams {
+		out = append(out, DeviceInfo{Kind: "videoinput", ID: c.ID, Label: c.Label, Selected: c.ID == cam.ID})
 	}
 	a.audio.mu.Lock()
 	ctx, err := a.audio.soundServer()
@@ -40,11 +44,15 @@ func (a *App) Devices() ([]DeviceInfo, error) {
 	if err != nil {
 		return out, nil
 	}
+	mic, speaker := a.deviceChoice()
+	chosen := func(d audio.Device, want string) bool {
+		return d.ID == want || d.Name == want || (want == "" && d.Default)
+	}
 	for _, d := range mics {
-		out = append(out, DeviceInfo{Kind: "audioinput", ID: d.ID, Label: d.Name, IsDefault: d.Default})
+		out = append(out, DeviceInfo{Kind: "audioinput", ID: d.ID, Label: d.Name, IsDefault: d.Default, Selected: chosen(d, mic)})
 	}
 	for _, d := range speakers {
-		out = append(out, DeviceInfo{Kind: "audiooutput", ID: d.ID, Label: d.Name, IsDefault: d.Default})
+		out = append(out, DeviceInfo{Kind: "audiooutput", ID: d.ID, Label: d.Name, IsDefault: d.Default, Selected: chosen(d, speaker)})
 	}
 	return out, nil
 }

@@ -303,3 +303,34 @@ func TestCameraUnplugTurnsOff(t *testing.T) {
 		t.Error("no camera frames after turning the camera on again")
 	}
 }
+
+// TestNoCameraIsCameraOff: on a machine without a camera the meeting
+// starts with the camera off (the webview told, no error toast), and
+// turning it on says there is no camera.
+func TestNoCameraIsCameraOff(t *testing.T) {
+	if n := len(capture.Cameras()); n > 0 {
+		t.Skipf("this machine has %d cameras", n)
+	}
+	a, rec, _, _ := hostWithCameras(t, 1)
+	_ = a.Leave()
+	a.opts.Camera, a.opts.PatternCameras = "", 0
+	rec.mu.Lock()
+	rec.events = nil
+	rec.mu.Unlock()
+	if _, err := a.Host(HostOptions{Name: "Alice"}); err != nil {
+		t.Fatal(err)
+	}
+	rec.waitFor(t, "local-mute", func(ev map[string]any) bool {
+		return ev["type"] == "local-mute" && ev["kind"] == "video" && ev["muted"] == true
+	})
+	rec.mu.Lock()
+	for _, ev := range rec.events {
+		if msg, _ := ev["message"].(string); ev["type"] == "toast" && strings.Contains(strings.ToLower(msg), "camera") {
+			t.Errorf("camera toast without a camera: %v", msg)
+		}
+	}
+	rec.mu.Unlock()
+	if err := a.SetMuted("video", false); err == nil || !strings.Contains(err.Error(), "no camera") {
+		t.Errorf("turning the camera on without one: %v, want no camera found", err)
+	}
+}

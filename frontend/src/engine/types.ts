@@ -36,6 +36,8 @@ export interface Device {
   kind: DeviceKind;
   deviceId: string;
   label: string;
+  // The device in use, where the engine knows it (the desktop app).
+  selected?: boolean;
 }
 
 export interface DeviceSelection {

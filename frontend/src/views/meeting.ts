@@ -292,6 +292,11 @@ export class MeetingView {
 
   // ---- stats overlay ----------------------------------------------------------
 
+  // Turns the stats overlay on or off.
+  setStatsOverlay(on: boolean): void {
+    if (on !== (this.statsTimer !== 0)) this.toggleStats();
+  }
+
   private toggleStats(): void {
     if (this.statsTimer) {
       window.clearInterval(this.statsTimer);
@@ -665,6 +670,8 @@ export class MeetingView {
       const id = `set-${kind}`;
       const sel = h("select", { id, "aria-label": label });
       for (const d of opts) sel.append(h("option", { value: d.deviceId }, d.label));
+      const current = opts.find((d) => d.selected);
+      if (current) sel.value = current.deviceId;
       sel.disabled = opts.length === 0;
       sel.addEventListener("change", () => {
         this.engine.selectDevice(kind, sel.value).catch((e: unknown) => this.toast(e instanceof Error ? e.message : String(e)));

@@ -13,6 +13,7 @@ export interface DesktopLaunch {
   room?: string;
   name?: string;
   password?: string;
+  stats?: boolean;
 }
 
 export interface HostOptions {
@@ -45,6 +46,7 @@ export interface TileLayout {
   y: number;
   width: number;
   height: number;
+  stats?: string;
 }
 
 export interface RenderReport {
@@ -58,6 +60,7 @@ export interface GoDevice {
   id: string;
   label: string;
   isDefault?: boolean;
+  selected?: boolean;
 }
 
 export interface DesktopBindings {

@@ -100,7 +100,7 @@ export class DesktopEngine implements Engine {
   async listDevices(): Promise<Device[]> {
     if (!this.go.Devices) return [];
     const list = await this.go.Devices();
-    return list.map((d) => ({ kind: d.kind, deviceId: d.id, label: d.label }));
+    return list.map((d) => ({ kind: d.kind, deviceId: d.id, label: d.label, selected: !!d.selected }));
   }
 
   async openPreview(sel: DeviceSelection): Promise<Preview> {
@@ -221,6 +221,7 @@ export class DesktopEngine implements Engine {
           y: r.y,
           width: r.width,
           height: r.height,
+          stats: el.querySelector("[data-stats]")?.textContent ?? undefined,
         };
       });
     void this.go.ReportRender({ tracks, layout, devicePixelRatio: this.win.devicePixelRatio || 1 }).catch(() => undefined);
