@@ -1,3 +1,5 @@
+// Also: tiles that do not fit on the stage stop taking frames.
+//
 // The stats overlay in a browser: two Chromium guests (fake camera) in a
 // room of a real `parley serve`; pressing I on Ada's page shows, on Bob's
 // tile, his video's resolution, frame rate, bitrate, loss and round-trip
@@ -20,8 +22,8 @@ after(async () => {
   await server?.stop();
 });
 
-async function guest(name) {
-  const context = await guestContext(browser, { viewport: { width: 960, height: 600 } });
+async function guest(name, viewport = { width: 960, height: 600 }) {
+  const context = await guestContext(browser, { viewport });
   const page = await context.newPage();
   page.errors = [];
   page.on("pageerror", (e) => page.errors.push(e));
@@ -64,4 +66,38 @@ test("the stats overlay shows Bob's video on Ada's page and hides again", async 
   assert.equal(await ada.locator("[data-stats]").count(), 0, "the overlay stays after toggling it off");
   assert.equal(await button.getAttribute("aria-pressed"), "false");
   assert.deepEqual(ada.errors, []);
+});
+
+// A window too small for every tile shows "+N" for the rest: those tiles
+// are hidden and take no frames (data-decoding="false"; in the desktop
+// app that ends their decoding and Go stops sending them to the window).
+test("tiles off the stage stop taking frames", async () => {
+  await guest("Cy");
+  await guest("Dee");
+  const eve = await guest("Eve", { width: 360, height: 240 });
+  await eve.locator("[data-more]:not([hidden])").waitFor({ timeout: 20000 });
+  await eve.waitForFunction(
+    () => {
+      const tiles = [...document.querySelectorAll("[data-tile]")];
+      const hidden = tiles.filter((t) => t.hidden);
+      return hidden.length > 0 && hidden.every((t) => t.dataset.decoding === "false" || !t.querySelector("video, canvas"));
+    },
+    null,
+    { timeout: 20000, polling: 200 },
+  );
+  // The tiles on the stage still play.
+  await eve.waitForFunction(
+    () => {
+      const shown = [...document.querySelectorAll("[data-tile]:not([hidden]):not([data-self])")];
+      return shown.length > 0 && shown.every((t) => t.dataset.state === "live" && t.dataset.decoding === "true");
+    },
+    null,
+    { timeout: 20000, polling: 200 },
+  );
+  const hiddenVideos = await eve.evaluate(() =>
+    [...document.querySelectorAll("[data-tile][hidden] video")].map((v) => v.paused),
+  );
+  assert.ok(hiddenVideos.every((p) => p), `hidden tiles' videos still play: ${JSON.stringify(hiddenVideos)}`);
+  await eve.screenshot({ path: path.join(artifacts, "e2e-hidden-tiles.png") });
+  assert.deepEqual(eve.errors, []);
 });

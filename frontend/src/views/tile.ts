@@ -185,7 +185,8 @@ export class Tile {
       return;
     }
     if (src.type === "stream") {
-      const v = h("video", { autoplay: true, playsinline: true, muted: true }) as VideoWithRVFC;
+      // No autoplay: a tile off the stage keeps its video paused.
+      const v = h("video", { playsinline: true, muted: true }) as VideoWithRVFC;
       v.muted = true;
       v.srcObject = src.stream;
       if (this.model.self && !this.model.screen) v.classList.add("mirror");
