@@ -294,3 +294,35 @@ func TestPatternCameraEnds(t *testing.T) {
 		t.Fatal("Read still running 3 s after Close")
 	}
 }
+
+// Closing a screen source ends a Read waiting for the next frame time
+// (stopping a share must not hang).
+func TestScreenCloseEndsRead(t *testing.T) {
+	if _, err := exec.LookPath("Xvfb"); err != nil {
+		t.Skip("Xvfb not installed")
+	}
+	t.Setenv("DISPLAY", startXvfb(t, "320x240"))
+	src, err := OpenScreen("", Options{MaxWidth: 320, MaxHeight: 240, FPS: 1, Bitrate: 100_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := src.Read(); err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		_, _, err := src.Read() // waits up to 1 s for the next frame time
+		errc <- err
+	}()
+	time.Sleep(100 * time.Millisecond)
+	closed := make(chan error, 1)
+	go func() { closed <- src.Close() }()
+	select {
+	case <-closed:
+	case <-time.After(3 * time.Second):
+		t.Fatal("Close still blocked after 3 s")
+	}
+	if err := <-errc; err == nil {
+		t.Error("Read after Close returned a frame")
+	}
+}

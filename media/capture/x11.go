@@ -78,6 +78,9 @@ type x11Reader struct {
 	tick  *time.Ticker
 	img   *image.RGBA
 	depth byte
+	// done ends a Read waiting for the next frame time (Close).
+	done chan struct{}
+	once sync.Once
 }
 
 func openX11(id string, fps int) (*x11Reader, error) {
@@ -107,15 +110,20 @@ func openX11(id string, fps int) (*x11Reader, error) {
 		c.Close()
 		return nil, fmt.Errorf("capture: screen %d has depth %d; only 24 and 32 bits are supported", n, root.RootDepth)
 	}
-	r := &x11Reader{c: c, root: root.Root, w: int(root.WidthInPixels), h: int(root.HeightInPixels), depth: root.RootDepth}
+	r := &x11Reader{c: c, root: root.Root, w: int(root.WidthInPixels), h: int(root.HeightInPixels), depth: root.RootDepth, done: make(chan struct{})}
 	r.img = image.NewRGBA(image.Rect(0, 0, r.w, r.h))
 	r.tick = time.NewTicker(time.Second / time.Duration(fps))
 	return r, nil
 }
 
-// Read waits for the next frame time and grabs the screen.
+// Read waits for the next frame time and grabs the screen; io.EOF once
+// closed.
 func (r *x11Reader) Read() (image.Image, func(), error) {
-	<-r.tick.C
+	select {
+	case <-r.tick.C:
+	case <-r.done:
+		return nil, func() {}, io.EOF
+	}
 	reply, err := xproto.GetImage(r.c, xproto.ImageFormatZPixmap, xproto.Drawable(r.root),
 		0, 0, uint16(r.w), uint16(r.h), 0xffffffff).Reply()
 	if err != nil {
@@ -134,8 +142,11 @@ func (r *x11Reader) Read() (image.Image, func(), error) {
 }
 
 func (r *x11Reader) Close() error {
-	r.tick.Stop()
-	r.c.Close()
+	r.once.Do(func() {
+		r.tick.Stop()
+		close(r.done)
+		r.c.Close()
+	})
 	return nil
 }
 
