@@ -9,7 +9,7 @@ import (
 	"parley/backend/rtcconf"
 )
 
-const windowSynopsis = "parley [--host [--room NAME] [--lobby] | --join URL] [--name NAME] [--password P] [--source devices|test|none] [--mic ID] [--speaker ID] [--camera ID] [--share SCREEN] [--max-bitrate KBPS] [--room-max-bitrate KBPS] [--report FILE] [--ice-iface IFACES] [--host-addr HOST:PORT] [--codec-report FILE]"
+const windowSynopsis = "parley [--host [--room NAME] [--lobby] | --join URL] [--name NAME] [--password P] [--source devices|test|none] [--mic ID] [--speaker ID] [--camera ID] [--share SCREEN] [--stats] [--max-bitrate KBPS] [--room-max-bitrate KBPS] [--report FILE] [--ice-iface IFACES] [--host-addr HOST:PORT] [--codec-report FILE]"
 
 // windowFlags are the window mode's meeting flags: `parley --host` and
 // `parley --join URL` open the window straight into a meeting (what a
@@ -32,6 +32,7 @@ type windowFlags struct {
 	share     *string
 	maxKbps   *int
 	roomKbps  *int
+	stats     *bool
 }
 
 func addWindowFlags(fset *flag.FlagSet) *windowFlags {
@@ -53,6 +54,7 @@ func addWindowFlags(fset *flag.FlagSet) *windowFlags {
 		share:     fset.String("share", "", "share screen `ID` (x11:N, or first) as soon as in the meeting"),
 		maxKbps:   fset.Int("max-bitrate", 0, "send and receive at most `KBPS` kbit/s of video each way (a bad link; 0: no cap)"),
 		roomKbps:  fset.Int("room-max-bitrate", 0, "with --host: each participant's video track sends at most `KBPS` kbit/s (0: no cap)"),
+		stats:     fset.Bool("stats", false, "open the meeting with the stats overlay on (resolution, fps, bitrate, loss, RTT per tile)"),
 	}
 }
 
@@ -71,7 +73,7 @@ func (w *windowFlags) options() (app.Options, error) {
 	if *w.lobby && !*w.host {
 		return app.Options{}, fmt.Errorf("--lobby needs --host")
 	}
-	launch := app.Launch{Name: *w.name, Password: *w.password, Lobby: *w.lobby}
+	launch := app.Launch{Name: *w.name, Password: *w.password, Lobby: *w.lobby, Stats: *w.stats}
 	switch {
 	case *w.host:
 		launch.Action, launch.Room = "host", *w.room
@@ -91,8 +93,19 @@ func (w *windowFlags) options() (app.Options, error) {
 		ShareScreen:    *w.share,
 		MaxBitrate:     *w.maxKbps * 1000,
 		RoomMaxBitrate: *w.roomKbps * 1000,
+		// Remembered device choices live next to the certificate; without
+		// a config directory nothing is remembered.
+		ConfigDir: windowConfigDir(),
 		// The same persistent self-signed certificate `parley serve` uses,
 		// so invite links keep their fingerprint across restarts.
 		Certificate: func() (tls.Certificate, error) { return loadServeCert("", "") },
 	}, nil
+}
+
+func windowConfigDir() string {
+	dir, err := configDir()
+	if err != nil {
+		return ""
+	}
+	return dir
 }

@@ -3,6 +3,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -14,6 +15,7 @@ import (
 
 	"parley/backend/bot"
 	"parley/backend/rtcconf"
+	"parley/media/capture"
 	"parley/media/render"
 )
 
@@ -80,6 +82,12 @@ type Options struct {
 	// ShareScreen, when set, starts sharing this screen ("first", or a
 	// screen id) as soon as the meeting is joined.
 	ShareScreen string
+	// ConfigDir keeps the devices the user picks (devices.json), used
+	// where Mic, Speaker and Camera are "" ("": nothing is remembered).
+	ConfigDir string
+	// PatternCameras lists that many virtual cameras showing the moving
+	// test pattern (capture.PatternCameras) after the real ones.
+	PatternCameras int
 }
 
 // Sources of published media.
@@ -109,6 +117,10 @@ type App struct {
 	meeting *meeting
 	media   *bot.Media // the encoded test source, made on first use
 	muted   map[string]bool
+	prefs   devicePrefs // what SelectDevice saves in ConfigDir
+	// camOpts shape camera video (tests make it small: the race
+	// detector makes encoding 720p too slow).
+	camOpts capture.Options
 
 	finishOnce sync.Once
 }
@@ -126,7 +138,12 @@ func New(opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{opts: opts, render: rs, tiles: newTileBook(), muted: map[string]bool{}}
+	prefs := loadPrefs(opts.ConfigDir, opts.Log)
+	// Flags win over the remembered choice, for this run only.
+	opts.Camera = cmp.Or(opts.Camera, prefs.Camera)
+	opts.Mic = cmp.Or(opts.Mic, prefs.Mic)
+	opts.Speaker = cmp.Or(opts.Speaker, prefs.Speaker)
+	a := &App{opts: opts, render: rs, tiles: newTileBook(), muted: map[string]bool{}, prefs: prefs, camOpts: capture.CameraOptions()}
 	a.audio = newAudioOut(a)
 	a.lan = NewLAN(opts.LANInterfaces, opts.Log)
 	return a, nil

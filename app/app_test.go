@@ -158,6 +158,10 @@ func TestHostRendersGuestVideo(t *testing.T) {
 			if st.Width != 320 || st.Height != 180 {
 				t.Errorf("Bob's video %dx%d, want 320x180", st.Width, st.Height)
 			}
+			// The overlay's round-trip time: loopback, so well under 100 ms.
+			if st.RTTMs == nil || *st.RTTMs < 0 || *st.RTTMs > 100 {
+				t.Errorf("Bob's video RTT %v, want a loopback round trip", st.RTTMs)
+			}
 		}
 	}
 	if !sawVideo {

@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -26,18 +28,22 @@ type audioOut struct {
 	a     *App
 	mixer *audio.Mixer
 
-	mu      sync.Mutex
-	ctx     *audio.Context
-	ctxErr  error
-	stream  *audio.Stream
-	sender  *audio.Sender
-	stopTx  context.CancelFunc
-	txDone  chan struct{}
-	buffers map[string]*audio.JitterBuffer // by mixer key
+	mu     sync.Mutex
+	ctx    *audio.Context
+	ctxErr error
+	stream *audio.Stream
+	sender *audio.Sender
+	stopTx context.CancelFunc
+	txDone chan struct{}
+	// stopWatch ends the watch on the stream's devices.
+	stopWatch func()
+	buffers   map[string]*audio.JitterBuffer // by mixer key
+	// handled marks streams whose lost device is being dealt with.
+	handled map[*audio.Stream]bool
 }
 
 func newAudioOut(a *App) *audioOut {
-	return &audioOut{a: a, mixer: audio.NewMixer(), buffers: map[string]*audio.JitterBuffer{}}
+	return &audioOut{a: a, mixer: audio.NewMixer(), buffers: map[string]*audio.JitterBuffer{}, handled: map[*audio.Stream]bool{}}
 }
 
 func mixerKey(participantID, trackID string) string { return participantID + "/" + trackID }
@@ -99,15 +105,33 @@ func (o *audioOut) soundServer() (*audio.Context, error) {
 // start opens the speaker (and the microphone, feeding sender, when sender
 // is not nil).
 func (o *audioOut) start(sender *audio.Sender) error {
+	fellBack, err := o.open(sender)
+	if fellBack {
+		o.a.toast("Your chosen microphone or speaker is not connected; using the default.")
+	}
+	return err
+}
+
+// open is start without the toast; fellBack says a chosen device was
+// missing and the default was opened instead.
+func (o *audioOut) open(sender *audio.Sender) (fellBack bool, err error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.stopLocked()
 	ctx, err := o.soundServer()
 	if err != nil {
-		return err
+		return false, err
 	}
 	mic, speaker := o.a.deviceChoice()
-	cfg := audio.StreamConfig{Speaker: speaker, Mic: mic, Capture: sender != nil, OnStop: o.onDeviceLost}
+	var opened *audio.Stream
+	var openedMu sync.Mutex
+	onStop := func(err error) {
+		openedMu.Lock()
+		s := opened
+		openedMu.Unlock()
+		o.lost(s, err)
+	}
+	cfg := audio.StreamConfig{Speaker: speaker, Mic: mic, Capture: sender != nil, OnStop: onStop}
 	var capture audio.CaptureFunc
 	if sender != nil {
 		capture = sender.Capture
@@ -116,14 +140,18 @@ func (o *audioOut) start(sender *audio.Sender) error {
 	if err != nil && errors.Is(err, audio.ErrNoDevice) && (mic != "" || speaker != "") {
 		// The remembered device is gone: fall back to the defaults.
 		o.a.opts.Log.Warn("audio device missing, using the default", "err", err)
-		o.a.toast("Your chosen microphone or speaker is not connected; using the default.")
+		fellBack = true
 		cfg.Mic, cfg.Speaker = "", ""
 		s, err = ctx.Open(cfg, o.mixer, capture)
 	}
 	if err != nil {
-		return err
+		return fellBack, err
 	}
+	openedMu.Lock()
+	opened = s
+	openedMu.Unlock()
 	o.stream = s
+	o.stopWatch = o.watch(ctx, s)
 	if sender != nil {
 		txCtx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
@@ -136,27 +164,172 @@ func (o *audioOut) start(sender *audio.Sender) error {
 		}()
 	}
 	o.a.opts.Log.Info("audio started", "speaker", s.SpeakerName(), "microphone", s.MicName())
-	return nil
+	return fellBack, nil
 }
 
-// onDeviceLost runs when the sound server ends the stream (a device was
-// unplugged): reopen with the defaults, or go silent.
+// devicePoll is how often a stream's devices are checked for being
+// still connected.
+const devicePoll = time.Second
+
+// watch checks that s's microphone and speaker are still connected: the
+// sound server moves the streams of an unplugged device to the default
+// one by itself (which may be a speaker's monitor), so the stream alone
+// does not tell. The returned function stops watching.
+func (o *audioOut) watch(ctx *audio.Context, s *audio.Stream) func() {
+	wctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(devicePoll)
+		defer tick.Stop()
+		for {
+			select {
+			case <-wctx.Done():
+				return
+			case <-tick.C:
+			}
+			mics, speakers, err := ctx.Devices()
+			if err != nil {
+				continue // the server is restarting; the stream tells if it is gone
+			}
+			var lost error
+			if id := s.MicID(); s.MicName() != "" && id != "" && !hasDevice(mics, id) {
+				lost = fmt.Errorf("%w: %s was disconnected", audio.ErrMicLost, s.MicName())
+			} else if id := s.SpeakerID(); id != "" && !hasDevice(speakers, id) {
+				lost = fmt.Errorf("%w: %s was disconnected", audio.ErrSpeakerLost, s.SpeakerName())
+			}
+			if lost != nil && wctx.Err() == nil {
+				// lost restarts the stream, which stops this watch: not
+				// from here.
+				go o.lost(s, lost)
+				return
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+func hasDevice(list []audio.Device, id string) bool {
+	return slices.ContainsFunc(list, func(d audio.Device) bool { return d.ID == id })
+}
+
+// lost handles a device of stream s going away (once per stream: the
+// stream's end and the watch may both notice).
+func (o *audioOut) lost(s *audio.Stream, err error) {
+	o.mu.Lock()
+	current := s != nil && o.stream == s && !o.handled[s]
+	if current {
+		o.handled[s] = true
+	}
+	o.mu.Unlock()
+	if current {
+		o.onDeviceLost(err)
+	}
+}
+
+// onDeviceLost runs when a device of the stream went away (unplugged):
+// the microphone or speaker falls back to another one, or the microphone
+// turns off. Never fatal.
 func (o *audioOut) onDeviceLost(err error) {
 	o.a.opts.Log.Warn("audio device lost", "err", err)
 	o.mu.Lock()
-	sender := o.sender
+	capturing := o.sender != nil
 	o.mu.Unlock()
-	if sender == nil {
-		// Playback only: reopen on the default speaker.
-		if err := o.start(nil); err != nil {
-			o.a.toast("The speaker stopped working: " + err.Error())
-		}
+	if errors.Is(err, audio.ErrMicLost) && capturing {
+		o.a.micLost()
 		return
 	}
-	// The Sender's codec is freed with its Run; the microphone path is
-	// rebuilt by the publication.
-	o.a.toast("The microphone or speaker was disconnected.")
-	o.a.restartMic()
+	// The speaker: reopen on the default one (with the microphone path,
+	// rebuilt, when we capture).
+	o.a.mu.Lock()
+	o.a.opts.Speaker = ""
+	o.a.mu.Unlock()
+	if capturing {
+		o.a.restartMic()
+	} else if err := o.start(nil); err != nil {
+		o.a.toast("Speaker disconnected — the meeting plays silently")
+		return
+	}
+	o.mu.Lock()
+	name := ""
+	if o.stream != nil {
+		name = o.stream.SpeakerName()
+	}
+	o.mu.Unlock()
+	o.a.toast("Speaker disconnected — switched to " + name)
+}
+
+// connected reports whether microphone id (or name) is there ("": the
+// default, which is there if any is).
+func (o *audioOut) connected(mic string) bool {
+	if mic == "" {
+		_, ok := o.fallbackMic()
+		return ok
+	}
+	o.mu.Lock()
+	ctx, err := o.soundServer()
+	o.mu.Unlock()
+	if err != nil {
+		return false
+	}
+	mics, _, err := ctx.Devices()
+	return err == nil && slices.ContainsFunc(mics, func(d audio.Device) bool { return d.ID == mic || d.Name == mic })
+}
+
+// fallbackMic is the microphone to use when ours went away: the default
+// one, else the first, never a speaker's monitor (that would send the
+// meeting back to itself).
+func (o *audioOut) fallbackMic() (audio.Device, bool) {
+	o.mu.Lock()
+	ctx, err := o.soundServer()
+	o.mu.Unlock()
+	if err != nil {
+		return audio.Device{}, false
+	}
+	mics, _, err := ctx.Devices()
+	if err != nil {
+		return audio.Device{}, false
+	}
+	mics = slices.DeleteFunc(mics, func(d audio.Device) bool { return strings.HasSuffix(d.ID, ".monitor") })
+	if i := slices.IndexFunc(mics, func(d audio.Device) bool { return d.Default }); i >= 0 {
+		return mics[i], true
+	}
+	if len(mics) == 0 {
+		return audio.Device{}, false
+	}
+	return mics[0], true
+}
+
+// micLost moves the published microphone to another one, or turns the
+// microphone off.
+func (a *App) micLost() {
+	m, err := a.current()
+	if err != nil || m.pub == nil {
+		return
+	}
+	m.pub.mu.Lock()
+	mt := m.pub.mic
+	m.pub.mu.Unlock()
+	if mt == nil {
+		return
+	}
+	if next, ok := a.audio.fallbackMic(); ok {
+		a.mu.Lock()
+		a.opts.Mic = next.ID // for this meeting; the saved choice stays
+		a.mu.Unlock()
+		if err := a.startMic(mt); err == nil {
+			a.toast("Microphone disconnected — switched to " + next.Name)
+			return
+		}
+	}
+	if err := a.audio.start(nil); err != nil {
+		a.opts.Log.Warn("speaker unavailable", "err", err)
+	}
+	a.localMute(m, "audio")
+	a.toast("Microphone disconnected — microphone turned off")
 }
 
 // stop closes the devices and the Sender.
@@ -167,7 +340,12 @@ func (o *audioOut) stop() {
 }
 
 func (o *audioOut) stopLocked() {
+	if o.stopWatch != nil {
+		o.stopWatch()
+		o.stopWatch = nil
+	}
 	if o.stream != nil {
+		delete(o.handled, o.stream)
 		o.stream.Close()
 		o.stream = nil
 	}

@@ -51,7 +51,7 @@ func TestHostAudio(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer dec.Close()
+	t.Cleanup(dec.Close) // after the bot closes (cleanups run last first)
 	pcm := make([]int16, opus.MaxFrameSamples)
 	bot := meetingtest.Join(t, res.Invite, "Bob", client.Options{OnTrack: func(rt *client.RemoteTrack) {
 		if rt.TrackID != micTrackID {
@@ -117,5 +117,91 @@ func TestHostAudio(t *testing.T) {
 	mu.Unlock()
 	if after != before {
 		t.Errorf("%d samples arrived in 1 s after muting, want none", after-before)
+	}
+}
+
+// TestMicUnplug pulls the app's microphone out of a real PulseAudio
+// mid-call: the app moves to the default microphone (the bot hears it,
+// on the same track) with a toast; when the last microphone goes, the
+// microphone turns off (never a speaker's monitor), and the meeting goes
+// on.
+func TestMicUnplug(t *testing.T) {
+	pa := pulsetest.Start(t)
+	pa.Speaker(t, "spk")
+	mic := pa.Mic(t, "mic")
+	mic2 := pa.Mic(t, "mic2")
+	pa.SetDefaultMic(t, "mic2")
+	pa.Use(t)
+	a, err := New(Options{
+		Source:   SourceDevices,
+		Mic:      "mic",
+		Speaker:  "spk",
+		RTC:      rtcconf.Options{LoopbackOnly: true},
+		HostAddr: "127.0.0.1:0",
+		Assets:   meetingtest.Assets(),
+		Log:      meetingtest.Logger(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorder()
+	a.SetEmitter(rec.emit)
+	defer a.Close()
+	res, err := a.Host(HostOptions{Name: "Alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var heard []int16
+	dec, err := opus.NewDecoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(dec.Close) // after the bot closes (cleanups run last first)
+	pcm := make([]int16, opus.MaxFrameSamples)
+	meetingtest.Join(t, res.Invite, "Bob", client.Options{OnTrack: func(rt *client.RemoteTrack) {
+		if rt.TrackID != micTrackID {
+			return
+		}
+		rt.SetSink(func(p *rtp.Packet) {
+			n, err := dec.Decode(p.Payload, pcm)
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			heard = append(heard, pcm[:n]...)
+			mu.Unlock()
+		})
+	}})
+	time.Sleep(time.Second)
+
+	mic.Unplug(t)
+	toastMatching(rec, t, "Microphone disconnected — switched to mic2")
+	mu.Lock()
+	from := len(heard)
+	mu.Unlock()
+	mic2.SetSignal(pulsetest.PlayAt(pulsetest.Beeps(1000, 3, 0.2, 0.3), pa.Now()))
+	time.Sleep(3500 * time.Millisecond)
+	mu.Lock()
+	got := append([]int16(nil), heard[from:]...)
+	mu.Unlock()
+	on := pulsetest.Onset(got, 2000)
+	if on < 0 || on+pulsetest.Rate/2 > len(got) {
+		t.Fatalf("mic2's beeps never reached the bot (onset %d of %d samples)", on, len(got))
+	}
+	if f := pulsetest.DominantFrequency(got[on:on+pulsetest.Rate/2], 100, 2000); math.Abs(f-1000) > 5 {
+		t.Errorf("the bot heard %.1f Hz after the switch, want mic2's 1000", f)
+	}
+
+	mic2.Unplug(t)
+	toastMatching(rec, t, "Microphone disconnected — microphone turned off")
+	rec.waitFor(t, "local-mute", func(ev map[string]any) bool {
+		return ev["type"] == "local-mute" && ev["kind"] == "audio" && ev["muted"] == true
+	})
+	if _, err := a.current(); err != nil {
+		t.Fatalf("the meeting ended: %v", err)
+	}
+	if err := a.SetMuted("audio", false); err == nil {
+		t.Error("turning the microphone on with none connected succeeded")
 	}
 }

@@ -22,6 +22,8 @@ type Launch struct {
 	Password string `json:"password,omitempty"`
 	// Lobby: with "host", joiners knock until the host admits them.
 	Lobby bool `json:"lobby,omitempty"`
+	// Stats opens the meeting with the stats overlay on.
+	Stats bool `json:"stats,omitempty"`
 }
 
 // HostOptions configure a meeting hosted by this app.
@@ -250,6 +252,20 @@ func (a *App) SetMuted(kind string, muted bool) error {
 	if err != nil {
 		return nil
 	}
+	if !muted && a.opts.Source == SourceDevices {
+		// Turning the camera or microphone on starts one if none runs (it
+		// was unplugged, or there was none when the meeting started).
+		ensure, what := a.ensureCamera, "camera"
+		if kind == "audio" {
+			ensure, what = a.ensureMic, "microphone"
+		}
+		if err := ensure(m); err != nil {
+			a.mu.Lock()
+			a.muted[kind] = true
+			a.mu.Unlock()
+			return fmt.Errorf("%s: %w", what, err)
+		}
+	}
 	return m.pub.setMuted(kind, muted)
 }
 
@@ -312,6 +328,9 @@ type TrackStats struct {
 	// frames held back until a keyframe.
 	Dropped uint64 `json:"droppedFrames,omitempty"`
 	Skipped uint64 `json:"skippedFrames,omitempty"`
+	// RTTMs is the round-trip time to the server (every track shares
+	// it); absent until measured.
+	RTTMs *float64 `json:"rttMs,omitempty"`
 }
 
 // Stats returns every received track's counters.
@@ -320,9 +339,14 @@ func (a *App) Stats() ([]TrackStats, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []TrackStats
+	out := []TrackStats{}
+	var rtt *float64
+	if d, ok := m.cl.RoundTripTime(); ok {
+		ms := float64(d) / float64(time.Millisecond)
+		rtt = &ms
+	}
 	for _, st := range m.cl.Stats() {
-		ts := TrackStats{TrackStats: st, Name: m.name(st.ParticipantID)}
+		ts := TrackStats{TrackStats: st, Name: m.name(st.ParticipantID), RTTMs: rtt}
 		m.mu.Lock()
 		v := m.videos[trackKey{st.ParticipantID, st.TrackID}]
 		m.mu.Unlock()

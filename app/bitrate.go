@@ -1,6 +1,10 @@
 package app
 
-import "fmt"
+import (
+	"fmt"
+
+	"parley/media/capture"
+)
 
 // Bitrate policy for the video we send.
 const (
@@ -29,9 +33,9 @@ func videoTarget(maxBps, feedback, roomCap, userCap, sources int) int {
 	return t
 }
 
-// bitrateFor returns what v's encoder should aim at now; cheap enough to
+// bitrateFor returns what v's source src should aim at now; cheap enough to
 // call for every frame.
-func (a *App) bitrateFor(m *meeting, v *videoSender) int {
+func (a *App) bitrateFor(m *meeting, v *videoSender, src *capture.Source) int {
 	feedback, _ := v.local.TargetBitrate()
 	sources := 1
 	if p := m.pub; p != nil {
@@ -40,7 +44,7 @@ func (a *App) bitrateFor(m *meeting, v *videoSender) int {
 		sources = max(btoi(cam)+btoi(p.shareBusy), 1)
 		p.mu.Unlock()
 	}
-	return videoTarget(v.src.MaxBitrate, feedback, m.cl.Welcome().Room.MaxBitrate, a.maxBitrate(), sources)
+	return videoTarget(src.MaxBitrate, feedback, m.cl.Welcome().Room.MaxBitrate, a.maxBitrate(), sources)
 }
 
 func btoi(b bool) int {

@@ -6,7 +6,6 @@ import (
 
 	"parley/backend/client"
 	"parley/backend/rtcconf"
-	"parley/backend/signal"
 	"parley/media/capture"
 	"parley/testing/meetingtest"
 )
@@ -59,14 +58,11 @@ func TestEncoderFollowsFeedback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := a.startVideo(m, signal.KindVideo, cameraTrackID, src, nil)
-	if err != nil {
-		_ = src.Close()
+	if err := a.feedCamera(m, m.pub, src, cameraInfo{ID: capture.PatternCamera, Label: "Test pattern"}); err != nil {
 		t.Fatal(err)
 	}
 	m.pub.mu.Lock()
-	m.pub.camera = v
-	m.pub.stops = append(m.pub.stops, v.stop)
+	v := m.pub.camera
 	m.pub.mu.Unlock()
 
 	bob := meetingtest.Join(t, res.Invite, "Bob", client.Options{})

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -23,49 +25,77 @@ type cameraInfo struct {
 	ID, Label string
 }
 
-// cameras lists video capture devices (none is a normal state).
+// cameras lists video capture devices (none is a normal state), then the
+// virtual pattern cameras the options ask for.
 func (a *App) cameras() []cameraInfo {
 	var out []cameraInfo
 	for _, c := range capture.Cameras() {
 		out = append(out, cameraInfo{ID: c.ID, Label: c.Label})
 	}
+	for _, c := range capture.PatternCameras(a.opts.PatternCameras) {
+		out = append(out, cameraInfo{ID: c.ID, Label: c.Label})
+	}
 	return out
 }
 
-// videoSender runs one encoded source into a published track and our own
-// tile, until stopped.
+// videoSender is one published video track (camera or screen) and the
+// source feeding it. The source can be replaced while the track stays:
+// viewers keep their tile and decoder, and see at most a short freeze
+// until the new source's first keyframe.
 type videoSender struct {
-	src   *capture.Source
 	out   *webrtc.TrackLocalStaticSample
 	local *client.LocalTrack
 	self  *render.Track
-	// bitrate is what the encoder should aim at now.
-	bitrate func() int
-	cancel  context.CancelFunc
-	done    chan struct{}
+	start time.Time // of the self view's timestamps
+	// bitrate is what the encoder of src should aim at now.
+	bitrate func(src *capture.Source) int
+
+	// op serializes feed and stop (user switches, fallbacks, leaving).
+	op     sync.Mutex
+	mu     sync.Mutex
+	src    *capture.Source
+	device cameraInfo
+	cancel context.CancelFunc
+	done   chan struct{}
 }
 
-// run reads frames until ctx ends or the device fails (onFail is then
-// called).
-func (v *videoSender) run(ctx context.Context, onFail func(error)) {
-	defer close(v.done)
-	frameDur := time.Second / time.Duration(max(v.src.FPS, 1))
-	start := time.Now()
+// keyframe asks the current source for a keyframe (a viewer needs one).
+func (v *videoSender) keyframe() {
+	v.mu.Lock()
+	src := v.src
+	v.mu.Unlock()
+	if src != nil {
+		src.ForceKeyframe()
+	}
+}
+
+// current is the source being sent (nil: none) and its device.
+func (v *videoSender) current() (*capture.Source, cameraInfo) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.src, v.device
+}
+
+// run sends src's frames until ctx ends or src fails (onFail is then
+// called, from this goroutine: it must not wait for run to return).
+func (v *videoSender) run(ctx context.Context, src *capture.Source, done chan struct{}, onFail func(*capture.Source, error)) {
+	defer close(done)
+	frameDur := time.Second / time.Duration(max(src.FPS, 1))
 	for ctx.Err() == nil {
-		f, err := v.src.Read()
+		f, err := src.Read()
 		if err != nil {
 			if ctx.Err() == nil {
-				onFail(err)
+				onFail(src, err)
 			}
 			return
 		}
 		if v.local.Muted() {
 			continue
 		}
-		if bps := v.bitrate(); bps != v.src.Bitrate() {
-			v.src.SetBitrate(bps)
+		if bps := v.bitrate(src); bps != src.Bitrate() {
+			src.SetBitrate(bps)
 		}
-		ts := uint32(time.Since(start) * 90_000 / time.Second)
+		ts := uint32(time.Since(v.start) * 90_000 / time.Second)
 		// Our own tile skips the frames nothing depends on: half the
 		// decoding in the webview, for a picture we only glance at.
 		if v.self != nil && !f.Droppable {
@@ -73,98 +103,231 @@ func (v *videoSender) run(ctx context.Context, onFail func(error)) {
 		}
 		if err := v.out.WriteSample(media.Sample{Data: f.Data, Duration: frameDur}); err != nil {
 			if ctx.Err() == nil {
-				onFail(err)
+				onFail(src, err)
 			}
 			return
 		}
 	}
 }
 
-func (v *videoSender) stop() {
-	v.cancel()
-	// Closing the device unblocks a Read waiting for the next frame.
-	_ = v.src.Close()
-	<-v.done
+// feed replaces the source (stopping the old one) and starts sending src.
+func (v *videoSender) feed(ctx context.Context, src *capture.Source, dev cameraInfo, onFail func(*capture.Source, error)) {
+	v.op.Lock()
+	defer v.op.Unlock()
+	v.feedLocked(ctx, src, dev, onFail)
 }
 
-// startVideo publishes (or reuses) a track for src and starts sending.
-func (a *App) startVideo(m *meeting, kind signal.Kind, trackID string, src *capture.Source, existing *videoSender) (*videoSender, error) {
-	v := &videoSender{src: src, done: make(chan struct{})}
-	if existing != nil {
-		v.out, v.local, v.self = existing.out, existing.local, existing.self
-		if err := m.cl.SetMuted(trackID, false); err != nil {
-			return nil, err
-		}
-	} else {
-		track, err := webrtc.NewTrackLocalStaticSample(rtcconf.VP8Codec().RTPCodecCapability, trackID, m.cl.ID())
-		if err != nil {
-			return nil, fmt.Errorf("%s track: %w", kind, err)
-		}
-		ctx, cancel := context.WithTimeout(m.ctx, 15*time.Second)
-		defer cancel()
-		muted := kind == signal.KindVideo && a.startMuted("video")
-		lt, err := m.cl.Publish(ctx, kind, track, client.PublishOptions{OnKeyframeRequest: src.ForceKeyframe, Muted: muted})
-		if err != nil {
-			return nil, err
-		}
-		v.out, v.local = track, lt
-		v.self = a.render.AddTrack(render.TrackInfo{Participant: m.cl.ID(), Track: trackID}, src.ForceKeyframe)
-		a.tiles.add(v.self.ID, tileInfo{participantID: m.cl.ID(), trackID: trackID, kind: kind, self: true})
-		a.emit(mediaEvent{Type: "media", ParticipantID: m.cl.ID(), TrackID: trackID, Kind: kind, RenderID: v.self.ID})
+func (v *videoSender) feedLocked(ctx context.Context, src *capture.Source, dev cameraInfo, onFail func(*capture.Source, error)) {
+	v.stopLocked()
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	v.mu.Lock()
+	v.src, v.device, v.cancel, v.done = src, dev, cancel, done
+	v.mu.Unlock()
+	go v.run(runCtx, src, done, onFail)
+}
+
+// stop stops and closes the source; the track stays. Safe on nil and
+// without a source.
+func (v *videoSender) stop() {
+	if v == nil {
+		return
 	}
-	v.bitrate = func() int { return a.bitrateFor(m, v) }
-	ctx, cancel := context.WithCancel(m.ctx)
-	v.cancel = cancel
-	go v.run(ctx, func(err error) { a.videoFailed(m, kind, err) })
+	v.op.Lock()
+	defer v.op.Unlock()
+	v.stopLocked()
+}
+
+func (v *videoSender) stopLocked() {
+	v.mu.Lock()
+	src, cancel, done := v.src, v.cancel, v.done
+	v.src, v.cancel, v.done = nil, nil, nil
+	v.mu.Unlock()
+	if src == nil {
+		return
+	}
+	cancel()
+	// Closing the device unblocks a Read waiting for the next frame.
+	_ = src.Close()
+	<-done
+}
+
+// publishVideo publishes a new video track of kind, with no source yet.
+func (a *App) publishVideo(m *meeting, kind signal.Kind, trackID string, muted bool) (*videoSender, error) {
+	v := &videoSender{start: time.Now()}
+	track, err := webrtc.NewTrackLocalStaticSample(rtcconf.VP8Codec().RTPCodecCapability, trackID, m.cl.ID())
+	if err != nil {
+		return nil, fmt.Errorf("%s track: %w", kind, err)
+	}
+	ctx, cancel := context.WithTimeout(m.ctx, 15*time.Second)
+	defer cancel()
+	lt, err := m.cl.Publish(ctx, kind, track, client.PublishOptions{OnKeyframeRequest: v.keyframe, Muted: muted})
+	if err != nil {
+		return nil, err
+	}
+	v.out, v.local = track, lt
+	v.bitrate = func(src *capture.Source) int { return a.bitrateFor(m, v, src) }
+	v.self = a.render.AddTrack(render.TrackInfo{Participant: m.cl.ID(), Track: trackID}, v.keyframe)
+	a.tiles.add(v.self.ID, tileInfo{participantID: m.cl.ID(), trackID: trackID, kind: kind, self: true})
+	a.emit(mediaEvent{Type: "media", ParticipantID: m.cl.ID(), TrackID: trackID, Kind: kind, RenderID: v.self.ID})
 	return v, nil
 }
 
-// videoFailed handles a camera unplugged or a screen gone mid-call.
-func (a *App) videoFailed(m *meeting, kind signal.Kind, err error) {
-	a.opts.Log.Warn("video source stopped", "kind", kind, "err", err)
-	if kind == signal.KindScreen {
-		a.toast("Screen sharing stopped: " + err.Error())
-		go func() { _ = a.StopShare() }()
-		return
-	}
-	a.toast("The camera stopped: " + err.Error())
-	go func() {
-		// Another camera, or camera off.
-		if m.pub != nil {
-			m.pub.mu.Lock()
-			cam := m.pub.camera
-			m.pub.mu.Unlock()
-			if cam != nil {
-				_ = m.cl.SetMuted(cam.local.ID(), true)
-			}
+// cameraChoice is the camera to open: the chosen one if it is connected,
+// else the first one ("" and false: there is no camera).
+func (a *App) cameraChoice(cams []cameraInfo) (cameraInfo, bool) {
+	a.mu.Lock()
+	id := a.opts.Camera
+	a.mu.Unlock()
+	for _, c := range cams {
+		if c.ID == id || c.Label == id {
+			return c, true
 		}
-	}()
+	}
+	if capture.IsPattern(id) {
+		return cameraInfo{ID: id, Label: "Test pattern"}, true
+	}
+	if id != "" {
+		a.opts.Log.Info("the chosen camera is not connected; using the first one", "camera", id)
+	}
+	if len(cams) == 0 {
+		return cameraInfo{}, false
+	}
+	return cams[0], true
 }
 
 // publishCamera publishes the chosen camera, if there is one.
 func (a *App) publishCamera(m *meeting, p *publication) error {
-	a.mu.Lock()
-	id := a.opts.Camera
-	a.mu.Unlock()
-	if id == "" && len(capture.Cameras()) == 0 {
-		return nil // no camera: the tile shows an avatar
+	dev, ok := a.cameraChoice(a.cameras())
+	if !ok {
+		// No camera is a normal state: the camera shows as off, the tile
+		// as an avatar.
+		a.localMute(m, "video")
+		return nil
 	}
-	src, err := capture.OpenCamera(id, capture.CameraOptions())
+	src, err := capture.OpenCamera(dev.ID, a.camOpts)
 	if err != nil {
 		return err
 	}
-	v, err := a.startVideo(m, signal.KindVideo, cameraTrackID, src, nil)
-	if err != nil {
-		_ = src.Close()
-		return err
-	}
+	return a.feedCamera(m, p, src, dev)
+}
+
+// feedCamera sends src on the camera track, publishing the track first if
+// there is none yet (no camera when the meeting started).
+func (a *App) feedCamera(m *meeting, p *publication, src *capture.Source, dev cameraInfo) error {
 	p.mu.Lock()
-	p.camera = v
-	p.tracks["video"] = v.local
-	p.keyframe = src.ForceKeyframe
-	p.stops = append(p.stops, v.stop)
+	v := p.camera
 	p.mu.Unlock()
+	if v == nil {
+		var err error
+		if v, err = a.publishVideo(m, signal.KindVideo, cameraTrackID, a.startMuted("video")); err != nil {
+			_ = src.Close()
+			return err
+		}
+		p.mu.Lock()
+		p.camera = v
+		p.tracks["video"] = v.local
+		p.keyframe = v.keyframe
+		p.mu.Unlock()
+	}
+	v.feed(m.ctx, src, dev, func(src *capture.Source, err error) {
+		go a.cameraLost(m, v, src, err)
+	})
+	a.opts.Log.Info("camera on", "camera", dev.Label, "size", fmt.Sprintf("%dx%d", src.Width, src.Height))
 	return nil
+}
+
+// switchCamera sends camera id instead of the current one, mid-call.
+func (a *App) switchCamera(m *meeting, id string) error {
+	cams := a.cameras()
+	dev := cameraInfo{ID: id, Label: id}
+	if i := slices.IndexFunc(cams, func(c cameraInfo) bool { return c.ID == id }); i >= 0 {
+		dev = cams[i]
+	} else if !capture.IsPattern(id) {
+		return fmt.Errorf("camera %q: %w", id, capture.ErrNoDevice)
+	}
+	src, err := capture.OpenCamera(id, a.camOpts)
+	if err != nil {
+		return fmt.Errorf("camera %s: %w", dev.Label, err)
+	}
+	return a.feedCamera(m, m.pub, src, dev)
+}
+
+// ensureCamera starts a camera when the camera is turned on and none is
+// running (it was lost, or there was none when the meeting started).
+func (a *App) ensureCamera(m *meeting) error {
+	p := m.pub
+	p.mu.Lock()
+	v := p.camera
+	p.mu.Unlock()
+	if v != nil {
+		if src, _ := v.current(); src != nil {
+			return nil
+		}
+	}
+	dev, ok := a.cameraChoice(a.cameras())
+	if !ok {
+		return errNoCamera
+	}
+	src, err := capture.OpenCamera(dev.ID, a.camOpts)
+	if err != nil {
+		return fmt.Errorf("camera %s: %w", dev.Label, err)
+	}
+	return a.feedCamera(m, p, src, dev)
+}
+
+var errNoCamera = errors.New("no camera found")
+
+// cameraLost handles a camera unplugged mid-call: the next camera takes
+// over, or the camera turns off. Never fatal.
+func (a *App) cameraLost(m *meeting, v *videoSender, src *capture.Source, err error) {
+	v.op.Lock()
+	defer v.op.Unlock()
+	cur, lost := v.current()
+	if cur != src {
+		return // already replaced or stopped
+	}
+	a.opts.Log.Warn("camera stopped", "camera", lost.Label, "err", err)
+	v.stopLocked()
+	for _, c := range a.cameras() {
+		if c.ID == lost.ID {
+			continue
+		}
+		next, err := capture.OpenCamera(c.ID, a.camOpts)
+		if err != nil {
+			a.opts.Log.Warn("camera unavailable", "camera", c.Label, "err", err)
+			continue
+		}
+		a.mu.Lock()
+		a.opts.Camera = c.ID
+		a.mu.Unlock()
+		v.feedLocked(m.ctx, next, c, func(src *capture.Source, err error) {
+			go a.cameraLost(m, v, src, err)
+		})
+		a.toast("Camera disconnected — switched to " + c.Label)
+		return
+	}
+	a.localMute(m, "video")
+	a.toast("Camera disconnected — camera turned off")
+}
+
+// localMute turns our camera or microphone off because its device is
+// gone, and tells the webview (its button shows it off).
+func (a *App) localMute(m *meeting, kind string) {
+	a.mu.Lock()
+	a.muted[kind] = true
+	a.mu.Unlock()
+	if err := m.pub.setMuted(kind, true); err != nil {
+		a.opts.Log.Warn("mute after losing the device", "kind", kind, "err", err)
+	}
+	a.emit(localMuteEvent{Type: "local-mute", Kind: kind, Muted: true})
+}
+
+// localMuteEvent: the app muted our "audio" or "video" by itself.
+type localMuteEvent struct {
+	Type  string `json:"type"` // "local-mute"
+	Kind  string `json:"kind"`
+	Muted bool   `json:"muted"`
 }
 
 // ScreenInfo is a screen for the share picker.
@@ -173,8 +336,8 @@ type ScreenInfo struct {
 	Label string `json:"label"`
 }
 
-// Screens lists the screens that can be shared; on a Wayland-only session
-// the error says that sharing needs X11/XWayland.
+// Screens lists the screens that can be shared; on a Wayland session
+// without XWayland the error says that sharing needs X11 or XWayland.
 func (a *App) Screens() ([]ScreenInfo, error) {
 	out := []ScreenInfo{}
 	for _, s := range capture.Screens() {
@@ -200,34 +363,44 @@ func (a *App) ShareScreen(id string) error {
 		return errors.New("already sharing")
 	}
 	p.shareBusy = true
-	old := p.screen
+	v := p.screen
 	p.mu.Unlock()
-	if old != nil && old.done != nil {
-		select {
-		case <-old.done:
-		default:
-			p.mu.Lock()
-			p.shareBusy = false
-			p.mu.Unlock()
-			return errors.New("already sharing")
-		}
+	err = a.startShare(m, v, id)
+	if err != nil {
+		p.mu.Lock()
+		p.shareBusy = false
+		p.mu.Unlock()
+		return fmt.Errorf("share screen: %w", err)
 	}
+	return nil
+}
+
+// startShare opens the screen and sends it, on the screen track of an
+// earlier share if there is one (unmuted again).
+func (a *App) startShare(m *meeting, v *videoSender, id string) error {
 	src, err := capture.OpenScreen(id, capture.ScreenOptions())
-	if err == nil {
-		var v *videoSender
-		if v, err = a.startVideo(m, signal.KindScreen, screenTrackID, src, old); err == nil {
-			p.mu.Lock()
-			p.screen = v
-			p.mu.Unlock()
-			a.opts.Log.Info("sharing the screen", "size", fmt.Sprintf("%dx%d", src.Width, src.Height))
-			return nil
-		}
-		_ = src.Close()
+	if err != nil {
+		return err
 	}
-	p.mu.Lock()
-	p.shareBusy = false
-	p.mu.Unlock()
-	return fmt.Errorf("share screen: %w", err)
+	if v == nil {
+		if v, err = a.publishVideo(m, signal.KindScreen, screenTrackID, false); err != nil {
+			_ = src.Close()
+			return err
+		}
+		m.pub.mu.Lock()
+		m.pub.screen = v
+		m.pub.mu.Unlock()
+	} else if err := m.cl.SetMuted(screenTrackID, false); err != nil {
+		_ = src.Close()
+		return err
+	}
+	v.feed(m.ctx, src, cameraInfo{ID: id}, func(_ *capture.Source, err error) {
+		a.opts.Log.Warn("screen capture stopped", "err", err)
+		a.toast("Screen sharing stopped: " + err.Error())
+		go func() { _ = a.StopShare() }()
+	})
+	a.opts.Log.Info("sharing the screen", "size", fmt.Sprintf("%dx%d", src.Width, src.Height))
+	return nil
 }
 
 // StopShare stops sharing. (The client cannot unpublish a track yet, so

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -19,14 +20,18 @@ type DeviceInfo struct {
 	ID        string `json:"id"`
 	Label     string `json:"label"`
 	IsDefault bool   `json:"isDefault,omitempty"`
+	// Selected marks the device in use (or chosen for the next meeting).
+	Selected bool `json:"selected,omitempty"`
 }
 
 // Devices lists cameras, microphones and speakers. No camera is a normal
 // state (an empty list), and so is no sound server (no audio devices).
 func (a *App) Devices() ([]DeviceInfo, error) {
 	out := []DeviceInfo{}
-	for _, c := range a.cameras() {
-		out = append(out, DeviceInfo{Kind: "videoinput", ID: c.ID, Label: c.Label})
+	cams := a.cameras()
+	cam, _ := a.cameraChoice(cams)
+	for _, c := range cams {
+		out = append(out, DeviceInfo{Kind: "videoinput", ID: c.ID, Label: c.Label, Selected: c.ID == cam.ID})
 	}
 	a.audio.mu.Lock()
 	ctx, err := a.audio.soundServer()
@@ -39,20 +44,31 @@ func (a *App) Devices() ([]DeviceInfo, error) {
 	if err != nil {
 		return out, nil
 	}
+	mic, speaker := a.deviceChoice()
+	chosen := func(d audio.Device, want string) bool {
+		return d.ID == want || d.Name == want || (want == "" && d.Default)
+	}
 	for _, d := range mics {
-		out = append(out, DeviceInfo{Kind: "audioinput", ID: d.ID, Label: d.Name, IsDefault: d.Default})
+		out = append(out, DeviceInfo{Kind: "audioinput", ID: d.ID, Label: d.Name, IsDefault: d.Default, Selected: chosen(d, mic)})
 	}
 	for _, d := range speakers {
-		out = append(out, DeviceInfo{Kind: "audiooutput", ID: d.ID, Label: d.Name, IsDefault: d.Default})
+		out = append(out, DeviceInfo{Kind: "audiooutput", ID: d.ID, Label: d.Name, IsDefault: d.Default, Selected: chosen(d, speaker)})
 	}
 	return out, nil
 }
 
 // SelectDevice chooses the camera ("videoinput"), microphone
-// ("audioinput") or speaker ("audiooutput"); in a meeting the switch
-// happens at once, without leaving.
+// ("audioinput") or speaker ("audiooutput") and remembers the choice for
+// the next run. In a meeting the switch happens at once, without leaving:
+// the published tracks stay, only what feeds them changes.
 func (a *App) SelectDevice(kind, id string) error {
 	a.mu.Lock()
+	prev := a.opts
+	prefs := a.prefs
+	if err := prefs.set(kind, id); err != nil {
+		a.mu.Unlock()
+		return err
+	}
 	switch kind {
 	case "audioinput":
 		a.opts.Mic = id
@@ -60,19 +76,35 @@ func (a *App) SelectDevice(kind, id string) error {
 		a.opts.Speaker = id
 	case "videoinput":
 		a.opts.Camera = id
-	default:
-		a.mu.Unlock()
-		return fmt.Errorf("select device: unknown kind %q", kind)
 	}
+	a.prefs = prefs
 	a.mu.Unlock()
+	if err := savePrefs(a.opts.ConfigDir, prefs); err != nil {
+		a.opts.Log.Warn("device choice not saved", "err", err)
+	}
 	m, err := a.current()
-	if err != nil {
+	if err != nil || a.opts.Source != SourceDevices {
 		return nil // remembered for the next meeting
 	}
 	switch kind {
+	case "videoinput":
+		if prev.Camera == id {
+			return nil
+		}
+		if err := a.switchCamera(m, id); err != nil {
+			a.mu.Lock()
+			a.opts.Camera = prev.Camera
+			a.mu.Unlock()
+			return err
+		}
 	case "audioinput":
-		a.restartMic()
+		if prev.Mic != id {
+			a.restartMic()
+		}
 	case "audiooutput":
+		if prev.Speaker == id {
+			return nil
+		}
 		if m.pub != nil && m.pub.mic != nil {
 			a.restartMic()
 		} else if err := a.audio.start(nil); err != nil {
@@ -172,3 +204,33 @@ func (a *App) restartMic() {
 		_ = a.audio.start(nil)
 	}
 }
+
+// ensureMic starts the microphone when it is turned on and none runs.
+func (a *App) ensureMic(m *meeting) error {
+	m.pub.mu.Lock()
+	mt := m.pub.mic
+	m.pub.mu.Unlock()
+	a.audio.mu.Lock()
+	running := a.audio.sender != nil
+	a.audio.mu.Unlock()
+	if mt == nil || running {
+		return nil
+	}
+	mic, _ := a.deviceChoice()
+	if !a.audio.connected(mic) {
+		next, ok := a.audio.fallbackMic()
+		if !ok {
+			return errNoMic
+		}
+		a.mu.Lock()
+		a.opts.Mic = next.ID
+		a.mu.Unlock()
+	}
+	if err := a.startMic(mt); err != nil {
+		_ = a.audio.start(nil)
+		return err
+	}
+	return nil
+}
+
+var errNoMic = errors.New("no microphone found")

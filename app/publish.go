@@ -55,12 +55,9 @@ func (p *publication) stop() {
 	}
 	p.wg.Wait()
 	p.mu.Lock()
-	stops := p.stops
+	stops := append(p.stops, p.camera.stop, p.screen.stop)
 	p.stops = nil
-	if p.screen != nil && p.shareBusy {
-		stops = append(stops, p.screen.stop)
-		p.shareBusy = false
-	}
+	p.shareBusy = false
 	p.mu.Unlock()
 	for _, f := range stops {
 		f()

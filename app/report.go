@@ -37,6 +37,8 @@ type TileLayout struct {
 	Y           float64 `json:"y"`
 	Width       float64 `json:"width"`
 	Height      float64 `json:"height"`
+	// Stats is the stats overlay's text on the tile, when it is on.
+	Stats string `json:"stats,omitempty"`
 }
 
 // RenderReport is the webview's periodic report.

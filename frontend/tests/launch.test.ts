@@ -5,18 +5,27 @@ describe("planLaunch", () => {
   test.each([
     [{ action: "" as const }, null],
     [
-      { action: "host" as const, room: "standup", name: "Ada", lobby: true },
-      { target: { kind: "host", password: "", lobby: true }, join: { room: "standup", name: "Ada", password: "" } },
+      { action: "host" as const, room: "standup", name: "Ada", lobby: true, stats: true },
+      {
+        target: { kind: "host", password: "", lobby: true },
+        join: { room: "standup", name: "Ada", password: "" },
+        stats: true,
+      },
     ],
     [
       { action: "host" as const },
-      { target: { kind: "host", password: "", lobby: false }, join: { room: "meeting", name: "Parley user", password: "" } },
+      {
+        target: { kind: "host", password: "", lobby: false },
+        join: { room: "meeting", name: "Parley user", password: "" },
+        stats: false,
+      },
     ],
     [
       { action: "join" as const, url: "https://10.0.0.2:8443/r/team%20sync#fp=sha256:ab", name: "Bo", password: "pw" },
       {
         target: { kind: "join", url: "https://10.0.0.2:8443/r/team%20sync#fp=sha256:ab" },
         join: { room: "team sync", name: "Bo", password: "pw" },
+        stats: false,
       },
     ],
     [{ action: "join" as const }, null],

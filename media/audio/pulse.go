@@ -161,6 +161,12 @@ type Device struct {
 // ErrNoDevice means a named device does not exist (unplugged).
 var ErrNoDevice = errors.New("audio: no such device")
 
+// A Stream's OnStop error wraps one of these: which device went away.
+var (
+	ErrMicLost     = errors.New("microphone")
+	ErrSpeakerLost = errors.New("speaker")
+)
+
 func paError(code C.int) error {
 	return errors.New(C.GoString(C.pa_strerror(code)))
 }
@@ -351,6 +357,9 @@ func (s *Stream) MicName() string {
 // MicID is the microphone's device id ("" when not capturing or default).
 func (s *Stream) MicID() string { return s.mic.ID }
 
+// SpeakerID is the speaker's device id ("" for the server's default).
+func (s *Stream) SpeakerID() string { return s.speaker.ID }
+
 // SpeakerName is the speaker in use.
 func (s *Stream) SpeakerName() string { return s.speaker.Name }
 
@@ -388,7 +397,7 @@ func (s *Stream) playLoop() {
 		s.mixer.Mix(frame, time.Now())
 		s.far.write(frame)
 		if C.pa_simple_write(s.play, unsafe.Pointer(&frame[0]), frameBytes, &cerr) < 0 {
-			s.fail(fmt.Errorf("speaker: %w", paError(cerr)))
+			s.fail(fmt.Errorf("%w: %w", ErrSpeakerLost, paError(cerr)))
 			return
 		}
 	}
@@ -402,7 +411,7 @@ func (s *Stream) recordLoop() {
 	var cerr C.int
 	for !s.stop.Load() {
 		if C.pa_simple_read(s.rec, unsafe.Pointer(&mic[0]), frameBytes, &cerr) < 0 {
-			s.fail(fmt.Errorf("microphone: %w", paError(cerr)))
+			s.fail(fmt.Errorf("%w: %w", ErrMicLost, paError(cerr)))
 			return
 		}
 		if s.far.needsAnchor(len(far)) {

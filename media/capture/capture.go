@@ -35,8 +35,8 @@ type Device struct {
 var ErrNoDevice = errors.New("capture: no such device")
 
 // ErrWayland explains why there is nothing to share on a Wayland session
-// without XWayland.
-var ErrWayland = errors.New("screen sharing needs X11 (or XWayland) for now; this session is Wayland-only")
+// without a usable X display (XWayland).
+var ErrWayland = errors.New("screen sharing needs X11 or XWayland for now")
 
 var scanMu sync.Mutex
 
@@ -152,12 +152,39 @@ func OpenScreen(id string, opts Options) (*Source, error) {
 
 // PatternCamera is the id of a virtual camera showing the moving test
 // pattern, made and encoded live (for tests and benchmarks on machines
-// without a camera).
+// without a camera). PatternCameraID(n) names more of them.
 const PatternCamera = "pattern"
+
+// PatternCameraID is the id of virtual camera n (1 is PatternCamera).
+func PatternCameraID(n int) string {
+	if n <= 1 {
+		return PatternCamera
+	}
+	return fmt.Sprintf("%s:%d", PatternCamera, n)
+}
+
+// PatternCameras lists n virtual pattern cameras, as Cameras lists real
+// ones.
+func PatternCameras(n int) []Device {
+	out := make([]Device, 0, n)
+	for i := 1; i <= n; i++ {
+		label := "Test pattern"
+		if i > 1 {
+			label = fmt.Sprintf("Test pattern %d", i)
+		}
+		out = append(out, Device{ID: PatternCameraID(i), Label: label})
+	}
+	return out
+}
+
+// IsPattern reports whether id names a virtual pattern camera.
+func IsPattern(id string) bool {
+	return id == PatternCamera || strings.HasPrefix(id, PatternCamera+":")
+}
 
 // OpenCamera starts capturing camera id ("" = the first).
 func OpenCamera(id string, opts Options) (*Source, error) {
-	if id == PatternCamera {
+	if IsPattern(id) {
 		w, h := fit(1280, 720, opts.MaxWidth, opts.MaxHeight)
 		p := testsrc.NewLivePattern(w, h, opts.FPS)
 		return encode(p, w, h, opts, p.Close)
@@ -295,8 +322,8 @@ func (s *Source) SetBitrate(bps int) { s.enc.SetBitrate(bps) }
 // Bitrate is the encoder's target bitrate.
 func (s *Source) Bitrate() int { return s.enc.Bitrate() }
 
-// Close stops the device and the encoder. Call it once Read has returned
-// (closing the device ends a Read waiting for a frame).
+// Close stops the device and the encoder. The device goes first: that
+// ends a Read waiting for its next frame, as unplugging it would.
 func (s *Source) Close() error {
 	var err error
 	s.once.Do(func() {

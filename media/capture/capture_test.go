@@ -229,3 +229,107 @@ func TestPatternCamera(t *testing.T) {
 		t.Errorf("%d frames in 1 s, want about 30", n)
 	}
 }
+
+// On a Wayland session without a usable X display, the error says that
+// screen sharing needs X11/XWayland (the UI shows it as it is); without
+// Wayland it is an ordinary display error.
+func TestScreensWayland(t *testing.T) {
+	for _, c := range []struct {
+		name, display, wayland, session string
+		want                            bool
+	}{
+		{"wayland only", "", "wayland-0", "wayland", true},
+		{"session type only", "", "", "wayland", true},
+		{"XWayland not answering", ":4242", "wayland-0", "wayland", true},
+		{"no display at all", "", "", "tty", false},
+		{"X11 not answering", ":4242", "", "x11", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Setenv("DISPLAY", c.display)
+			t.Setenv("WAYLAND_DISPLAY", c.wayland)
+			t.Setenv("XDG_SESSION_TYPE", c.session)
+			if got := Screens(); len(got) != 0 {
+				t.Fatalf("Screens() = %v, want none", got)
+			}
+			err := ScreensErr()
+			if err == nil {
+				t.Fatal("ScreensErr() = nil")
+			}
+			if errors.Is(err, ErrWayland) != c.want {
+				t.Errorf("ScreensErr() = %v; Wayland error: %v, want %v", err, !c.want, c.want)
+			}
+			if _, err := OpenScreen("", ScreenOptions()); err == nil || errors.Is(err, ErrWayland) != c.want {
+				t.Errorf("OpenScreen: %v, want Wayland error %v", err, c.want)
+			}
+		})
+	}
+}
+
+// Virtual cameras beyond the first have their own ids and labels, and a
+// closed one ends a pending Read (as an unplugged camera does).
+func TestPatternCameraEnds(t *testing.T) {
+	cams := PatternCameras(2)
+	if len(cams) != 2 || cams[0].ID != PatternCamera || cams[1].ID != "pattern:2" || cams[1].Label != "Test pattern 2" {
+		t.Fatalf("PatternCameras(2) = %v", cams)
+	}
+	src, err := OpenCamera(cams[1].ID, Options{MaxWidth: 320, MaxHeight: 180, FPS: 5, Bitrate: 200_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Read(); err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		for {
+			if _, err := src.Read(); err != nil {
+				errc <- err
+				return
+			}
+		}
+	}()
+	time.Sleep(100 * time.Millisecond)
+	if err := src.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-errc:
+		if err == nil {
+			t.Fatal("no error after Close")
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("Read still running 3 s after Close")
+	}
+}
+
+// Closing a screen source ends a Read waiting for the next frame time
+// (stopping a share must not hang).
+func TestScreenCloseEndsRead(t *testing.T) {
+	if _, err := exec.LookPath("Xvfb"); err != nil {
+		t.Skip("Xvfb not installed")
+	}
+	t.Setenv("DISPLAY", startXvfb(t, "320x240"))
+	src, err := OpenScreen("", Options{MaxWidth: 320, MaxHeight: 240, FPS: 1, Bitrate: 100_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Read(); err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		_, err := src.Read() // waits up to 1 s for the next frame time
+		errc <- err
+	}()
+	time.Sleep(100 * time.Millisecond)
+	closed := make(chan error, 1)
+	go func() { closed <- src.Close() }()
+	select {
+	case <-closed:
+	case <-time.After(3 * time.Second):
+		t.Fatal("Close still blocked after 3 s")
+	}
+	if err := <-errc; err == nil {
+		t.Error("Read after Close returned a frame")
+	}
+}

@@ -35,17 +35,29 @@ func connect() (*xgb.Conn, error) {
 	return xgb.NewConn()
 }
 
+// wayland reports a Wayland session (where, without XWayland, there is
+// no X display to capture).
+func wayland() bool {
+	return os.Getenv("WAYLAND_DISPLAY") != "" || os.Getenv("XDG_SESSION_TYPE") == "wayland"
+}
+
+// displayErr explains a missing or unusable X display; on Wayland it is
+// ErrWayland, which the UI shows as it is.
+func displayErr(err error) error {
+	if wayland() {
+		return fmt.Errorf("%w (%v)", ErrWayland, err)
+	}
+	return fmt.Errorf("capture: X display: %w", err)
+}
+
 // x11Screens lists the screens of the X display ($DISPLAY).
 func x11Screens() ([]Device, error) {
 	if os.Getenv("DISPLAY") == "" {
-		if os.Getenv("WAYLAND_DISPLAY") != "" {
-			return nil, ErrWayland
-		}
-		return nil, errors.New("capture: no X display ($DISPLAY is not set)")
+		return nil, displayErr(errors.New("$DISPLAY is not set"))
 	}
 	c, err := connect()
 	if err != nil {
-		return nil, fmt.Errorf("capture: X display: %w", err)
+		return nil, displayErr(err)
 	}
 	defer c.Close()
 	var out []Device
@@ -67,6 +79,7 @@ type x11Reader struct {
 	done  chan struct{} // closed by Close: a waiting Read returns
 	img   *image.RGBA
 	depth byte
+	once  sync.Once
 }
 
 func openX11(id string, fps int) (*x11Reader, error) {
@@ -79,12 +92,12 @@ func openX11(id string, fps int) (*x11Reader, error) {
 		}
 		n = v
 	}
-	if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") != "" {
-		return nil, ErrWayland
+	if os.Getenv("DISPLAY") == "" {
+		return nil, displayErr(errors.New("$DISPLAY is not set"))
 	}
 	c, err := connect()
 	if err != nil {
-		return nil, fmt.Errorf("capture: X display: %w", err)
+		return nil, displayErr(err)
 	}
 	roots := xproto.Setup(c).Roots
 	if n < 0 || n >= len(roots) {
@@ -96,14 +109,14 @@ func openX11(id string, fps int) (*x11Reader, error) {
 		c.Close()
 		return nil, fmt.Errorf("capture: screen %d has depth %d; only 24 and 32 bits are supported", n, root.RootDepth)
 	}
-	r := &x11Reader{c: c, root: root.Root, w: int(root.WidthInPixels), h: int(root.HeightInPixels), depth: root.RootDepth}
+	r := &x11Reader{c: c, root: root.Root, w: int(root.WidthInPixels), h: int(root.HeightInPixels), depth: root.RootDepth, done: make(chan struct{})}
 	r.img = image.NewRGBA(image.Rect(0, 0, r.w, r.h))
 	r.tick = time.NewTicker(time.Second / time.Duration(fps))
-	r.done = make(chan struct{})
 	return r, nil
 }
 
-// Read waits for the next frame time and grabs the screen.
+// Read waits for the next frame time and grabs the screen; io.EOF once
+// closed.
 func (r *x11Reader) Read() (image.Image, func(), error) {
 	select {
 	case <-r.tick.C:
@@ -128,9 +141,11 @@ func (r *x11Reader) Read() (image.Image, func(), error) {
 }
 
 func (r *x11Reader) Close() error {
-	r.tick.Stop()
-	close(r.done)
-	r.c.Close()
+	r.once.Do(func() {
+		r.tick.Stop()
+		close(r.done)
+		r.c.Close()
+	})
 	return nil
 }
 

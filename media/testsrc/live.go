@@ -3,6 +3,7 @@ package testsrc
 import (
 	"image"
 	"io"
+	"sync"
 	"time"
 )
 
@@ -21,6 +22,7 @@ type LivePattern struct {
 	// blocked is bars with the moving block, for the block's rows.
 	blocked []uint8
 	img     *image.YCbCr
+	once    sync.Once
 }
 
 // NewLivePattern returns a w×h source producing fps frames per second.
@@ -47,7 +49,7 @@ func NewLivePattern(w, h, fps int) *LivePattern {
 func (l *LivePattern) Size() (int, int) { return l.w, l.h }
 
 // Read waits for the next frame time and returns the frame (valid until
-// the next Read).
+// the next Read); io.EOF once closed.
 func (l *LivePattern) Read() (image.Image, func(), error) {
 	select {
 	case <-l.tick.C:
@@ -96,9 +98,11 @@ func addNoise(dst, base, noise []uint8) {
 	}
 }
 
-// Close stops the source.
+// Close stops the source; a Read waiting for a frame returns io.EOF.
 func (l *LivePattern) Close() error {
-	l.tick.Stop()
-	close(l.done)
+	l.once.Do(func() {
+		l.tick.Stop()
+		close(l.done)
+	})
 	return nil
 }

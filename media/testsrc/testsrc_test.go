@@ -2,6 +2,8 @@ package testsrc
 
 import (
 	"context"
+	"errors"
+	"io"
 	"testing"
 	"time"
 
@@ -120,5 +122,31 @@ func BenchmarkLivePattern720p(b *testing.B) {
 		if _, _, err := l.Read(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A closed live source ends like an unplugged camera: a Read waiting for
+// the next frame returns io.EOF instead of blocking for ever.
+func TestLivePatternCloseEndsRead(t *testing.T) {
+	p := NewLivePattern(64, 36, 1) // one frame a second: Read waits
+	errc := make(chan error, 1)
+	go func() {
+		_, _, err := p.Read()
+		errc <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-errc:
+		if !errors.Is(err, io.EOF) {
+			t.Errorf("Read after Close: %v, want io.EOF", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("Read still blocked 2 s after Close")
+	}
+	if err := p.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
 	}
 }

@@ -258,6 +258,7 @@ type Layout struct {
 	Y           float64 `json:"y"`
 	Width       float64 `json:"width"`
 	Height      float64 `json:"height"`
+	Stats       string  `json:"stats"`
 }
 
 func (p *appProc) readReport(t *testing.T) Report {

@@ -25,7 +25,9 @@ import {
   type MuteKind,
   type Preview,
   type Quality,
+  type TileStats,
 } from "./types";
+import { browserStats, RateTracker } from "./stats";
 
 // hello errors after which retrying the same hello cannot help.
 const fatalJoinCodes: ReadonlySet<EngineErrorCode> = new Set([
@@ -102,6 +104,7 @@ export class BrowserEngine implements Engine {
   private muted: Record<MuteKind, boolean> = { audio: false, video: false };
   private selection: DeviceSelection = {};
   private meter = new LevelMeter();
+  private rates = new RateTracker();
   private session: Session | null = null;
   private joinOpts: JoinOptions | null = null;
   private wantConnected = false;
@@ -920,6 +923,11 @@ export class BrowserEngine implements Engine {
         this.emit({ type: "quality", participantId: pid, quality: q });
       }
     }
+  }
+
+  getStats(): Promise<TileStats[]> {
+    const s = this.session;
+    return s && !s.closed ? browserStats(s.sub, (mid) => s.bindings.get(mid), this.rates) : Promise.resolve([]);
   }
 
   // ---- in-call controls -----------------------------------------------------

@@ -48,6 +48,8 @@ export interface Device {
   kind: DeviceKind;
   deviceId: string;
   label: string;
+  // The device in use, where the engine knows it (the desktop app).
+  selected?: boolean;
 }
 
 export interface DeviceSelection {
@@ -132,6 +134,24 @@ export type EngineEvent =
 
 export type Quality = "good" | "fair" | "poor" | "unknown";
 
+// Receive statistics of one remote video track (the stats overlay).
+export interface TileStats {
+  participantId: string;
+  trackId: string;
+  width: number;
+  height: number;
+  fps: number; // frames decoded per second
+  kbps: number; // received bitrate
+  lossPct: number; // packets lost, % of the last interval
+  rttMs: number | null; // round-trip time to the server (null: unknown)
+}
+
+// A screen the desktop app can share.
+export interface ScreenChoice {
+  id: string;
+  label: string;
+}
+
 export type EngineListener = (ev: EngineEvent) => void;
 
 export interface Capabilities {
@@ -169,9 +189,16 @@ export interface Engine {
   // the speaker (where supported).
   selectDevice(kind: DeviceKind, deviceId: string): Promise<void>;
 
-  startScreenShare(): Promise<void>;
+  // The screens to pick from, where the app chooses (the desktop app);
+  // browsers show their own picker. Rejects with the reason sharing is
+  // impossible (Wayland without XWayland).
+  listScreens?(): Promise<ScreenChoice[]>;
+  startScreenShare(screenId?: string): Promise<void>;
   stopScreenShare(): Promise<void>;
   isSharingScreen(): boolean;
+
+  // Receive statistics of the remote video tracks (the stats overlay).
+  getStats(): Promise<TileStats[]>;
 
   // Resolves with the server's copy (with seq and ts).
   sendChat(text: string): Promise<ChatMessage>;

@@ -1,7 +1,7 @@
 // Keyboard shortcuts of the meeting view. Single letters without modifiers,
 // ignored while typing in a field.
 
-export type Command = "mic" | "camera" | "share" | "chat" | "participants";
+export type Command = "mic" | "camera" | "share" | "chat" | "participants" | "stats";
 
 export const shortcuts: Record<Command, string> = {
   mic: "M",
@@ -9,6 +9,7 @@ export const shortcuts: Record<Command, string> = {
   share: "S",
   chat: "C",
   participants: "P",
+  stats: "I",
 };
 
 export function commandForKey(ev: {

@@ -8,6 +8,7 @@ import { EngineError, type Engine, type EngineErrorCode } from "../engine/types"
 import type { EndReason } from "../protocol";
 import { gridLayout, keepVisible, stageLayout, type Rect } from "../meeting/layout";
 import { commandForKey, shortcuts, type Command } from "../meeting/shortcuts";
+import { formatStats, statsKey } from "../meeting/statsfmt";
 import {
   deriveTiles,
   groupChat,
@@ -61,6 +62,8 @@ export class MeetingView {
   private unsubscribe: () => void;
   private resize: ResizeObserver;
   private retryAt = 0;
+  private statsTimer = 0;
+  private picker: HTMLElement | null = null;
 
   constructor(
     root: HTMLElement,
@@ -102,12 +105,14 @@ export class MeetingView {
       share: btn("share", "screen", "Share"),
       chat: btn("chat", "chat", "Chat", this.chatBadge),
       participants: btn("participants", "people", "People", this.peopleCount),
+      stats: btn("stats", "stats", "Stats"),
       settings: btn("settings", "settings", "Devices"),
       leave: btn("leave", "leave", "Leave"),
     };
     this.buttons.leave.classList.add("danger");
     this.buttons.leave.setAttribute("aria-label", "Leave meeting");
     this.buttons.settings.setAttribute("aria-label", "Devices");
+    this.banner.dataset.sharing = "";
     if (!engine.capabilities.screenShare) this.buttons.share.hidden = true;
 
     const controls = h(
@@ -122,6 +127,7 @@ export class MeetingView {
         this.buttons.share,
         this.buttons.chat,
         this.buttons.participants,
+        this.buttons.stats,
         this.buttons.settings,
       ),
       h("div", { class: "ctl-end" }, this.buttons.leave),
@@ -159,6 +165,8 @@ export class MeetingView {
     document.removeEventListener("keydown", this.onKey);
     window.clearInterval(this.refreshTimer);
     window.clearInterval(this.retryTimer);
+    window.clearInterval(this.statsTimer);
+    this.closePicker();
     cancelAnimationFrame(this.frame);
     for (const t of this.toastTimers.values()) window.clearTimeout(t);
     for (const t of this.tiles.values()) t.destroy();
@@ -205,7 +213,8 @@ export class MeetingView {
   }
 
   private toast(text: string): void {
-    this.store.dispatch({ type: "ui/toast", text });
+    // Go's errors start in lower case; a toast is a sentence.
+    this.store.dispatch({ type: "ui/toast", text: text.charAt(0).toUpperCase() + text.slice(1) });
   }
 
   private async command(cmd: Command | "leave" | "settings"): Promise<void> {
@@ -220,7 +229,10 @@ export class MeetingView {
           break;
         case "share":
           if (e.isSharingScreen()) await e.stopScreenShare();
-          else await e.startScreenShare();
+          else await this.share();
+          break;
+        case "stats":
+          this.toggleStats();
           break;
         case "chat":
           this.store.dispatch({ type: "ui/toggle-panel", panel: "chat" });
@@ -240,6 +252,77 @@ export class MeetingView {
       this.toast(err instanceof EngineError || err instanceof Error ? err.message : String(err));
     }
     this.schedule();
+  }
+
+  // ---- screen picker ---------------------------------------------------------
+
+  // Shares a screen: where the app picks (the desktop app), the only
+  // screen at once, else the one chosen in a small picker; browsers show
+  // their own picker.
+  private async share(): Promise<void> {
+    const e = this.engine;
+    if (!e.listScreens) return e.startScreenShare();
+    const screens = await e.listScreens();
+    if (screens.length <= 1) return e.startScreenShare(screens[0]?.id);
+    this.closePicker();
+    const choose = (id: string) => {
+      this.closePicker();
+      e.startScreenShare(id).then(
+        () => this.schedule(),
+        (err: unknown) => this.toast(err instanceof Error ? err.message : String(err)),
+      );
+    };
+    const picker = h(
+      "div",
+      { class: "screen-picker", role: "dialog", "aria-label": "Choose a screen to share", "data-screen-picker": true },
+      h("h2", {}, "Share which screen?"),
+      ...screens.map((sc) =>
+        h("button", { type: "button", class: "screen-option", "data-screen-id": sc.id, onclick: () => choose(sc.id) }, icon("screen"), h("span", {}, sc.label)),
+      ),
+      h("button", { type: "button", class: "secondary", onclick: () => this.closePicker() }, "Cancel"),
+    );
+    picker.addEventListener("keydown", (ev) => {
+      if (ev.key === "Escape") this.closePicker();
+    });
+    this.picker = picker;
+    this.el.append(picker);
+    picker.querySelector<HTMLButtonElement>(".screen-option")?.focus();
+  }
+
+  private closePicker(): void {
+    this.picker?.remove();
+    this.picker = null;
+  }
+
+  // ---- stats overlay ----------------------------------------------------------
+
+  // Turns the stats overlay on or off.
+  setStatsOverlay(on: boolean): void {
+    if (on !== (this.statsTimer !== 0)) this.toggleStats();
+  }
+
+  private toggleStats(): void {
+    if (this.statsTimer) {
+      window.clearInterval(this.statsTimer);
+      this.statsTimer = 0;
+      for (const t of this.tiles.values()) t.setStats(null);
+    } else {
+      this.statsTimer = window.setInterval(() => void this.pollStats(), 1000);
+      void this.pollStats();
+    }
+    this.el.toggleAttribute("data-stats-on", this.statsTimer !== 0);
+    this.schedule();
+  }
+
+  private async pollStats(): Promise<void> {
+    const list = await this.engine.getStats().catch(() => []);
+    if (!this.statsTimer) return;
+    const byKey = new Map(list.map((st) => [statsKey(st.participantId, st.trackId), st]));
+    for (const [, t] of this.tiles) {
+      const m = t.modelNow;
+      const st = m.trackId ? byKey.get(statsKey(m.participantId, m.trackId)) : undefined;
+      t.setStats(st ? formatStats(st) : m.self ? ["your video (sent)"] : ["no video received"]);
+    }
   }
 
   private schedule(): void {
@@ -323,6 +406,7 @@ export class MeetingView {
     this.banner.hidden = !sharing;
     if (sharing && !this.banner.hasChildNodes()) {
       this.banner.append(
+        h("span", { class: "rec-dot", "aria-hidden": "true" }),
         icon("screen"),
         h("span", {}, "You are sharing your screen"),
         h("button", { type: "button", onclick: () => void this.command("share") }, "Stop sharing"),
@@ -340,6 +424,9 @@ export class MeetingView {
     setToggle(this.buttons.mic, micOff, micOff ? "mic-off" : "mic", micOff ? "Unmute microphone" : "Mute microphone", "M");
     setToggle(this.buttons.camera, camOff, camOff ? "cam-off" : "cam", camOff ? "Turn camera on" : "Turn camera off", "V");
     setToggle(this.buttons.share, sharing, sharing ? "screen-off" : "screen", sharing ? "Stop sharing screen" : "Share screen", "S");
+    const statsOn = this.statsTimer !== 0;
+    setToggle(this.buttons.stats, statsOn, "stats", statsOn ? "Hide statistics" : "Show statistics", shortcuts.stats);
+    this.buttons.stats.setAttribute("aria-pressed", String(statsOn));
     this.buttons.share.classList.toggle("on", sharing);
     this.buttons.mic.classList.toggle("off", micOff);
     this.buttons.camera.classList.toggle("off", camOff);
@@ -601,6 +688,8 @@ export class MeetingView {
       const id = `set-${kind}`;
       const sel = h("select", { id, "aria-label": label });
       for (const d of opts) sel.append(h("option", { value: d.deviceId }, d.label));
+      const current = opts.find((d) => d.selected);
+      if (current) sel.value = current.deviceId;
       sel.disabled = opts.length === 0;
       sel.addEventListener("change", () => {
         this.engine.selectDevice(kind, sel.value).catch((e: unknown) => this.toast(e instanceof Error ? e.message : String(e)));
@@ -613,7 +702,7 @@ export class MeetingView {
       h(
         "p",
         { class: "hint" },
-        `Shortcuts: ${shortcuts.mic} microphone, ${shortcuts.camera} camera, ${shortcuts.share} share screen, ${shortcuts.chat} chat, ${shortcuts.participants} participants.`,
+        `Shortcuts: ${shortcuts.mic} microphone, ${shortcuts.camera} camera, ${shortcuts.share} share screen, ${shortcuts.chat} chat, ${shortcuts.participants} participants, ${shortcuts.stats} statistics.`,
       ),
     );
   }

@@ -15,6 +15,10 @@
 //   data-speaking="true|false", data-active (active speaker), data-pinned
 //   data-reconnecting             the participant's connection dropped and
 //                                 they may come back (a "reconnecting…" badge)
+//   data-decoding="true|false"    whether the tile takes frames: a tile
+//                                 laid out off the stage (hidden) does
+//                                 not, so its video is not decoded
+//   [data-stats]                  the stats overlay's text, when it is on
 
 import { h } from "../dom";
 import type { VideoSource } from "../engine/types";
@@ -60,6 +64,8 @@ export class Tile {
   private lastFrameAt: number | null = null;
   private lastFrameCount = 0;
   private model: TileModel;
+  private visible = true;
+  private statsEl: HTMLElement | null = null;
 
   constructor(
     model: TileModel,
@@ -93,6 +99,10 @@ export class Tile {
     );
     this.el.addEventListener("dblclick", () => this.onPin(this.model.id));
     this.update(model);
+  }
+
+  get modelNow(): TileModel {
+    return this.model;
   }
 
   update(m: TileModel): void {
@@ -139,9 +149,11 @@ export class Tile {
     this.rect = key;
     if (!r) {
       this.el.hidden = true;
+      this.setVisible(false);
       return;
     }
     this.el.hidden = false;
+    this.setVisible(true);
     const s = this.el.style;
     s.transform = `translate(${r.x}px, ${r.y}px)`;
     s.width = `${r.w}px`;
@@ -175,35 +187,69 @@ export class Tile {
     this.source = src;
     this.lastFrameAt = null;
     this.lastFrameCount = 0;
-    if (!src) return;
+    if (!src) {
+      this.setDecoding();
+      return;
+    }
     if (src.type === "stream") {
-      const v = h("video", { autoplay: true, playsinline: true, muted: true }) as VideoWithRVFC;
+      // No autoplay: a tile off the stage keeps its video paused.
+      const v = h("video", { playsinline: true, muted: true }) as VideoWithRVFC;
       v.muted = true;
       v.srcObject = src.stream;
       if (this.model.self && !this.model.screen) v.classList.add("mirror");
       if (this.model.screen) v.classList.add("contain");
       this.video = v;
       this.media.replaceChildren(v);
-      void v.play().catch(() => undefined);
+      if (this.visible) void v.play().catch(() => undefined);
       this.watchFrames(v);
     } else {
-      const c = h("canvas", {});
-      this.media.replaceChildren(c);
-      const ctx = c.getContext("2d");
-      this.unsubscribeFeed = src.feed.subscribe((frame) => {
-        try {
-          if (c.width !== frame.displayWidth || c.height !== frame.displayHeight) {
-            c.width = frame.displayWidth;
-            c.height = frame.displayHeight;
-          }
-          ctx?.drawImage(frame, 0, 0);
-          this.lastFrameAt = performance.now();
-          this.refresh(this.lastFrameAt);
-        } finally {
-          frame.close();
-        }
-      });
+      this.media.replaceChildren(h("canvas", {}));
+      if (this.visible) this.subscribeFeed();
     }
+    this.setDecoding();
+  }
+
+  // A tile off the stage stops taking frames: the desktop engine then
+  // neither decodes its track nor receives it from Go; a <video> pauses.
+  private setVisible(visible: boolean): void {
+    if (visible === this.visible) return;
+    this.visible = visible;
+    const src = this.source;
+    if (src?.type === "frames") {
+      if (visible) this.subscribeFeed();
+      else {
+        this.unsubscribeFeed?.();
+        this.unsubscribeFeed = null;
+      }
+    } else if (this.video) {
+      if (visible) void this.video.play().catch(() => undefined);
+      else this.video.pause();
+    }
+    this.setDecoding();
+  }
+
+  private setDecoding(): void {
+    setData(this.el, "decoding", String(this.source !== null && this.visible));
+  }
+
+  private subscribeFeed(): void {
+    const src = this.source;
+    const c = this.media.querySelector("canvas");
+    if (src?.type !== "frames" || !c || this.unsubscribeFeed) return;
+    const ctx = c.getContext("2d");
+    this.unsubscribeFeed = src.feed.subscribe((frame) => {
+      try {
+        if (c.width !== frame.displayWidth || c.height !== frame.displayHeight) {
+          c.width = frame.displayWidth;
+          c.height = frame.displayHeight;
+        }
+        ctx?.drawImage(frame, 0, 0);
+        this.lastFrameAt = performance.now();
+        this.refresh(this.lastFrameAt);
+      } finally {
+        frame.close();
+      }
+    });
   }
 
   private watchFrames(v: VideoWithRVFC): void {
@@ -226,6 +272,21 @@ export class Tile {
     this.unsubscribeFeed?.();
     this.unsubscribeFeed = null;
     this.media.replaceChildren();
+  }
+
+  // Shows the stats overlay's lines (null hides it).
+  setStats(lines: string[] | null): void {
+    if (!lines) {
+      this.statsEl?.remove();
+      this.statsEl = null;
+      return;
+    }
+    if (!this.statsEl) {
+      this.statsEl = h("div", { class: "tile-stats", "data-stats": true, "aria-hidden": "true" });
+      this.el.append(this.statsEl);
+    }
+    const text = lines.join("\n");
+    if (this.statsEl.textContent !== text) this.statsEl.textContent = text;
   }
 
   destroy(): void {

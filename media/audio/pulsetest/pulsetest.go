@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -164,13 +165,28 @@ func (s *Server) Use(t *testing.T) {
 }
 
 func (s *Server) pactl(args ...string) error {
+	_, err := s.pactlOut(args...)
+	return err
+}
+
+// pactlOut runs pactl and returns what it printed (load-module prints the
+// new module's index).
+func (s *Server) pactlOut(args ...string) (string, error) {
 	cmd := exec.Command("pactl", args...)
 	cmd.Env = append(os.Environ(), s.Env()...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("pactl %s: %w: %s", strings.Join(args, " "), err, out)
+		return "", fmt.Errorf("pactl %s: %w: %s", strings.Join(args, " "), err, out)
 	}
-	return nil
+	return strings.TrimSpace(string(out)), nil
+}
+
+// SetDefaultMic makes the named microphone the server's default source.
+func (s *Server) SetDefaultMic(t testing.TB, name string) {
+	t.Helper()
+	if err := s.pactl("set-default-source", name); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // Now is the position of the shared clock, in samples.
@@ -355,18 +371,41 @@ type Signal func(pos int64) int16
 
 // Mic is a virtual microphone: it hears what its Signal says, in real time.
 type Mic struct {
-	Name string
-	mu   sync.Mutex
-	sig  Signal
+	Name   string
+	s      *Server
+	module string // PulseAudio module index
+	mu     sync.Mutex
+	sig    Signal
+}
+
+// Unplug removes the microphone from the server, as pulling a USB
+// microphone out does: streams recording from it end.
+func (m *Mic) Unplug(t testing.TB) {
+	t.Helper()
+	if err := m.s.pactl("unload-module", m.module); err != nil {
+		t.Fatal(err)
+	}
+	s := m.s
+	s.devMu.Lock()
+	defer s.devMu.Unlock()
+	// A new slice: the serve loop may still range over the old one.
+	s.mics = slices.DeleteFunc(slices.Clone(s.mics), func(p *micPipe) bool {
+		if p.m == m {
+			p.f.Close()
+			return true
+		}
+		return false
+	})
 }
 
 // Mic adds a virtual microphone named name, silent until SetSignal.
 func (s *Server) Mic(t testing.TB, name string) *Mic {
 	t.Helper()
 	fifo := filepath.Join(s.dir, name+".fifo")
-	if err := s.pactl("load-module", "module-pipe-source", "source_name="+name, "file="+fifo,
+	module, err := s.pactlOut("load-module", "module-pipe-source", "source_name="+name, "file="+fifo,
 		"format=s16le", fmt.Sprintf("rate=%d", Rate), "channels=1",
-		"source_properties=device.description="+name); err != nil {
+		"source_properties=device.description="+name)
+	if err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0)
@@ -374,7 +413,7 @@ func (s *Server) Mic(t testing.TB, name string) *Mic {
 		t.Fatal(err)
 	}
 	_, _ = unix.FcntlInt(f.Fd(), unix.F_SETPIPE_SZ, pipeBytes)
-	m := &Mic{Name: name}
+	m := &Mic{Name: name, s: s, module: module}
 	s.devMu.Lock()
 	s.mics = append(s.mics, &micPipe{m: m, f: f, pos: s.Now()})
 	s.devMu.Unlock()

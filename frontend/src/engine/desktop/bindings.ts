@@ -15,6 +15,7 @@ export interface DesktopLaunch {
   password?: string;
   // With "host": joiners knock until admitted (parley --host --lobby).
   lobby?: boolean;
+  stats?: boolean;
 }
 
 export interface HostOptions {
@@ -48,6 +49,7 @@ export interface TileLayout {
   y: number;
   width: number;
   height: number;
+  stats?: string;
 }
 
 export interface RenderReport {
@@ -61,6 +63,7 @@ export interface GoDevice {
   id: string;
   label: string;
   isDefault?: boolean;
+  selected?: boolean;
 }
 
 export interface DesktopBindings {
@@ -79,6 +82,8 @@ export interface DesktopBindings {
   Devices?(): Promise<GoDevice[]>;
   SelectDevice?(kind: string, id: string): Promise<void>;
   ShareScreen?(id: string): Promise<void>;
+  Screens?(): Promise<{ id: string; label: string }[]>;
+  Stats?(): Promise<GoTrackStats[]>;
   StopShare?(): Promise<void>;
   MicLevel?(): Promise<number>;
   // The user's bandwidth cap in kbit/s (0: none), each way.
@@ -91,6 +96,19 @@ export interface DesktopBindings {
   MuteParticipant?(participantId: string, trackId: string): Promise<void>;
 }
 
+// One received track's counters (app.TrackStats).
+export interface GoTrackStats {
+  participantId: string;
+  trackId: string;
+  kind: TrackKind;
+  packets: number;
+  bytes: number;
+  lost: number;
+  width?: number;
+  height?: number;
+  rttMs?: number;
+}
+
 // Events on the "parley" runtime event.
 export type GoEvent =
   | { type: "server"; message: ServerMessage }
@@ -99,7 +117,9 @@ export type GoEvent =
   // (backend/client Event.State).
   | { type: "connection"; state: "connected" | "reconnecting" | "closed"; code?: string; message?: string }
   | { type: "toast"; message: string }
-  | { type: "screen-ended" };
+  | { type: "screen-ended" }
+  // Go turned our camera or microphone off: its device went away.
+  | { type: "local-mute"; kind: "audio" | "video"; muted: boolean };
 
 export const eventName = "parley";
 

@@ -20,7 +20,10 @@ import {
   type JoinResult,
   type MuteKind,
   type Preview,
+  type ScreenChoice,
+  type TileStats,
 } from "../types";
+import { RateTracker } from "../stats";
 import { desktopBindings, onGoEvent, type DesktopBindings, type DesktopJoinResult, type GoEvent } from "./bindings";
 import { RenderSocket } from "./render";
 
@@ -48,6 +51,7 @@ export class DesktopEngine implements Engine {
   private endedSeen = false;
   private statsTimer = 0;
   private sharing = false;
+  private rates = new RateTracker();
   private unsubscribeGo: () => void;
   private readonly go: DesktopBindings;
 
@@ -97,7 +101,7 @@ export class DesktopEngine implements Engine {
   async listDevices(): Promise<Device[]> {
     if (!this.go.Devices) return [];
     const list = await this.go.Devices();
-    return list.map((d) => ({ kind: d.kind, deviceId: d.id, label: d.label }));
+    return list.map((d) => ({ kind: d.kind, deviceId: d.id, label: d.label, selected: !!d.selected }));
   }
 
   async openPreview(sel: DeviceSelection): Promise<Preview> {
@@ -213,6 +217,7 @@ export class DesktopEngine implements Engine {
           y: r.y,
           width: r.width,
           height: r.height,
+          stats: el.querySelector("[data-stats]")?.textContent ?? undefined,
         };
       });
     void this.go.ReportRender({ tracks, layout, devicePixelRatio: this.win.devicePixelRatio || 1 }).catch(() => undefined);
@@ -251,6 +256,9 @@ export class DesktopEngine implements Engine {
       case "screen-ended":
         this.sharing = false;
         this.emit({ type: "screen-ended" });
+        return;
+      case "local-mute":
+        this.muted[ev.kind] = ev.muted;
         return;
     }
   }
@@ -347,10 +355,13 @@ export class DesktopEngine implements Engine {
   // ---- controls -----------------------------------------------------------
 
   async setMuted(kind: MuteKind, muted: boolean): Promise<void> {
+    const was = this.muted[kind];
     this.muted[kind] = muted;
     try {
       await this.go.SetMuted(kind, muted);
     } catch (e) {
+      // Turning on failed (no camera or microphone): it stays off.
+      this.muted[kind] = was || !muted;
       throw new EngineError("media", errorText(e));
     }
   }
@@ -376,14 +387,53 @@ export class DesktopEngine implements Engine {
     }
   }
 
-  async startScreenShare(): Promise<void> {
+  async listScreens(): Promise<ScreenChoice[]> {
+    if (!this.go.Screens) return [];
+    try {
+      return await this.go.Screens();
+    } catch (e) {
+      throw new EngineError("media", errorText(e));
+    }
+  }
+
+  async startScreenShare(screenId = ""): Promise<void> {
     if (!this.go.ShareScreen) throw new EngineError("unsupported", "screen sharing is not available in this build");
     try {
-      await this.go.ShareScreen("");
+      await this.go.ShareScreen(screenId);
       this.sharing = true;
     } catch (e) {
       throw new EngineError("media", errorText(e));
     }
+  }
+
+  // Go's counters per received track, with what this webview decoded.
+  async getStats(): Promise<TileStats[]> {
+    if (!this.go.Stats || !this.inMeeting) return [];
+    const list = await this.go.Stats();
+    const decoded = new Map((this.render?.stats() ?? []).map((r) => [r.renderId, r]));
+    const now = performance.now();
+    const out: TileStats[] = [];
+    const keep = new Set<string>();
+    for (const st of list) {
+      if (st.kind === "audio") continue;
+      const key = `${st.participantId}\u0000${st.trackId}`;
+      keep.add(key);
+      const r = this.rates.sample(key, { bytes: st.bytes, lost: st.lost, received: st.packets }, now);
+      const renderId = this.renderIds.get(key);
+      const d = renderId !== undefined ? decoded.get(renderId) : undefined;
+      out.push({
+        participantId: st.participantId,
+        trackId: st.trackId,
+        width: d?.width || st.width || 0,
+        height: d?.height || st.height || 0,
+        fps: d?.decodedFps ?? 0,
+        kbps: r.kbps,
+        lossPct: r.lossPct,
+        rttMs: st.rttMs ?? null,
+      });
+    }
+    this.rates.retain(keep);
+    return out;
   }
 
   async stopScreenShare(): Promise<void> {

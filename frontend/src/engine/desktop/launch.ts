@@ -8,6 +8,8 @@ import type { DesktopTarget } from "./engine";
 export interface LaunchPlan {
   target: DesktopTarget;
   join: JoinOptions;
+  // Open the meeting with the stats overlay on (parley --stats).
+  stats: boolean;
 }
 
 // The launch request, or null when the window should show the lobby (or
@@ -26,6 +28,7 @@ export function planLaunch(l: DesktopLaunch): LaunchPlan | null {
       return {
         target: { kind: "host", password: l.password ?? "", lobby: l.lobby ?? false },
         join: { room: l.room || "meeting", name, password: l.password ?? "" },
+        stats: !!l.stats,
       };
     case "join": {
       if (!l.url) return null;
@@ -33,6 +36,7 @@ export function planLaunch(l: DesktopLaunch): LaunchPlan | null {
       return {
         target: { kind: "join", url: l.url },
         join: { room: room ? decodeURIComponent(room) : "", name, password: l.password ?? "" },
+        stats: !!l.stats,
       };
     }
     default:

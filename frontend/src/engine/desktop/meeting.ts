@@ -53,6 +53,7 @@ export function startDesktopMeeting(root: HTMLElement, plan: LaunchPlan, onLobby
       onEnded: (reason) => showEnd(endedScreen(reason)),
       onFatal: (code, message) => showEnd(joinErrorScreen(code, message)),
     });
+    if (plan.stats) meeting.setStatsOverlay(true);
   };
 
   window.addEventListener("pagehide", () => engine.leave());

@@ -1,0 +1,29 @@
+// The stats overlay's text: one tile's receive statistics as short lines.
+
+import type { TileStats } from "../engine/types";
+
+export function formatStats(s: TileStats): string[] {
+  const size = s.width > 0 && s.height > 0 ? `${s.width}×${s.height}` : "—×—";
+  const rtt = s.rttMs === null ? "RTT —" : `RTT ${Math.round(s.rttMs)} ms`;
+  return [
+    `${size} · ${s.fps.toFixed(s.fps < 10 && s.fps > 0 ? 1 : 0)} fps`,
+    `${formatBitrate(s.kbps)} · ${formatLoss(s.lossPct)} loss`,
+    rtt,
+  ];
+}
+
+export function formatBitrate(kbps: number): string {
+  if (kbps >= 1000) return `${(kbps / 1000).toFixed(kbps >= 10000 ? 0 : 1)} Mbps`;
+  return `${Math.round(kbps)} kbps`;
+}
+
+export function formatLoss(pct: number): string {
+  if (pct <= 0) return "0%";
+  if (pct < 0.1) return "<0.1%";
+  return `${pct.toFixed(pct < 10 ? 1 : 0)}%`;
+}
+
+// The key a tile's stats are found under.
+export function statsKey(participantId: string, trackId: string): string {
+  return `${participantId}\u0000${trackId}`;
+}

@@ -1,0 +1,103 @@
+// Also: tiles that do not fit on the stage stop taking frames.
+//
+// The stats overlay in a browser: two Chromium guests (fake camera) in a
+// room of a real `parley serve`; pressing I on Ada's page shows, on Bob's
+// tile, his video's resolution, frame rate, bitrate, loss and round-trip
+// time from RTCPeerConnection.getStats(); pressing it again hides it.
+import assert from "node:assert/strict";
+import path from "node:path";
+import { after, before, test } from "node:test";
+import { artifacts, guestContext, guestURL, launchMediaBrowser, startServe } from "./harness.mjs";
+
+let browser;
+let server;
+
+before(async () => {
+  browser = await launchMediaBrowser();
+  server = await startServe(["--addr", "127.0.0.1:0", "--json", "--room", "stats", "--tls", "off", "--no-discovery"]);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function guest(name, viewport = { width: 960, height: 600 }) {
+  const context = await guestContext(browser, { viewport });
+  const page = await context.newPage();
+  page.errors = [];
+  page.on("pageerror", (e) => page.errors.push(e));
+  await page.goto(guestURL(server.url, "stats", { name }));
+  await page.locator('[data-view="meeting"]').waitFor({ timeout: 15000 });
+  return page;
+}
+
+test("the stats overlay shows Bob's video on Ada's page and hides again", async () => {
+  const ada = await guest("Ada");
+  await guest("Bob");
+  const bob = ada.locator('[data-tile][data-name="Bob"]:not([data-screen])');
+  await bob.and(ada.locator('[data-state="live"]')).waitFor({ timeout: 20000 });
+
+  await ada.locator("body").press("i");
+  const button = ada.locator('[data-control="stats"]');
+  assert.equal(await button.getAttribute("aria-pressed"), "true");
+  const overlay = bob.locator("[data-stats]");
+  // Bitrate needs two samples (one a second): wait for a non-zero one.
+  await ada.waitForFunction(
+    () => {
+      const t = document.querySelector('[data-tile][data-name="Bob"]:not([data-screen]) [data-stats]')?.textContent ?? "";
+      return /\d+×\d+ · [\d.]+ fps/.test(t) && /[1-9][\d.]* (kbps|Mbps)/.test(t) && /RTT \d+ ms/.test(t);
+    },
+    null,
+    { timeout: 15000, polling: 200 },
+  );
+  const text = await overlay.textContent();
+  const [size, rate, rtt] = text.split("\n");
+  const [, w, h, fps] = /^(\d+)×(\d+) · ([\d.]+) fps$/.exec(size) ?? [];
+  assert.ok(Number(w) >= 160 && Number(h) >= 90, `resolution in "${size}"`);
+  assert.ok(Number(fps) > 0, `frame rate in "${size}"`);
+  assert.match(rate, /^[\d.]+ (kbps|Mbps) · [\d.<]+% loss$/);
+  assert.match(rtt, /^RTT \d+ ms$/);
+  // Ada's own tile says it is hers, not received.
+  assert.match(await ada.locator('[data-tile][data-self]:not([data-screen]) [data-stats]').textContent(), /sent/);
+  await ada.screenshot({ path: path.join(artifacts, "e2e-stats-overlay.png") });
+
+  await button.click();
+  assert.equal(await ada.locator("[data-stats]").count(), 0, "the overlay stays after toggling it off");
+  assert.equal(await button.getAttribute("aria-pressed"), "false");
+  assert.deepEqual(ada.errors, []);
+});
+
+// A window too small for every tile shows "+N" for the rest: those tiles
+// are hidden and take no frames (data-decoding="false"; in the desktop
+// app that ends their decoding and Go stops sending them to the window).
+test("tiles off the stage stop taking frames", async () => {
+  await guest("Cy");
+  await guest("Dee");
+  const eve = await guest("Eve", { width: 360, height: 240 });
+  await eve.locator("[data-more]:not([hidden])").waitFor({ timeout: 20000 });
+  await eve.waitForFunction(
+    () => {
+      const tiles = [...document.querySelectorAll("[data-tile]")];
+      const hidden = tiles.filter((t) => t.hidden);
+      return hidden.length > 0 && hidden.every((t) => t.dataset.decoding === "false" || !t.querySelector("video, canvas"));
+    },
+    null,
+    { timeout: 20000, polling: 200 },
+  );
+  // The tiles on the stage still play.
+  await eve.waitForFunction(
+    () => {
+      const shown = [...document.querySelectorAll("[data-tile]:not([hidden]):not([data-self])")];
+      return shown.length > 0 && shown.every((t) => t.dataset.state === "live" && t.dataset.decoding === "true");
+    },
+    null,
+    { timeout: 20000, polling: 200 },
+  );
+  const hiddenVideos = await eve.evaluate(() =>
+    [...document.querySelectorAll("[data-tile][hidden] video")].map((v) => v.paused),
+  );
+  assert.ok(hiddenVideos.every((p) => p), `hidden tiles' videos still play: ${JSON.stringify(hiddenVideos)}`);
+  await eve.screenshot({ path: path.join(artifacts, "e2e-hidden-tiles.png") });
+  assert.deepEqual(eve.errors, []);
+});
