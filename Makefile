@@ -26,7 +26,7 @@ FRONTEND_SRC := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
 	frontend/index.html frontend/vite.config.ts frontend/tsconfig.json
 GO_SRC := $(shell find . -name '*.go' -not -path './frontend/*' 2>/dev/null) go.mod go.sum
 
-.PHONY: deps apt-deps go-deps build run test test-go test-fuzz test-bench-smoke test-frontend test-e2e test-desktop lint bench clean
+.PHONY: deps apt-deps go-deps build run test test-go test-nat test-fuzz test-bench-smoke test-frontend test-e2e test-desktop lint bench clean
 
 deps: apt-deps go-deps frontend/node_modules/.installed
 
@@ -73,7 +73,7 @@ lint: frontend/dist/index.html
 	go vet ./...
 	go vet -tags $(GO_TAGS) . ./app/...
 
-test: build lint test-go test-fuzz test-bench-smoke test-frontend test-e2e test-desktop
+test: build lint test-go test-nat test-fuzz test-bench-smoke test-frontend test-e2e test-desktop
 
 # The window tests (testing/desktop, testing/desktopmedia) skip here and run
 # alone in test-desktop: frame rates measured in real windows mean nothing
@@ -81,7 +81,13 @@ test: build lint test-go test-fuzz test-bench-smoke test-frontend test-e2e test-
 # PARLEY_REQUIRE_AUDIO: here a missing sound tool is a broken `make deps`,
 # not a reason to skip.
 test-go: frontend/dist/index.html
-	PARLEY_REQUIRE_AUDIO=1 go test -race -timeout 15m ./...
+	PARLEY_REQUIRE_AUDIO=1 go test -race -timeout 15m $$(go list ./... | grep -v /testing/nat)
+
+# The simulated internet (network namespaces, NAT routers, Chromium behind
+# a NAT) alone: it times reconnects, which other packages' tests on the
+# same 2 cores would distort.
+test-nat: frontend/dist/index.html
+	go test -race -count=1 -p 1 -timeout 15m ./testing/nat/
 
 # Fuzz the protocol decoder and the room state machine from their
 # committed seed corpora (testdata/fuzz).

@@ -306,13 +306,7 @@ func (o *audioOut) fallbackMic() (audio.Device, bool) {
 // micLost moves the published microphone to another one, or turns the
 // microphone off.
 func (a *App) micLost() {
-	m, err := a.current()
-	if err != nil || m.pub == nil {
-		return
-	}
-	m.pub.mu.Lock()
-	mt := m.pub.mic
-	m.pub.mu.Unlock()
+	m, mt := a.publishedMic()
 	if mt == nil {
 		return
 	}

@@ -186,15 +186,21 @@ func (a *App) startMic(mt *micTrack) error {
 	return nil
 }
 
-// restartMic rebuilds the microphone path on the current devices.
-func (a *App) restartMic() {
+// publishedMic is the current meeting and its microphone track (nil:
+// none).
+func (a *App) publishedMic() (*meeting, *micTrack) {
 	m, err := a.current()
 	if err != nil || m.pub == nil {
-		return
+		return nil, nil
 	}
 	m.pub.mu.Lock()
-	mt := m.pub.mic
-	m.pub.mu.Unlock()
+	defer m.pub.mu.Unlock()
+	return m, m.pub.mic
+}
+
+// restartMic rebuilds the microphone path on the current devices.
+func (a *App) restartMic() {
+	_, mt := a.publishedMic()
 	if mt == nil {
 		return
 	}

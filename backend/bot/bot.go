@@ -69,7 +69,7 @@ func Publish(ctx context.Context, c *client.Client, m *Media) (*Publisher, error
 		Audio:  testsrc.NewPlayer(m.Audio, audio),
 		cancel: cancel,
 	}
-	pubCtx, pubCancel := context.WithTimeout(ctx, 10*time.Second)
+	pubCtx, pubCancel := context.WithTimeout(ctx, 30*time.Second)
 	defer pubCancel()
 	if _, err := c.Publish(pubCtx, signal.KindVideo, video, client.PublishOptions{OnKeyframeRequest: p.Video.RequestKeyframe}); err != nil {
 		cancel()

@@ -1,6 +1,7 @@
 // Shared set-up for the browser end-to-end tests: a real `parley serve` and
 // Debian's Chromium driven by playwright-core (never a downloaded browser).
 import { spawn } from "node:child_process";
+import { after, before } from "node:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { createRequire } from "node:module";
@@ -206,4 +207,45 @@ export function withParams(url, params) {
   const u = new URL(url);
   for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
   return u.href;
+}
+
+// What a file of meeting scenarios shares: one media browser, and the
+// servers, pages and proxies its scenarios open, all closed when the file
+// ends. Call it at the top level of the test file.
+export function meetingSuite() {
+  const suite = {
+    browser: null,
+    servers: [],
+    contexts: [],
+    proxies: [],
+    // A page of its own (a fresh context: no shared storage) that records
+    // uncaught errors in page.errors.
+    async newPage(opts) {
+      const context = await guestContext(suite.browser, opts);
+      suite.contexts.push(context);
+      const page = await context.newPage();
+      page.errors = [];
+      page.on("pageerror", (e) => page.errors.push(e));
+      return page;
+    },
+    // Closes the pages of a finished scenario so they stop using CPU.
+    async closeAll() {
+      for (const c of suite.contexts.splice(0)) await c.close().catch(() => {});
+    },
+    async serve(args) {
+      const server = await startServe(["--addr", "127.0.0.1:0", "--json", ...args]);
+      suite.servers.push(server);
+      return server;
+    },
+  };
+  before(async () => {
+    suite.browser = await launchMediaBrowser();
+  });
+  after(async () => {
+    await suite.closeAll();
+    await suite.browser?.close();
+    for (const p of suite.proxies) await p.close();
+    for (const s of suite.servers) await s.stop();
+  });
+  return suite;
 }

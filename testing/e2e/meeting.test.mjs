@@ -8,42 +8,15 @@ import net from "node:net";
 import path from "node:path";
 import readline from "node:readline";
 import { after, before, describe, test } from "node:test";
-import { artifacts, guestContext, guestURL, launchMediaBrowser, parleyBin, startServe } from "./harness.mjs";
+import { artifacts, guestURL, meetingSuite, parleyBin, startServe } from "./harness.mjs";
 
-let browser;
-const servers = [];
-const contexts = [];
-
-before(async () => {
-  browser = await launchMediaBrowser();
-});
-
-after(async () => {
-  for (const c of contexts) await c.close().catch(() => {});
-  await browser?.close();
-  for (const s of servers) await s.stop();
-});
-
-// Closes the pages of a finished scenario so they stop using CPU.
-async function closeAll() {
-  for (const c of contexts.splice(0)) await c.close().catch(() => {});
-}
-
-async function serve(args) {
-  const s = await startServe(["--addr", "127.0.0.1:0", "--json", ...args]);
-  servers.push(s);
-  return s;
-}
+const suite = meetingSuite();
+const { closeAll, serve } = suite;
 
 // Opens a guest page for room and waits until it shows the meeting (or,
 // with expectMeeting false, just loads it).
 async function guest(server, room, name, { viewport, expectMeeting = true, cameraOff = false } = {}) {
-  const context = await guestContext(browser, viewport ? { viewport } : {});
-  contexts.push(context);
-  const page = await context.newPage();
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(e));
-  page.errors = errors;
+  const page = await suite.newPage(viewport ? { viewport } : {});
   await page.goto(guestURL(server.url, room, { name, extra: cameraOff ? { "camera-off": "1" } : {} }));
   if (expectMeeting) await page.locator('[data-view="meeting"]').waitFor({ timeout: 15000 });
   return page;
@@ -326,7 +299,7 @@ describe("losing the server", () => {
 
     // A new server has no session to resume: the page joins it afresh.
     server = await startServe(["--addr", addr, "--json", "--room", "net"]);
-    servers.push(server);
+    suite.servers.push(server);
     // The backoff may win the race to reconnect; the button must not be needed.
     await p.getByRole("button", { name: "Reconnect now" }).click({ timeout: 2000 }).catch(() => {});
     await p.locator('[data-view="reconnecting"]').waitFor({ state: "hidden", timeout: 15000 });

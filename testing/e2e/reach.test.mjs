@@ -7,42 +7,15 @@
 import assert from "node:assert/strict";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { artifacts, guestContext, guestURL, launchMediaBrowser, startBlipProxy, startServe, withParams } from "./harness.mjs";
+import { artifacts, guestURL, meetingSuite, startBlipProxy, withParams } from "./harness.mjs";
 
-let browser;
-const servers = [];
-const contexts = [];
-const proxies = [];
-
-before(async () => {
-  browser = await launchMediaBrowser();
-});
-
-after(async () => {
-  for (const c of contexts) await c.close().catch(() => {});
-  await browser?.close();
-  for (const p of proxies) await p.close();
-  for (const s of servers) await s.stop();
-});
-
-async function closeAll() {
-  for (const c of contexts.splice(0)) await c.close().catch(() => {});
-}
-
-async function serve(args) {
-  const s = await startServe(["--addr", "127.0.0.1:0", "--json", ...args]);
-  servers.push(s);
-  return s;
-}
+const suite = meetingSuite();
+const { closeAll, serve, proxies } = suite;
 
 // Opens url (a page of the room) as `name`, joining at once, by default
 // with the camera off (most scenarios are about signaling, not video).
 async function open(url, name, { expectView = "meeting", clock = false, camera = false } = {}) {
-  const context = await guestContext(browser);
-  contexts.push(context);
-  const page = await context.newPage();
-  page.errors = [];
-  page.on("pageerror", (e) => page.errors.push(e));
+  const page = await suite.newPage();
   if (clock) await page.clock.install();
   await page.goto(withParams(url, { name, join: "1", ...(camera ? {} : { "camera-off": "1" }) }));
   if (expectView) {
@@ -146,7 +119,7 @@ describe("lobby and moderation", () => {
   });
 
   test("the host mutes a guest, who is told and can unmute; then removes them", async () => {
-    const eve = contexts.map((c) => c.pages()[0]).find((p) => p && p.url().includes("name=Eve"));
+    const eve = suite.contexts.map((c) => c.pages()[0]).find((p) => p && p.url().includes("name=Eve"));
     await tile(host, "Eve").and(host.locator('[data-muted="false"]')).waitFor({ timeout: 5000 });
     await host.keyboard.press("p");
     await host.getByRole("button", { name: "Mute Eve" }).click({ timeout: 5000 });
