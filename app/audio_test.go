@@ -45,28 +45,7 @@ func TestHostAudio(t *testing.T) {
 	}
 
 	// The bot records the app's microphone track.
-	var mu sync.Mutex
-	var heard []int16
-	dec, err := opus.NewDecoder()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(dec.Close) // after the bot closes (cleanups run last first)
-	pcm := make([]int16, opus.MaxFrameSamples)
-	bot := meetingtest.Join(t, res.Invite, "Bob", client.Options{OnTrack: func(rt *client.RemoteTrack) {
-		if rt.TrackID != micTrackID {
-			return
-		}
-		rt.SetSink(func(p *rtp.Packet) {
-			n, err := dec.Decode(p.Payload, pcm)
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			heard = append(heard, pcm[:n]...)
-			mu.Unlock()
-		})
-	}})
+	bot, heard := listenToMic(t, res.Invite)
 	media, err := meetingtest.EncodeMedia()
 	if err != nil {
 		t.Fatal(err)
@@ -90,9 +69,7 @@ func TestHostAudio(t *testing.T) {
 		t.Errorf("audio report %+v, want Bob playing and mic in use", r.Audio)
 	}
 	// The app's microphone at the bot.
-	mu.Lock()
-	got := append([]int16(nil), heard...)
-	mu.Unlock()
+	got := heard.since(0)
 	if len(got) < pulsetest.Rate {
 		t.Fatalf("the bot received %d samples of the app's microphone", len(got))
 	}
@@ -108,13 +85,9 @@ func TestHostAudio(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(500 * time.Millisecond)
-	mu.Lock()
-	before := len(heard)
-	mu.Unlock()
+	before := heard.len()
 	time.Sleep(time.Second)
-	mu.Lock()
-	after := len(heard)
-	mu.Unlock()
+	after := heard.len()
 	if after != before {
 		t.Errorf("%d samples arrived in 1 s after muting, want none", after-before)
 	}
@@ -151,40 +124,15 @@ func TestMicUnplug(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	var heard []int16
-	dec, err := opus.NewDecoder()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(dec.Close) // after the bot closes (cleanups run last first)
-	pcm := make([]int16, opus.MaxFrameSamples)
-	meetingtest.Join(t, res.Invite, "Bob", client.Options{OnTrack: func(rt *client.RemoteTrack) {
-		if rt.TrackID != micTrackID {
-			return
-		}
-		rt.SetSink(func(p *rtp.Packet) {
-			n, err := dec.Decode(p.Payload, pcm)
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			heard = append(heard, pcm[:n]...)
-			mu.Unlock()
-		})
-	}})
+	_, heard := listenToMic(t, res.Invite)
 	time.Sleep(time.Second)
 
 	mic.Unplug(t)
 	toastMatching(rec, t, "Microphone disconnected — switched to mic2")
-	mu.Lock()
-	from := len(heard)
-	mu.Unlock()
+	from := heard.len()
 	mic2.SetSignal(pulsetest.PlayAt(pulsetest.Beeps(1000, 3, 0.2, 0.3), pa.Now()))
 	time.Sleep(3500 * time.Millisecond)
-	mu.Lock()
-	got := append([]int16(nil), heard[from:]...)
-	mu.Unlock()
+	got := heard.since(from)
 	on := pulsetest.Onset(got, 2000)
 	if on < 0 || on+pulsetest.Rate/2 > len(got) {
 		t.Fatalf("mic2's beeps never reached the bot (onset %d of %d samples)", on, len(got))
@@ -204,4 +152,50 @@ func TestMicUnplug(t *testing.T) {
 	if err := a.SetMuted("audio", false); err == nil {
 		t.Error("turning the microphone on with none connected succeeded")
 	}
+}
+
+// heardAudio is what a bot decoded of the app's microphone.
+type heardAudio struct {
+	mu  sync.Mutex
+	pcm []int16
+}
+
+func (h *heardAudio) len() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.pcm)
+}
+
+// since is a copy of the samples from index from on.
+func (h *heardAudio) since(from int) []int16 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]int16(nil), h.pcm[from:]...)
+}
+
+// listenToMic joins a bot, Bob, that decodes the app's microphone track.
+func listenToMic(t *testing.T, invite string) (*client.Client, *heardAudio) {
+	t.Helper()
+	dec, err := opus.NewDecoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(dec.Close) // after the bot closes (cleanups run last first)
+	h := &heardAudio{}
+	pcm := make([]int16, opus.MaxFrameSamples)
+	bot := meetingtest.Join(t, invite, "Bob", client.Options{OnTrack: func(rt *client.RemoteTrack) {
+		if rt.TrackID != micTrackID {
+			return
+		}
+		rt.SetSink(func(p *rtp.Packet) {
+			n, err := dec.Decode(p.Payload, pcm)
+			if err != nil {
+				return
+			}
+			h.mu.Lock()
+			h.pcm = append(h.pcm, pcm[:n]...)
+			h.mu.Unlock()
+		})
+	}})
+	return bot, h
 }

@@ -8,6 +8,7 @@ import { normalizeErrorCode, protocolVersion } from "../protocol";
 import { cameraConstraints, describeMediaError, LevelMeter, listMediaDevices, micConstraints, screenConstraints } from "./media";
 import { defaultReconnectPolicy, Reconnector, type AttemptResult, type ReconnectPolicy } from "./reconnect";
 import { bindingKey, diffBindings, parseSections, type Binding } from "./sdp";
+import { roomEvent } from "./roomevents";
 import { SignalingSocket, signalingURL } from "./signaling";
 import {
   EngineError,
@@ -619,43 +620,9 @@ export class BrowserEngine implements Engine {
       case "error":
         this.fail(normalizeErrorCode(m.code), m.message);
         return;
-      case "participant-joined":
-        this.emit({ type: "participant-joined", participant: m.participant });
-        return;
-      case "participant-left":
-        this.emit({ type: "participant-left", participantId: m.participantId, reason: m.reason });
-        return;
-      case "participant-updated":
-        this.emit({ type: "participant-updated", participant: m.participant });
-        return;
-      case "track-published":
-        this.emit({ type: "track-published", track: m.track });
-        return;
-      case "track-unpublished":
-        this.emit({ type: "track-unpublished", participantId: m.participantId, trackId: m.trackId });
-        return;
       case "mute":
         if (m.by && m.by !== s.selfId && m.participantId === s.selfId && m.muted) this.mutedByHost(m.trackId);
-        this.emit({ type: "mute", participantId: m.participantId, trackId: m.trackId, muted: m.muted, ...(m.by ? { by: m.by } : {}) });
-        return;
-      case "participant-state":
-        this.emit({ type: "participant-state", participantId: m.participantId, state: m.state });
-        return;
-      case "knock":
-        this.emit({ type: "knock", knock: m.knock });
-        return;
-      case "knock-ended":
-        this.emit({ type: "knock-ended", knockId: m.knockId, outcome: m.outcome });
-        return;
-      case "speaking":
-        this.emit({ type: "speaking", participantId: m.participantId, speaking: m.speaking, level: m.level });
-        return;
-      case "chat":
-        this.emit({ type: "chat", message: { seq: m.seq, from: m.from, name: m.name, text: m.text, ts: m.ts } });
-        return;
-      case "room":
-        this.emit({ type: "room", room: { name: m.name, locked: m.locked, limit: m.limit, ...(m.lobby ? { lobby: true } : {}) } });
-        return;
+        break;
       case "ended":
         // Never reconnect after ended (PROTOCOL.md §7 ended).
         this.wantConnected = false;
@@ -667,6 +634,8 @@ export class BrowserEngine implements Engine {
         this.setState("closed");
         return;
     }
+    const ev = roomEvent(m);
+    if (ev) this.emit(ev);
   }
 
   private newPC(s: Session, name: PCName): RTCPeerConnection {

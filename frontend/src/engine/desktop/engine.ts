@@ -23,6 +23,7 @@ import {
   type ScreenChoice,
   type TileStats,
 } from "../types";
+import { roomEvent } from "../roomevents";
 import { RateTracker } from "../stats";
 import { desktopBindings, onGoEvent, type DesktopBindings, type DesktopJoinResult, type GoEvent } from "./bindings";
 import { RenderSocket } from "./render";
@@ -292,52 +293,20 @@ export class DesktopEngine implements Engine {
     });
   }
 
-  // Room events, one to one (as the browser engine maps them).
+  // Room events: what needs the engine here, the rest as roomEvent maps it.
   private onServer(m: ServerMessage): void {
     switch (m.type) {
       case "welcome":
         // Go's client resumed the session after a dropped connection.
         if (m.resumed) this.emitWelcome(m);
         return;
-      case "participant-state":
-        this.emit({ type: "participant-state", participantId: m.participantId, state: m.state });
-        return;
-      case "knock":
-        this.emit({ type: "knock", knock: m.knock });
-        return;
-      case "knock-ended":
-        this.emit({ type: "knock-ended", knockId: m.knockId, outcome: m.outcome });
-        return;
-      case "participant-joined":
-        this.emit({ type: "participant-joined", participant: m.participant });
-        return;
-      case "participant-left":
-        this.emit({ type: "participant-left", participantId: m.participantId, reason: m.reason });
-        return;
-      case "participant-updated":
-        this.emit({ type: "participant-updated", participant: m.participant });
-        return;
       case "track-published":
         if (m.track.participantId === this.selfId) this.ownKinds.set(m.track.id, m.track.kind);
-        this.emit({ type: "track-published", track: m.track });
-        return;
-      case "track-unpublished":
-        this.emit({ type: "track-unpublished", participantId: m.participantId, trackId: m.trackId });
-        return;
+        break;
       case "mute":
         // Go stops sending a track a host muted; the UI mirrors the state.
         if (m.by && m.by !== this.selfId && m.participantId === this.selfId && m.muted) this.mutedByHost(m.trackId);
-        this.emit({ type: "mute", participantId: m.participantId, trackId: m.trackId, muted: m.muted, ...(m.by ? { by: m.by } : {}) });
-        return;
-      case "speaking":
-        this.emit({ type: "speaking", participantId: m.participantId, speaking: m.speaking, level: m.level });
-        return;
-      case "chat":
-        this.emit({ type: "chat", message: { seq: m.seq, from: m.from, name: m.name, text: m.text, ts: m.ts } });
-        return;
-      case "room":
-        this.emit({ type: "room", room: { name: m.name, locked: m.locked, limit: m.limit, ...(m.lobby ? { lobby: true } : {}) } });
-        return;
+        break;
       case "ended":
         if (!this.endedSeen) {
           this.endedSeen = true;
@@ -347,9 +316,10 @@ export class DesktopEngine implements Engine {
       case "error":
         this.emit({ type: "error", code: errorCode(m.code), message: m.message, fatal: false });
         return;
-      default:
-        return; // offers, answers, candidates stay in Go
     }
+    // Offers, answers and candidates stay in Go: roomEvent has none.
+    const ev = roomEvent(m);
+    if (ev) this.emit(ev);
   }
 
   // ---- controls -----------------------------------------------------------
