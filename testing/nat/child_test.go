@@ -131,9 +131,7 @@ func runBot(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	c, err := client.Dial(dctx, os.Getenv("PARLEY_NAT_URL"), client.Options{
+	opts := client.Options{
 		Name: os.Getenv("PARLEY_NAT_NAME"),
 		Log:  logger(),
 		RTC:  rtcconf.Options{Interfaces: []string{"eth0"}},
@@ -141,7 +139,20 @@ func runBot(ctx context.Context) error {
 		// exists.
 		NoRelay:   os.Getenv("PARLEY_NAT_NO_RELAY") != "",
 		RelayOnly: os.Getenv("PARLEY_NAT_RELAY_ONLY") != "",
-	})
+	}
+	// One retry: a hello through the NAT routers once went unanswered
+	// for 15 s (not understood yet); a user would press Join again. The
+	// first failure stays on stderr for the record.
+	var c *client.Client
+	for attempt := 1; ; attempt++ {
+		dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		c, err = client.Dial(dctx, os.Getenv("PARLEY_NAT_URL"), opts)
+		cancel()
+		if err == nil || attempt == 2 || ctx.Err() != nil {
+			break
+		}
+		fmt.Fprintf(os.Stderr, "join attempt %d: %v; retrying\n", attempt, err)
+	}
 	if err != nil {
 		return err
 	}
