@@ -77,6 +77,29 @@ func eventually(t *testing.T, f func() bool) {
 	}
 }
 
+// listen starts a render server for one test; ctx bounds the test's
+// socket reads and writes.
+func listen(t *testing.T) (context.Context, *Server) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	s, err := Listen(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return ctx, s
+}
+
+// dialServer connects as the webview and waits until s has taken the
+// connection.
+func dialServer(ctx context.Context, t *testing.T, s *Server) *websocket.Conn {
+	t.Helper()
+	ws := dial(ctx, t, s.URL())
+	eventually(t, func() bool { s.mu.Lock(); defer s.mu.Unlock(); return s.conn != nil })
+	return ws
+}
+
 func TestRejectsWithoutToken(t *testing.T) {
 	s, err := Listen(nil)
 	if err != nil {
@@ -102,13 +125,7 @@ func TestRejectsWithoutToken(t *testing.T) {
 }
 
 func TestSendsOnlyWantedTracksFromKeyframe(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	s, err := Listen(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	ctx, s := listen(t)
 	var asked atomic.Int32
 	a := s.AddTrack(TrackInfo{Participant: "p1", Track: "camera"}, func() { asked.Add(1) })
 	b := s.AddTrack(TrackInfo{Participant: "p2", Track: "camera"}, nil)
@@ -121,8 +138,7 @@ func TestSendsOnlyWantedTracksFromKeyframe(t *testing.T) {
 	a.WriteFrame([]byte("d2"), false, 7000)
 	b.WriteFrame([]byte("other"), true, 0)
 
-	ws := dial(ctx, t, s.URL())
-	eventually(t, func() bool { s.mu.Lock(); defer s.mu.Unlock(); return s.conn != nil })
+	ws := dialServer(ctx, t, s)
 	want(ctx, t, ws, "1")
 	// The cached group of pictures arrives first, from its keyframe.
 	got := read(ctx, t, ws)
@@ -159,17 +175,10 @@ func TestSendsOnlyWantedTracksFromKeyframe(t *testing.T) {
 // A track with no keyframe cached asks its sender for one when watched,
 // and frames start at the next keyframe.
 func TestWantWithoutKeyframeAsksForOne(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	s, err := Listen(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	ctx, s := listen(t)
 	var asked atomic.Int32
 	a := s.AddTrack(TrackInfo{}, func() { asked.Add(1) })
-	ws := dial(ctx, t, s.URL())
-	eventually(t, func() bool { s.mu.Lock(); defer s.mu.Unlock(); return s.conn != nil })
+	ws := dialServer(ctx, t, s)
 	want(ctx, t, ws, "1")
 	eventually(t, func() bool { return asked.Load() > 0 })
 	a.WriteFrame([]byte("d"), false, 0)
@@ -182,17 +191,10 @@ func TestWantWithoutKeyframeAsksForOne(t *testing.T) {
 // A webview that does not read loses frames, not memory, and the track
 // resumes at a keyframe.
 func TestSlowReaderDropsAndResyncs(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	s, err := Listen(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	ctx, s := listen(t)
 	var asked atomic.Int32
 	a := s.AddTrack(TrackInfo{}, func() { asked.Add(1) })
-	ws := dial(ctx, t, s.URL())
-	eventually(t, func() bool { s.mu.Lock(); defer s.mu.Unlock(); return s.conn != nil })
+	ws := dialServer(ctx, t, s)
 	want(ctx, t, ws, "1")
 	eventually(t, func() bool { return asked.Load() > 0 })
 	big := make([]byte, 32<<10)
@@ -231,13 +233,7 @@ func TestSlowReaderDropsAndResyncs(t *testing.T) {
 }
 
 func TestNewConnectionReplacesOld(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	s, err := Listen(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	ctx, s := listen(t)
 	a := s.AddTrack(TrackInfo{}, nil)
 	a.WriteFrame([]byte("k"), true, 0)
 	first := dial(ctx, t, s.URL())
