@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"parley/discovery/netnstest"
+	"parley/testing/meetingtest"
 )
 
 // roomButton is the background of a listed room in the lobby
@@ -34,7 +35,7 @@ func TestDesktopLobbyListsLANMeetings(t *testing.T) {
 	host := lan.StartBinary(t, "host", "serve", env, bin, "serve", "--addr", ":0", "--room", "team-sync", "--json")
 	waitEvent(t, host, "advertised")
 
-	artifacts := artifactDir(t)
+	artifacts := meetingtest.ArtifactDir(t)
 	shot := filepath.Join(artifacts, "desktop-lobby-lan.png")
 	report := filepath.Join(t.TempDir(), "codec.json")
 	// The window runs in the desk namespace with its own X server; the

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"parley/testing/meetingtest"
 )
 
 // codecReport mirrors app.CodecReport; decoded independently so the test
@@ -46,7 +48,7 @@ func TestDesktopSmoke(t *testing.T) {
 			t.Fatalf("%s not installed (make deps installs it): %v", tool, err)
 		}
 	}
-	artifacts := artifactDir(t)
+	artifacts := meetingtest.ArtifactDir(t)
 	reportPath := filepath.Join(t.TempDir(), "codec.json")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -108,22 +110,6 @@ func TestDesktopSmoke(t *testing.T) {
 	if got := fraction(img, accent, 12); got < 0.01 {
 		t.Errorf("accent button covers %.2f%% of the screen, want ≥ 1%%", got*100)
 	}
-}
-
-func artifactDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("PARLEY_ARTIFACTS")
-	if dir == "" {
-		dir = filepath.Join("..", "artifacts")
-	}
-	dir, err := filepath.Abs(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
 }
 
 func waitForReport(t *testing.T, path string, exited <-chan error) codecReport {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"parley/media/audio/pulsetest"
+	"parley/testing/meetingtest"
 )
 
 const rate = pulsetest.Rate
@@ -158,7 +159,7 @@ func energy(x []int16) float64 {
 func writeBench(t *testing.T, figures map[string]any) {
 	t.Helper()
 	data, _ := json.MarshalIndent(figures, "", "  ")
-	path := filepath.Join(artifactDir(t), "desktopmedia-"+t.Name()+".json")
+	path := filepath.Join(meetingtest.ArtifactDir(t), "desktopmedia-"+t.Name()+".json")
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Error(err)
 	}

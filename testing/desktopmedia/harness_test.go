@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"parley/testing/meetingtest"
 )
 
 // needs skips unless the built app and the tools are there (make test
@@ -35,22 +37,6 @@ func needs(t *testing.T, tools ...string) string {
 		}
 	}
 	return bin
-}
-
-func artifactDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("PARLEY_ARTIFACTS")
-	if dir == "" {
-		dir = filepath.Join("..", "artifacts")
-	}
-	dir, err := filepath.Abs(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
 }
 
 // display is a private X server, so that two app windows never overlap
@@ -129,7 +115,7 @@ func startApp(t *testing.T, ctx context.Context, bin string, d *display, name st
 	p.cmd.Env = append(os.Environ(), "DISPLAY="+d.name, "XDG_CONFIG_HOME="+filepath.Join(dir, "config"),
 		"XDG_CACHE_HOME="+filepath.Join(dir, "cache"), "XDG_DATA_HOME="+filepath.Join(dir, "data"))
 	p.cmd.Env = append(p.cmd.Env, env...)
-	logFile, err := os.Create(filepath.Join(artifactDir(t), "desktopmedia-"+name+".log"))
+	logFile, err := os.Create(filepath.Join(meetingtest.ArtifactDir(t), "desktopmedia-"+name+".log"))
 	if err != nil {
 		t.Fatal(err)
 	}

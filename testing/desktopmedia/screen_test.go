@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"parley/testing/meetingtest"
 )
 
 // The pattern on the shared screen: four quadrants.
@@ -29,7 +31,7 @@ func TestScreenShareBetweenTwoWindows(t *testing.T) {
 	bin := needs(t, "Xvfb", "import", "xwininfo", "convert", "display")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	art := artifactDir(t)
+	art := meetingtest.ArtifactDir(t)
 
 	dispA := startDisplay(t, "1024x640", "800x600")
 	dispB := startDisplay(t, "1024x640")

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"parley/testing/meetingtest"
 )
 
 // statsRE is the stats overlay's text on a received tile: resolution and
@@ -32,7 +34,7 @@ func TestStatsOverlayInWindow(t *testing.T) {
 	case err := <-guest.exited:
 		t.Fatalf("Bob exited early: %v (see artifacts/desktopmedia-Bob.log)", err)
 	}
-	shot := filepath.Join(artifactDir(t), "desktopmedia-stats-overlay.png")
+	shot := filepath.Join(meetingtest.ArtifactDir(t), "desktopmedia-stats-overlay.png")
 	screenshot(t, dispB, shot)
 	guest.stop(t)
 	host.stop(t)

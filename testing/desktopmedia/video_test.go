@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"parley/testing/meetingtest"
 )
 
 // TestVideoBetweenTwoWindows runs two real app windows on two X displays:
@@ -18,7 +20,7 @@ func TestVideoBetweenTwoWindows(t *testing.T) {
 	bin := needs(t, "Xvfb", "import", "xwininfo")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	art := artifactDir(t)
+	art := meetingtest.ArtifactDir(t)
 
 	// Laptop-sized screens: the window fits itself to 90% of them. Without
 	// a GPU every drawn frame is painted in software (about 20 ms of CPU

@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -137,4 +138,23 @@ func Received(c *client.Client) map[string]map[signal.Kind]uint64 {
 		out[st.ParticipantID][st.Kind] += st.Frames
 	}
 	return out
+}
+
+// ArtifactDir is where tests leave screenshots and logs for people to look
+// at: $PARLEY_ARTIFACTS (make test sets it), else testing/artifacts seen
+// from a package under testing/.
+func ArtifactDir(t testing.TB) string {
+	t.Helper()
+	dir := os.Getenv("PARLEY_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join("..", "artifacts")
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
