@@ -100,6 +100,18 @@ func dialServer(ctx context.Context, t *testing.T, s *Server) *websocket.Conn {
 	return ws
 }
 
+// watchWithoutKeyframe adds a track with nothing cached, has the webview
+// want it, and waits for the keyframe request that wanting it causes.
+func watchWithoutKeyframe(ctx context.Context, t *testing.T, s *Server) (*Track, *websocket.Conn) {
+	t.Helper()
+	var asked atomic.Int32
+	a := s.AddTrack(TrackInfo{}, func() { asked.Add(1) })
+	ws := dialServer(ctx, t, s)
+	want(ctx, t, ws, "1")
+	eventually(t, func() bool { return asked.Load() > 0 })
+	return a, ws
+}
+
 func TestRejectsWithoutToken(t *testing.T) {
 	s, err := Listen(nil)
 	if err != nil {
@@ -176,11 +188,7 @@ func TestSendsOnlyWantedTracksFromKeyframe(t *testing.T) {
 // and frames start at the next keyframe.
 func TestWantWithoutKeyframeAsksForOne(t *testing.T) {
 	ctx, s := listen(t)
-	var asked atomic.Int32
-	a := s.AddTrack(TrackInfo{}, func() { asked.Add(1) })
-	ws := dialServer(ctx, t, s)
-	want(ctx, t, ws, "1")
-	eventually(t, func() bool { return asked.Load() > 0 })
+	a, ws := watchWithoutKeyframe(ctx, t, s)
 	a.WriteFrame([]byte("d"), false, 0)
 	a.WriteFrame([]byte("k"), true, 3000)
 	if got := read(ctx, t, ws); got.data != "k" {
@@ -192,11 +200,7 @@ func TestWantWithoutKeyframeAsksForOne(t *testing.T) {
 // resumes at a keyframe.
 func TestSlowReaderDropsAndResyncs(t *testing.T) {
 	ctx, s := listen(t)
-	var asked atomic.Int32
-	a := s.AddTrack(TrackInfo{}, func() { asked.Add(1) })
-	ws := dialServer(ctx, t, s)
-	want(ctx, t, ws, "1")
-	eventually(t, func() bool { return asked.Load() > 0 })
+	a, ws := watchWithoutKeyframe(ctx, t, s)
 	big := make([]byte, 32<<10)
 	a.WriteFrame(big, true, 0)
 	for i := 1; i < 5000 && a.Stats().Dropped == 0; i++ {
