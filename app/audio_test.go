@@ -25,24 +25,8 @@ func TestHostAudio(t *testing.T) {
 	spk := pa.Speaker(t, "spk")
 	mic := pa.Mic(t, "mic")
 	pa.Use(t)
-	a, err := New(Options{
-		Source:   SourceDevices,
-		Mic:      "mic",
-		Speaker:  "spk",
-		RTC:      rtcconf.Options{LoopbackOnly: true},
-		HostAddr: "127.0.0.1:0",
-		Assets:   meetingtest.Assets(),
-		Log:      meetingtest.Logger(),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.SetEmitter(func(string, any) {})
+	a, _, res := hostWithSound(t)
 	defer a.Close()
-	res, err := a.Host(HostOptions{Name: "Alice"})
-	if err != nil {
-		t.Fatal(err)
-	}
 
 	// The bot records the app's microphone track.
 	bot, heard := listenToMic(t, res.Invite)
@@ -105,25 +89,8 @@ func TestMicUnplug(t *testing.T) {
 	mic2 := pa.Mic(t, "mic2")
 	pa.SetDefaultMic(t, "mic2")
 	pa.Use(t)
-	a, err := New(Options{
-		Source:   SourceDevices,
-		Mic:      "mic",
-		Speaker:  "spk",
-		RTC:      rtcconf.Options{LoopbackOnly: true},
-		HostAddr: "127.0.0.1:0",
-		Assets:   meetingtest.Assets(),
-		Log:      meetingtest.Logger(),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := newRecorder()
-	a.SetEmitter(rec.emit)
+	a, rec, res := hostWithSound(t)
 	defer a.Close()
-	res, err := a.Host(HostOptions{Name: "Alice"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	_, heard := listenToMic(t, res.Invite)
 	time.Sleep(time.Second)
 
@@ -198,4 +165,30 @@ func listenToMic(t *testing.T, invite string) (*client.Client, *heardAudio) {
 		})
 	}})
 	return bot, h
+}
+
+// hostWithSound hosts a meeting from an app on the test sound server's
+// "mic" and "spk"; the caller closes the app.
+func hostWithSound(t *testing.T) (*App, *recorder, *JoinResult) {
+	t.Helper()
+	a, err := New(Options{
+		Source:   SourceDevices,
+		Mic:      "mic",
+		Speaker:  "spk",
+		RTC:      rtcconf.Options{LoopbackOnly: true},
+		HostAddr: "127.0.0.1:0",
+		Assets:   meetingtest.Assets(),
+		Log:      meetingtest.Logger(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorder()
+	a.SetEmitter(rec.emit)
+	res, err := a.Host(HostOptions{Name: "Alice"})
+	if err != nil {
+		_ = a.Close()
+		t.Fatal(err)
+	}
+	return a, rec, res
 }
