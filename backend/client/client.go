@@ -521,12 +521,3 @@ func (c *Client) SelectedCandidates() map[signal.PC]Candidate {
 	}
 	return out
 }
-
-// SelectedCandidateTypes is SelectedCandidates' types alone.
-func (c *Client) SelectedCandidateTypes() map[signal.PC]string {
-	out := make(map[signal.PC]string)
-	for pc, cand := range c.SelectedCandidates() {
-		out[pc] = cand.Type
-	}
-	return out
-}

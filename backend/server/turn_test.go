@@ -108,11 +108,11 @@ func TestRelayOnlyUsesTheRelay(t *testing.T) {
 		t.Fatalf("no media through the relay: Ada %v, Bob %v", meetingtest.Received(ada), meetingtest.Received(bob))
 	}
 	for name, c := range map[string]*client.Client{"Ada": ada, "Bob": bob} {
-		types := c.SelectedCandidateTypes()
-		t.Logf("%s: selected local candidates %v", name, types)
+		selected := c.SelectedCandidates()
+		t.Logf("%s: selected local candidates %v", name, selected)
 		for _, pc := range []signal.PC{signal.PCPublish, signal.PCSubscribe} {
-			if types[pc] != "relay" {
-				t.Errorf("%s's %s pair uses a %q candidate, want relay", name, pc, types[pc])
+			if selected[pc].Type != "relay" {
+				t.Errorf("%s's %s pair uses a %q candidate, want relay", name, pc, selected[pc].Type)
 			}
 		}
 	}
