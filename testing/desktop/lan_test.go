@@ -52,7 +52,7 @@ kill $app; wait $app`
 		t.Fatalf("window run: %v\n%s", err, desk.Stderr())
 	}
 	t.Logf("screenshot: %s", shot)
-	img := readPNG(t, shot)
+	img := meetingtest.ReadPNG(t, shot)
 	if got := fraction(img, roomButton, 4); got < 0.01 {
 		t.Errorf("no listed room in the lobby: room buttons cover %.2f%% of the screen, want ≥ 1%%", got*100)
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"image"
 	"image/color"
-	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -99,7 +98,7 @@ func TestDesktopSmoke(t *testing.T) {
 		t.Fatalf("screenshot: %v\n%s", err, out)
 	}
 	t.Logf("screenshot: %s", shot)
-	img := readPNG(t, shot)
+	img := meetingtest.ReadPNG(t, shot)
 	if got := fraction(img, pageBackground, 6); got < 0.4 {
 		t.Errorf("page background covers %.0f%% of the screen, want ≥ 40%%", got*100)
 	}
@@ -147,20 +146,6 @@ func near(got, want []int, tolerance int) bool {
 		}
 	}
 	return true
-}
-
-func readPNG(t *testing.T, path string) image.Image {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("decode %s: %v", path, err)
-	}
-	return img
 }
 
 // fraction is the share of pixels within tolerance of c on every channel.

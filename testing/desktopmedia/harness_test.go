@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/png"
 	"io"
 	"os"
 	"os/exec"
@@ -278,16 +277,7 @@ func screenshot(t *testing.T, d *display, path string) image.Image {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("screenshot %s: %v\n%s", d.name, err, out)
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("decode %s: %v", path, err)
-	}
-	return img
+	return meetingtest.ReadPNG(t, path)
 }
 
 // windowOrigin is where the "Parley" window's content starts on the root

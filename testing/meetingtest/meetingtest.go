@@ -4,6 +4,8 @@ package meetingtest
 
 import (
 	"context"
+	"image"
+	"image/png"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -157,4 +159,19 @@ func ArtifactDir(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// ReadPNG decodes the PNG file at path (a screenshot).
+func ReadPNG(t testing.TB, path string) image.Image {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("decode %s: %v", path, err)
+	}
+	return img
 }
