@@ -4,7 +4,7 @@
 // that Go sends over the render socket (decoded here with WebCodecs).
 
 import type { ChatMessage, ServerMessage, TrackKind } from "../../protocol";
-import { normalizeErrorCode } from "../../protocol";
+import { errorCodes, normalizeErrorCode } from "../../protocol";
 import {
   EngineError,
   type Capabilities,
@@ -491,20 +491,8 @@ function errorCode(code: string): EngineErrorCode {
 // ("join ROOM: room-full: …"), and so are the client's own failures.
 export function goError(e: unknown): EngineError {
   const text = errorText(e);
-  const codes: EngineErrorCode[] = [
-    "room-full",
-    "bad-password",
-    "bad-token",
-    "token-expired",
-    "token-used",
-    "denied",
-    "not-found",
-    "version",
-    "rate-limited",
-    "bad-request",
-    "too-large",
-  ];
-  for (const c of codes) if (text.includes(c)) return new EngineError(c, text);
+  // Every protocol code but "internal", which is the fallback below.
+  for (const c of errorCodes) if (c !== "internal" && text.includes(c)) return new EngineError(c, text);
   if (/cannot reach|connection to the host lost|identity changed/.test(text)) return new EngineError("connection-lost", text);
   return new EngineError("internal", text);
 }
