@@ -22,8 +22,8 @@ func (s *Server) registerResumable(sess *session) string {
 	var b [24]byte
 	_, _ = rand.Read(b[:]) // never fails since Go 1.24
 	tok := base64.RawURLEncoding.EncodeToString(b[:])
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.resumeMu.Lock()
+	defer s.resumeMu.Unlock()
 	s.resumable[tok] = sess
 	return tok
 }
@@ -31,9 +31,9 @@ func (s *Server) registerResumable(sess *session) string {
 // resume gives connection c (whose hello has a resume token) to the
 // session it names, and waits until that session is done with it.
 func (s *Server) resume(c *connection, hello *signal.Hello) {
-	s.mu.Lock()
+	s.resumeMu.Lock()
 	sess := s.resumable[hello.Resume]
-	s.mu.Unlock()
+	s.resumeMu.Unlock()
 	gone := &signal.Error{ID: hello.ID, Code: signal.CodeNotFound,
 		Message: "there is no session to resume (it ended, or waited too long): join again"}
 	if sess == nil || sess.room.state.Name() != hello.Room || hello.Version < 2 {
@@ -73,9 +73,9 @@ func (sess *session) closeResume() {
 	sess.resumeClosed = true
 	sess.mu.Unlock()
 	if sess.resumeToken != "" {
-		sess.srv.mu.Lock()
+		sess.srv.resumeMu.Lock()
 		delete(sess.srv.resumable, sess.resumeToken)
-		sess.srv.mu.Unlock()
+		sess.srv.resumeMu.Unlock()
 	}
 	select {
 	case c := <-sess.resumeCh:

@@ -186,9 +186,13 @@ type Server struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // sessions and the sweeper
 
+	// Lock order: mu before any liveRoom's mu; resumeMu is taken alone
+	// (a join registers its resume token with its room locked).
 	mu      sync.Mutex
 	live    map[string]*liveRoom
 	closing bool
+
+	resumeMu sync.Mutex
 	// resumable maps resume tokens to their sessions.
 	resumable map[string]*session
 }

@@ -311,6 +311,10 @@ export class MeetingView {
       void this.pollStats();
     }
     this.el.toggleAttribute("data-stats-on", this.statsTimer !== 0);
+    // The button says its new state at once, not at the next frame: a
+    // screen reader (or a test) reading it right after the press must
+    // not hear the old one.
+    this.renderControls(this.store.state);
     this.schedule();
   }
 
