@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -159,7 +160,7 @@ func energy(x []int16) float64 {
 func writeBench(t *testing.T, figures map[string]any) {
 	t.Helper()
 	data, _ := json.MarshalIndent(figures, "", "  ")
-	path := filepath.Join(meetingtest.ArtifactDir(t), "desktopmedia-"+t.Name()+".json")
+	path := filepath.Join(meetingtest.ArtifactDir(t), "desktopmedia-"+strings.ReplaceAll(t.Name(), "/", "-")+".json")
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Error(err)
 	}
