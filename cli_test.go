@@ -42,6 +42,8 @@ func TestCLIExitCodes(t *testing.T) {
 		{"help for unknown command", []string{"help", "nope"}, exitUsage, "", `unknown command "nope"`},
 		{"-h is not an error", []string{"serve", "-h"}, exitOK, "Usage: parley serve", ""},
 		{"version", []string{"version"}, exitOK, "parley 1.2.3 (commit abc123)", ""},
+		{"bad --turn-port", []string{"serve", "--turn-port", "70000"}, exitUsage, "", "--turn-port must be 0 to 65535"},
+		{"relay IP without relay", []string{"serve", "--turn-relay-ip", "10.0.0.1"}, exitUsage, "", "--turn-relay-ip needs --turn-port"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

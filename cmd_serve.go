@@ -29,8 +29,7 @@ func (c *CLI) serve(ctx context.Context, args []string) int {
 	keyFile := fset.String("key", "", "private key `FILE` (PEM) for --cert")
 	advertise := fset.String("advertise-host", "", "`HOST` name or IP to put in invite links (default: this machine's LAN address)")
 	iceIfaces := fset.String("ice-iface", "", "use only these network `INTERFACES` (comma-separated) for media; default all")
-	turnPort := fset.Int("turn-port", 0, "run the TURN relay on UDP and TCP `PORT` (3478 is standard; forward both to this machine); 0: no relay")
-	turnIP := fset.String("turn-relay-ip", "", "local `IP` to open relay sockets on (default: this machine's LAN address); clients reach the relay at the invite link's host")
+	turnOpts := addTURNFlags(fset, "")
 	var iceServers iceServerList
 	fset.Var(&iceServers, "ice-server", "external STUN/TURN `URL` for everyone, e.g. turn:USER:PASS@turn.example.com:3478?transport=udp (repeatable)")
 	relay := fset.Bool("relay", false, "forward with a bare pion relay instead of the SFU (the benchmark's floor; not for meetings)")
@@ -55,12 +54,9 @@ func (c *CLI) serve(ctx context.Context, args []string) int {
 	if *maxPeople < 1 {
 		return usageErr("--max must be at least 1")
 	}
-	if *turnPort < 0 || *turnPort > 65535 {
-		return usageErr("--turn-port must be 0 to 65535")
-	}
-	var turnCfg *server.TURNConfig
-	if *turnPort > 0 {
-		turnCfg = &server.TURNConfig{Port: *turnPort, RelayIP: *turnIP}
+	turnCfg, err := turnOpts.config()
+	if err != nil {
+		return usageErr("%v", err)
 	}
 	if *tokenTTL < 0 || *maxTracks < 0 || *maxChat < 0 {
 		return usageErr("--token-ttl, --max-tracks and --max-chat must not be negative")

@@ -9,7 +9,7 @@ import (
 	"parley/backend/rtcconf"
 )
 
-const windowSynopsis = "parley [--host [--room NAME] [--lobby] | --join URL] [--name NAME] [--password P] [--source devices|test|none] [--mic ID] [--speaker ID] [--camera ID] [--share SCREEN] [--stats] [--max-bitrate KBPS] [--room-max-bitrate KBPS] [--report FILE] [--ice-iface IFACES] [--host-addr HOST:PORT] [--codec-report FILE]"
+const windowSynopsis = "parley [--host [--room NAME] [--lobby] | --join URL] [--name NAME] [--password P] [--source devices|test|none] [--mic ID] [--speaker ID] [--camera ID] [--share SCREEN] [--stats] [--max-bitrate KBPS] [--room-max-bitrate KBPS] [--report FILE] [--ice-iface IFACES] [--host-addr HOST:PORT] [--advertise-host HOST] [--turn-port PORT] [--codec-report FILE]"
 
 // windowFlags are the window mode's meeting flags: `parley --host` and
 // `parley --join URL` open the window straight into a meeting (what a
@@ -25,6 +25,7 @@ type windowFlags struct {
 	report    *string
 	iceIfaces *string
 	hostAddr  *string
+	advertise *string
 	insecure  *bool
 	mic       *string
 	speaker   *string
@@ -33,6 +34,7 @@ type windowFlags struct {
 	maxKbps   *int
 	roomKbps  *int
 	stats     *bool
+	turn      *turnFlags
 }
 
 func addWindowFlags(fset *flag.FlagSet) *windowFlags {
@@ -47,6 +49,7 @@ func addWindowFlags(fset *flag.FlagSet) *windowFlags {
 		report:    fset.String("report", "", "write what was shown and played (tiles, decoded fps, audio) to `FILE` as JSON at exit"),
 		iceIfaces: fset.String("ice-iface", "", "use only these network `INTERFACES` (comma-separated) for media; default all"),
 		hostAddr:  fset.String("host-addr", ":0", "with --host: listen on `HOST:PORT` (port 0 picks a free port)"),
+		advertise: fset.String("advertise-host", "", "when hosting: `HOST` name or IP to put in invite links (default: this machine's LAN address)"),
 		insecure:  fset.Bool("insecure", false, "with --join: do not verify the host's certificate (when the link has no fingerprint)"),
 		mic:       fset.String("mic", "", "microphone `ID` or name (PulseAudio source; default: the system's)"),
 		speaker:   fset.String("speaker", "", "speaker `ID` or name (PulseAudio sink; default: the system's)"),
@@ -55,6 +58,7 @@ func addWindowFlags(fset *flag.FlagSet) *windowFlags {
 		maxKbps:   fset.Int("max-bitrate", 0, "send and receive at most `KBPS` kbit/s of video each way (a bad link; 0: no cap)"),
 		roomKbps:  fset.Int("room-max-bitrate", 0, "with --host: each participant's video track sends at most `KBPS` kbit/s (0: no cap)"),
 		stats:     fset.Bool("stats", false, "open the meeting with the stats overlay on (resolution, fps, bitrate, loss, RTT per tile)"),
+		turn:      addTURNFlags(fset, "when hosting: "),
 	}
 }
 
@@ -73,6 +77,11 @@ func (w *windowFlags) options() (app.Options, error) {
 	if *w.lobby && !*w.host {
 		return app.Options{}, fmt.Errorf("--lobby needs --host")
 	}
+	turn, err := w.turn.config()
+	if err != nil {
+		return app.Options{}, err
+	}
+
 	launch := app.Launch{Name: *w.name, Password: *w.password, Lobby: *w.lobby, Stats: *w.stats}
 	switch {
 	case *w.host:
@@ -86,6 +95,7 @@ func (w *windowFlags) options() (app.Options, error) {
 		Source:         *w.source,
 		RTC:            rtcconf.Options{Interfaces: splitList(*w.iceIfaces)},
 		HostAddr:       *w.hostAddr,
+		AdvertiseHost:  *w.advertise,
 		Insecure:       *w.insecure,
 		Mic:            *w.mic,
 		Speaker:        *w.speaker,
@@ -93,6 +103,7 @@ func (w *windowFlags) options() (app.Options, error) {
 		ShareScreen:    *w.share,
 		MaxBitrate:     *w.maxKbps * 1000,
 		RoomMaxBitrate: *w.roomKbps * 1000,
+		TURN:           turn,
 		// Remembered device choices live next to the certificate; without
 		// a config directory nothing is remembered.
 		ConfigDir: windowConfigDir(),

@@ -15,6 +15,7 @@ import (
 
 	"parley/backend/bot"
 	"parley/backend/rtcconf"
+	"parley/backend/server"
 	"parley/media/capture"
 	"parley/media/render"
 )
@@ -79,6 +80,12 @@ type Options struct {
 	// RoomMaxBitrate is the cap on each video track in a room we host
 	// (bits per second; 0: none).
 	RoomMaxBitrate int
+	// TURN runs the embedded TURN relay with a meeting we host (nil:
+	// none), for guests whose networks block direct media.
+	TURN *server.TURNConfig
+	// AdvertiseHost is the host name or IP in the invite links of a
+	// meeting we host ("": this machine's LAN address).
+	AdvertiseHost string
 	// ShareScreen, when set, starts sharing this screen ("first", or a
 	// screen id) as soon as the meeting is joined.
 	ShareScreen string

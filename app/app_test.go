@@ -15,6 +15,7 @@ import (
 
 	"parley/backend/client"
 	"parley/backend/rtcconf"
+	"parley/backend/server"
 	"parley/backend/signal"
 	"parley/media/render"
 	"parley/testing/meetingtest"
@@ -70,14 +71,19 @@ func (r *recorder) waitFor(t *testing.T, what string, match func(map[string]any)
 
 func newTestApp(t *testing.T, report string) (*App, *recorder) {
 	t.Helper()
-	a, err := New(Options{
-		Source:     SourceTest,
-		RTC:        rtcconf.Options{LoopbackOnly: true},
-		HostAddr:   "127.0.0.1:0",
-		Assets:     meetingtest.Assets(),
-		Log:        meetingtest.Logger(),
-		ReportPath: report,
-	})
+	return newTestAppWith(t, Options{ReportPath: report})
+}
+
+// newTestAppWith is newTestApp with more options: it fills in the test
+// source, loopback ICE and the test assets.
+func newTestAppWith(t *testing.T, opts Options) (*App, *recorder) {
+	t.Helper()
+	opts.Source = SourceTest
+	opts.RTC = rtcconf.Options{LoopbackOnly: true}
+	opts.HostAddr = "127.0.0.1:0"
+	opts.Assets = meetingtest.Assets()
+	opts.Log = meetingtest.Logger()
+	a, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,5 +240,38 @@ func TestHostAdmitsFromLobby(t *testing.T) {
 	defer bob.Close()
 	if err := a.Deny(knock["id"].(string)); err == nil {
 		t.Error("denying a knock already admitted succeeded")
+	}
+}
+
+// A window that hosts with the embedded TURN relay hands its guests relay
+// credentials: a guest whose network allows only the relay sees and
+// sends video through it.
+func TestHostWithRelay(t *testing.T) {
+	a, _ := newTestAppWith(t, Options{TURN: &server.TURNConfig{ListenIP: "127.0.0.1", RelayIP: "127.0.0.1", AllowLoopback: true}})
+	defer func() {
+		if err := a.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	}()
+	res, err := a.Host(HostOptions{Name: "Alice"})
+	if err != nil {
+		t.Fatalf("host: %v", err)
+	}
+	guest := meetingtest.Join(t, res.Invite, "Bob", client.Options{RelayOnly: true})
+	media, err := meetingtest.EncodeMedia()
+	if err != nil {
+		t.Fatal(err)
+	}
+	meetingtest.Publish(t, guest, media)
+	if !meetingtest.WaitFor(20*time.Second, func() bool {
+		return meetingtest.Received(guest)[res.SelfID][signal.KindVideo] > 20
+	}) {
+		t.Fatalf("Bob got no video of Alice through the relay: %v", meetingtest.Received(guest))
+	}
+	selected := guest.SelectedCandidates()
+	for _, pc := range []signal.PC{signal.PCPublish, signal.PCSubscribe} {
+		if selected[pc].Type != "relay" {
+			t.Errorf("Bob's %s pair uses a %q candidate, want relay", pc, selected[pc].Type)
+		}
 	}
 }

@@ -87,14 +87,16 @@ func (a *App) startHosting(opts HostOptions) (*server.Server, string, error) {
 		addr = ":0"
 	}
 	srv, err := server.New(server.Config{
-		Addr:        addr,
-		Assets:      a.opts.Assets,
-		Log:         a.opts.Log,
-		Certificate: cert,
-		Rooms:       []server.RoomConfig{{Name: room, Password: opts.Password, Lobby: opts.Lobby, MaxBitrate: a.opts.RoomMaxBitrate}},
+		Addr:          addr,
+		Assets:        a.opts.Assets,
+		Log:           a.opts.Log,
+		Certificate:   cert,
+		AdvertiseHost: a.opts.AdvertiseHost,
+		Rooms:         []server.RoomConfig{{Name: room, Password: opts.Password, Lobby: opts.Lobby, MaxBitrate: a.opts.RoomMaxBitrate}},
 		// Loopback candidates let this app's own participant connect
 		// without any network.
-		RTC: serverRTC(a.opts.RTC),
+		RTC:  serverRTC(a.opts.RTC),
+		TURN: a.opts.TURN,
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("host: %w", err)

@@ -20,8 +20,9 @@ import (
 
 // TURNConfig configures the embedded TURN relay, for participants whose
 // networks block direct media (symmetric NATs, UDP-hostile firewalls). It
-// relays only for participants of a room on this host, and only to this
-// host's own addresses (where the SFU is): it is no open relay.
+// relays only for participants of a room on this host, only UDP, and only
+// to this host's own addresses at the ports the SFU's media sockets use
+// (relayports.go): it is no open relay.
 type TURNConfig struct {
 	// Port for TURN over UDP and TCP (3478 is the standard one); the same
 	// number on both. 0 with TURN set picks a free UDP port and no TCP.
@@ -86,6 +87,11 @@ func (s *Server) startTURN(tc TURNConfig) (*turnRelay, error) {
 		return nil, fmt.Errorf("turn: listen udp: %w", err)
 	}
 	r.udp = pc.LocalAddr().(*net.UDPAddr).Port
+	relays := &mediaRelay{
+		RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{RelayAddress: relayIP, Address: listen},
+		ports:                 mediaPorts(s.cfg.RTC.UDPPortMin, s.cfg.RTC.UDPPortMax),
+		turnPort:              r.udp,
+	}
 	var lns []turn.ListenerConfig
 	if tc.Port != 0 {
 		ln, err := net.Listen("tcp4", net.JoinHostPort(listen, strconv.Itoa(tc.Port)))
@@ -96,7 +102,7 @@ func (s *Server) startTURN(tc TURNConfig) (*turnRelay, error) {
 		r.tcp = ln.Addr().(*net.TCPAddr).Port
 		lns = append(lns, turn.ListenerConfig{
 			Listener:              ln,
-			RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{RelayAddress: relayIP, Address: listen},
+			RelayAddressGenerator: relays,
 			PermissionHandler:     s.turnPermission(tc.AllowLoopback),
 		})
 	}
@@ -107,7 +113,7 @@ func (s *Server) startTURN(tc TURNConfig) (*turnRelay, error) {
 		AuthHandler:   s.turnAuth(r),
 		PacketConnConfigs: []turn.PacketConnConfig{{
 			PacketConn:            pc,
-			RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{RelayAddress: relayIP, Address: listen},
+			RelayAddressGenerator: relays,
 			PermissionHandler:     s.turnPermission(tc.AllowLoopback),
 		}},
 		ListenerConfigs: lns,

@@ -30,6 +30,14 @@ func turnServer(t *testing.T) (*server.Server, string) {
 // allocate tries a TURN allocation with the given credentials.
 func allocate(t *testing.T, addr, user, pass string) (*turn.Client, net.PacketConn, error) {
 	t.Helper()
+	c := turnClient(t, addr, user, pass)
+	relay, err := c.Allocate()
+	return c, relay, err
+}
+
+// turnClient is a TURN client of addr on a fresh loopback socket.
+func turnClient(t *testing.T, addr, user, pass string) *turn.Client {
+	t.Helper()
 	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -45,8 +53,7 @@ func allocate(t *testing.T, addr, user, pass string) (*turn.Client, net.PacketCo
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close(); _ = conn.Close() })
-	relay, err := c.Allocate()
-	return c, relay, err
+	return c
 }
 
 func TestTURNRefusesStrangers(t *testing.T) {
@@ -90,7 +97,66 @@ func TestTURNRefusesStrangers(t *testing.T) {
 		if err := c.CreatePermission(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5000}); err != nil {
 			t.Errorf("permission to the host (loopback allowed in this test): %v", err)
 		}
+		// On the host, only the media ports (where the SFU's sockets are:
+		// here the kernel's ephemeral range) get what the relay sends.
+		media := listenUDP(t, 0)
+		if !relays(t, relay, media) {
+			t.Error("nothing relayed to a media port")
+		}
+		if other := listenOutsideEphemeral(t); relays(t, relay, other) {
+			t.Errorf("relayed to port %d, outside the media ports", other.LocalAddr().(*net.UDPAddr).Port)
+		}
 	})
+	t.Run("TCP allocation", func(t *testing.T) {
+		c := turnClient(t, addr, creds.Username, creds.Credential)
+		if _, err := c.AllocateTCP(); err == nil {
+			t.Fatal("TCP allocation granted: the relay would open TCP connections to the host")
+		}
+	})
+}
+
+func listenUDP(t *testing.T, port int) net.PacketConn {
+	t.Helper()
+	pc, err := net.ListenPacket("udp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pc.Close() })
+	return pc
+}
+
+// listenOutsideEphemeral listens on a loopback UDP port below the kernel's
+// ephemeral range (which starts at 32768 by default, and at 1024 at the
+// lowest).
+func listenOutsideEphemeral(t *testing.T) net.PacketConn {
+	t.Helper()
+	for port := 20000; port < 20100; port++ {
+		if pc, err := net.ListenPacket("udp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(port))); err == nil {
+			t.Cleanup(func() { _ = pc.Close() })
+			return pc
+		}
+	}
+	t.Skip("no free UDP port in 20000-20099")
+	return nil
+}
+
+// relays reports whether a datagram sent through relay reaches to within
+// half a second.
+func relays(t *testing.T, relay, to net.PacketConn) bool {
+	t.Helper()
+	msg := []byte("through the relay")
+	deadline := time.Now().Add(500 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		if _, err := relay.WriteTo(msg, to.LocalAddr()); err != nil {
+			t.Fatalf("write through the relay: %v", err)
+		}
+		_ = to.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		buf := make([]byte, 64)
+		if n, _, err := to.ReadFrom(buf); err == nil && string(buf[:n]) == string(msg) {
+			return true
+		}
+	}
+	return false
 }
 
 func TestRelayOnlyUsesTheRelay(t *testing.T) {
