@@ -15,7 +15,7 @@ import (
 
 	"parley/backend/client"
 	"parley/discovery"
-	"parley/discovery/netnstest"
+	"parley/testing/netnstest"
 )
 
 func TestDiscoverFlags(t *testing.T) {

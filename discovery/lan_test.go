@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"parley/discovery/netnstest"
+	"parley/testing/netnstest"
 )
 
 // These tests build a LAN of network namespaces and run advertisers and
@@ -344,7 +344,7 @@ func mustUnescape(t *testing.T, s string) string {
 
 func TestInterfaceSelection(t *testing.T) {
 	lan := netnstest.NewLAN(t, netnstest.HostSpec{Name: "ns1", Links: 2})
-	lan.IP("ns1", "link", "set", "eth1", "down")
+	lan.HostIP("ns1", "link", "set", "eth1", "down")
 	c := startRole(t, lan, "ns1", "ifaces", "ifaces in ns1", roleConfig{Names: []string{"eth0", "eth0,eth0", "eth1", "lo", "nope"}})
 	r := c.waitFor(5*time.Second, "ifaces", func(r report) bool { return r.Event == "ifaces" })
 	if !slices.Equal(r.Names, []string{"eth0"}) {

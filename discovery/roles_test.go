@@ -14,7 +14,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"parley/discovery/netnstest"
+	"parley/testing/netnstest"
 )
 
 // The LAN tests run this test binary again inside network namespaces; the

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"parley/discovery/netnstest"
+	"parley/testing/netnstest"
 )
 
 // jsonLines reads a process's JSON lines until one has "event": name.

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"parley/discovery/netnstest"
+	"parley/testing/netnstest"
 	"parley/testing/meetingtest"
 )
 

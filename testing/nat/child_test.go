@@ -19,6 +19,8 @@ import (
 	"parley/backend/rtcconf"
 	"parley/backend/server"
 	psignal "parley/backend/signal"
+
+	"parley/testing/netnstest"
 )
 
 // TestChild is the entry point of re-executed children; it does nothing
@@ -28,7 +30,7 @@ func TestChild(t *testing.T) {
 	if role == "" {
 		t.Skip("only runs as a child process of the namespace tests")
 	}
-	if err := checkIsolated(); err != nil {
+	if err := netnstest.CheckIsolated(); err != nil {
 		t.Fatal(err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)

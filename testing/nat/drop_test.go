@@ -29,7 +29,7 @@ func TestNetworkDropResumes(t *testing.T) {
 	observer.wait(t, startTimeout, func(v map[string]any) bool { return frames(v, gid) > 30 })
 
 	down := time.Now()
-	n.ip(nss["guest"], "link", "set", "eth0", "down")
+	n.IP(nss["guest"], "link", "set", "eth0", "down")
 	time.Sleep(time.Second)
 	if err := observer.send(map[string]any{"chat": "sent during the outage"}); err != nil {
 		t.Fatal(err)
@@ -43,7 +43,7 @@ func TestNetworkDropResumes(t *testing.T) {
 	for _, l := range observer.all() {
 		oBase = max(oBase, frames(l.v, gid))
 	}
-	n.ip(nss["guest"], "link", "set", "eth0", "up")
+	n.IP(nss["guest"], "link", "set", "eth0", "up")
 	up := time.Now()
 
 	toGuest := guest.wait(t, 15*time.Second, func(v map[string]any) bool { return frames(v, oid) > gBase+5 })

@@ -33,40 +33,40 @@ func newNATInternet(t *testing.T) *natInternet {
 		t.Skip("needs iptables for the NAT routers (make deps installs it)")
 	}
 	n := newNet(t)
-	inet := n.ns("inet")
-	n.exec(inet, "ip", "link", "add", "br0", "type", "bridge")
-	n.ip(inet, "link", "set", "br0", "up")
+	inet := n.NS("inet")
+	n.Exec(inet, "ip", "link", "add", "br0", "type", "bridge")
+	n.IP(inet, "link", "set", "br0", "up")
 	router := func(name, wanAddr, lanAddr, hostName, hostAddr, gw string) (rtr, host string) {
-		rtr, host = n.ns(name), n.ns(hostName)
-		n.link(rtr, "wan0", wanAddr, inet, "w-"+name, "")
-		n.ip(inet, "link", "set", "w-"+name, "master", "br0")
-		n.link(rtr, "lan0", lanAddr, host, "eth0", hostAddr)
-		n.ip(host, "route", "add", "default", "via", gw)
-		n.exec(rtr, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
+		rtr, host = n.NS(name), n.NS(hostName)
+		n.Link(rtr, "wan0", wanAddr, inet, "w-"+name, "")
+		n.IP(inet, "link", "set", "w-"+name, "master", "br0")
+		n.Link(rtr, "lan0", lanAddr, host, "eth0", hostAddr)
+		n.IP(host, "route", "add", "default", "via", gw)
+		n.Exec(rtr, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
 		// Nothing from outside gets in unless it answers our traffic or is
 		// port-forwarded.
-		n.exec(rtr, "iptables", "-A", "FORWARD", "-i", "wan0", "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED,DNAT", "-j", "ACCEPT")
-		n.exec(rtr, "iptables", "-A", "FORWARD", "-i", "wan0", "-j", "DROP")
+		n.Exec(rtr, "iptables", "-A", "FORWARD", "-i", "wan0", "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED,DNAT", "-j", "ACCEPT")
+		n.Exec(rtr, "iptables", "-A", "FORWARD", "-i", "wan0", "-j", "DROP")
 		return rtr, host
 	}
 	w := &natInternet{n: n}
 	w.hostRtr, w.host = router("hostrtr", hostPublic+"/24", "10.88.1.1/24", "host", "10.88.1.2/24", "10.88.1.1")
 	w.guestRtr, w.guest = router("guestrtr", "172.31.0.2/24", "10.88.2.1/24", "guest", "10.88.2.2/24", "10.88.2.1")
-	n.exec(w.hostRtr, "iptables", "-t", "nat", "-A", "POSTROUTING", "-o", "wan0", "-j", "MASQUERADE")
+	n.Exec(w.hostRtr, "iptables", "-t", "nat", "-A", "POSTROUTING", "-o", "wan0", "-j", "MASQUERADE")
 	for _, fwd := range []string{"tcp:8080", "tcp:3478", "udp:3478"} {
 		proto, port, _ := strings.Cut(fwd, ":")
-		n.exec(w.hostRtr, "iptables", "-t", "nat", "-A", "PREROUTING", "-i", "wan0", "-p", proto, "--dport", port,
+		n.Exec(w.hostRtr, "iptables", "-t", "nat", "-A", "PREROUTING", "-i", "wan0", "-p", proto, "--dport", port,
 			"-j", "DNAT", "--to-destination", "10.88.1.2:"+port)
 	}
 	// Symmetric: every destination gets its own random source port.
-	n.exec(w.guestRtr, "iptables", "-t", "nat", "-A", "POSTROUTING", "-o", "wan0", "-j", "MASQUERADE", "--random-fully")
+	n.Exec(w.guestRtr, "iptables", "-t", "nat", "-A", "POSTROUTING", "-o", "wan0", "-j", "MASQUERADE", "--random-fully")
 	return w
 }
 
 // blockGuestUDP makes the guest's network drop all UDP on its way out, as
 // UDP-hostile corporate firewalls do: only TCP leaves.
 func (w *natInternet) blockGuestUDP() {
-	w.n.exec(w.guestRtr, "iptables", "-I", "FORWARD", "-i", "lan0", "-p", "udp", "-j", "DROP")
+	w.n.Exec(w.guestRtr, "iptables", "-I", "FORWARD", "-i", "lan0", "-p", "udp", "-j", "DROP")
 }
 
 // serve starts the server (TURN on 3478) and a publishing bot in the host

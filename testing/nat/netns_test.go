@@ -4,125 +4,34 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"parley/testing/netnstest"
 )
 
 // roleEnv selects what a re-executed test binary does (see TestMain).
 const roleEnv = "PARLEY_NAT_ROLE"
-
-// parentNSEnv carries the test's own network namespace, so that a child
-// can refuse to run in it.
-const parentNSEnv = "PARLEY_NAT_PARENT_NS"
-
-func skipUnlessRoot(t *testing.T) {
-	t.Helper()
-	if runtime.GOOS != "linux" {
-		t.Skip("network namespaces are Linux-only")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create network namespaces (CI runs as root)")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("needs iproute2's ip command")
-	}
-}
-
-// checkIsolated refuses to run a child outside a test namespace, so that a
-// mistake cannot put traffic on a real network.
-func checkIsolated() error {
-	self, err := os.Readlink("/proc/self/ns/net")
-	if err != nil {
-		return fmt.Errorf("read own network namespace: %w", err)
-	}
-	parent := os.Getenv(parentNSEnv)
-	if parent == "" || parent == self {
-		return errors.New("refusing to run: not in a namespace made by the test")
-	}
-	if init, err := os.Readlink("/proc/1/ns/net"); err == nil && init == self {
-		return errors.New("refusing to run: in the machine's own network namespace")
-	}
-	return nil
-}
-
-// net is a set of namespaces made for one test, deleted when it ends.
-type netw struct {
-	t      *testing.T
-	prefix string
-}
 
 // startTimeout bounds a child's start-up (a bot encodes its clip, joins and
 // publishes first): generous, because under `go test -race ./...` on 2
 // cores that alone can take 20 s. What the tests time is measured after.
 const startTimeout = 60 * time.Second
 
+// netw is a set of namespaces made for one test, deleted when it ends.
+type netw struct {
+	*netnstest.Net
+	t *testing.T
+}
+
 func newNet(t *testing.T) *netw {
 	t.Helper()
-	skipUnlessRoot(t)
-	var r [3]byte
-	_, _ = rand.Read(r[:])
-	return &netw{t: t, prefix: fmt.Sprintf("pnat%s-", hex.EncodeToString(r[:]))}
-}
-
-// ns creates namespace name (with lo up) and returns its full name.
-func (n *netw) ns(name string) string {
-	n.t.Helper()
-	full := n.prefix + name
-	n.run("ip", "netns", "add", full)
-	n.t.Cleanup(func() {
-		if out, err := exec.Command("ip", "netns", "del", full).CombinedOutput(); err != nil {
-			n.t.Errorf("delete namespace %s: %v: %s", full, err, out)
-		}
-	})
-	n.ip(full, "link", "set", "lo", "up")
-	return full
-}
-
-// ip runs "ip -n ns args…".
-func (n *netw) ip(ns string, args ...string) {
-	n.t.Helper()
-	n.run("ip", append([]string{"-n", ns}, args...)...)
-}
-
-// exec runs a command inside ns.
-func (n *netw) exec(ns string, args ...string) {
-	n.t.Helper()
-	n.run("ip", append([]string{"netns", "exec", ns}, args...)...)
-}
-
-// link connects namespaces a and b with a veth pair named devA/devB,
-// addressed addrA and addrB (CIDR, "" for none), both up.
-func (n *netw) link(a, devA, addrA, b, devB, addrB string) {
-	n.t.Helper()
-	n.run("ip", "link", "add", "tmp"+n.prefix[4:10], "netns", a, "type", "veth", "peer", "name", "tmq"+n.prefix[4:10], "netns", b)
-	n.ip(a, "link", "set", "tmp"+n.prefix[4:10], "name", devA)
-	n.ip(b, "link", "set", "tmq"+n.prefix[4:10], "name", devB)
-	for _, x := range []struct{ ns, dev, addr string }{{a, devA, addrA}, {b, devB, addrB}} {
-		if x.addr != "" {
-			n.ip(x.ns, "addr", "add", x.addr, "dev", x.dev)
-		}
-		n.ip(x.ns, "link", "set", x.dev, "up")
-	}
-}
-
-func (n *netw) run(name string, args ...string) {
-	n.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, name, args...).CombinedOutput(); err != nil {
-		n.t.Fatalf("%s %s: %v: %s", name, strings.Join(args, " "), err, out)
-	}
+	return &netw{Net: netnstest.NewNet(t), t: t}
 }
 
 // proc is this test binary running a role in a namespace; it prints JSON
@@ -151,12 +60,11 @@ func (n *netw) start(ns, name, role string, env ...string) *proc {
 	if err != nil {
 		n.t.Fatal(err)
 	}
-	parent, err := os.Readlink("/proc/self/ns/net")
+	childEnv, err := netnstest.ChildEnv()
 	if err != nil {
 		n.t.Fatal(err)
 	}
-	gorace := strings.TrimSpace(os.Getenv("GORACE") + " atexit_sleep_ms=0")
-	env = append([]string{roleEnv + "=" + role, parentNSEnv + "=" + parent, "GORACE=" + gorace}, env...)
+	env = append(append(childEnv, roleEnv+"="+role), env...)
 	return n.startCmd(ns, name, []string{exe, "-test.run=^TestChild$", "-test.v=false"}, env...)
 }
 

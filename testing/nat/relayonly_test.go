@@ -11,14 +11,14 @@ import (
 // flatLAN puts the named hosts on one switch at 10.88.0.1, .2, …: every
 // host reaches every other directly.
 func flatLAN(n *netw, names ...string) map[string]string {
-	sw := n.ns("sw")
-	n.exec(sw, "ip", "link", "add", "br0", "type", "bridge")
-	n.ip(sw, "link", "set", "br0", "up")
+	sw := n.NS("sw")
+	n.Exec(sw, "ip", "link", "add", "br0", "type", "bridge")
+	n.IP(sw, "link", "set", "br0", "up")
 	nss := map[string]string{}
 	for i, name := range names {
-		nss[name] = n.ns(name)
-		n.link(nss[name], "eth0", "10.88.0."+strconv.Itoa(i+1)+"/24", sw, "p-"+name, "")
-		n.ip(sw, "link", "set", "p-"+name, "master", "br0")
+		nss[name] = n.NS(name)
+		n.Link(nss[name], "eth0", "10.88.0."+strconv.Itoa(i+1)+"/24", sw, "p-"+name, "")
+		n.IP(sw, "link", "set", "p-"+name, "master", "br0")
 	}
 	return nss
 }

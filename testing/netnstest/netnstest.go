@@ -1,9 +1,11 @@
-// Package netnstest builds small LANs out of Linux network namespaces for
-// tests that must send real multicast without touching the machine's own
-// interfaces: a bridge namespace and one namespace per host, joined by veth
-// pairs, with 10.77.0.0/24 and fd77::/64 addresses that exist only inside
-// them. Tests run their own binary inside a host namespace (see Start) and
-// talk to it over stdin and stdout.
+// Package netnstest builds networks out of Linux network namespaces for
+// tests that must send real traffic (multicast, NAT, cut links) without
+// touching the machine's own interfaces. Net makes namespaces and veth
+// links between them; NewLAN builds one Ethernet segment of hosts (a
+// bridge namespace and one namespace per host, with 10.77.0.0/24 and
+// fd77::/64 addresses that exist only inside them). Tests run their own
+// binary inside a namespace (see Start and ChildEnv) and talk to it over
+// stdin and stdout.
 //
 // It needs root and iproute2; Skip skips a test otherwise. Every namespace
 // is deleted when the test ends, and namespaces left behind by a killed
@@ -13,9 +15,6 @@ package netnstest
 import (
 	"bufio"
 	"bytes"
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,8 +31,8 @@ import (
 	"time"
 )
 
-// nsPrefix marks namespaces made by this package: "pdisc-<pid>-<rand>-…".
-const nsPrefix = "pdisc-"
+// nsPrefix marks namespaces made by this package: "pnet-<pid>-<rand>-…".
+const nsPrefix = "pnet-"
 
 // Skip skips t unless this process can build namespaces.
 func Skip(t testing.TB) {
@@ -53,11 +52,11 @@ func Skip(t testing.TB) {
 // children, so they can tell they left it.
 const parentNSEnv = "PARLEY_NETNSTEST_PARENT_NS"
 
-// CheckIsolated returns an error unless this process was started by
-// (*LAN).Start and runs in a network namespace other than its parent's
-// (and init's, where that is readable). Child processes call it before
-// sending anything, so that a mistake can never put multicast on a real
-// network.
+// CheckIsolated returns an error unless this process was started with
+// ChildEnv (as Start does) and runs in a network namespace other than its
+// parent's (and init's, where that is readable). Child processes call it
+// before sending anything, so that a mistake can never put their traffic
+// on a real network.
 func CheckIsolated() error {
 	self, err := os.Readlink("/proc/self/ns/net")
 	if err != nil {
@@ -100,36 +99,25 @@ type Link struct {
 
 // LAN is a set of hosts on one Ethernet segment.
 type LAN struct {
-	t      testing.TB
-	prefix string
-	hosts  map[string]*Host
+	*Net
+	hosts map[string]*Host
 }
 
 // NewLAN builds the LAN; it is torn down when t ends.
 func NewLAN(t testing.TB, hosts ...HostSpec) *LAN {
 	t.Helper()
-	Skip(t)
-	sweepStale(t)
-	var r [3]byte
-	if _, err := rand.Read(r[:]); err != nil {
-		t.Fatal(err)
-	}
-	l := &LAN{t: t, prefix: fmt.Sprintf("%s%d-%s-", nsPrefix, os.Getpid(), hex.EncodeToString(r[:])), hosts: make(map[string]*Host)}
+	l := &LAN{Net: NewNet(t), hosts: make(map[string]*Host)}
 
-	bridge := l.prefix + "br"
-	l.addNS(bridge)
-	l.ip("-n", bridge, "link", "add", "br0", "type", "bridge", "mcast_snooping", "0")
-	l.ip("-n", bridge, "link", "set", "br0", "up")
+	bridge := l.NS("br")
+	l.IP(bridge, "link", "add", "br0", "type", "bridge", "mcast_snooping", "0")
+	l.IP(bridge, "link", "set", "br0", "up")
 
 	addr := 0
 	for hi, spec := range hosts {
-		h := &Host{Name: spec.Name, NS: l.prefix + spec.Name}
-		l.addNS(h.NS)
+		h := &Host{Name: spec.Name, NS: l.NS(spec.Name)}
 		// Without duplicate address detection, IPv6 addresses are usable
 		// at once instead of after a second or two.
-		l.run("ip", "netns", "exec", h.NS, "sysctl", "-q", "-w",
-			"net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0")
-		l.ip("-n", h.NS, "link", "set", "lo", "up")
+		l.Exec(h.NS, "sysctl", "-q", "-w", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0")
 		for j := range max(spec.Links, 1) {
 			addr++
 			link := Link{
@@ -138,11 +126,9 @@ func NewLAN(t testing.TB, hosts ...HostSpec) *LAN {
 				IPv6: netip.MustParseAddr("fd77::" + strconv.FormatInt(int64(addr), 16)),
 			}
 			port := fmt.Sprintf("vb%d-%d", hi, j)
-			l.ip("-n", bridge, "link", "add", port, "type", "veth", "peer", "name", link.Dev, "netns", h.NS)
-			l.ip("-n", bridge, "link", "set", port, "master", "br0", "up")
-			l.ip("-n", h.NS, "addr", "add", link.IPv4.String()+"/24", "dev", link.Dev)
-			l.ip("-n", h.NS, "addr", "add", link.IPv6.String()+"/64", "dev", link.Dev, "nodad")
-			l.ip("-n", h.NS, "link", "set", link.Dev, "up")
+			l.Link(bridge, port, "", h.NS, link.Dev, link.IPv4.String()+"/24")
+			l.IP(bridge, "link", "set", port, "master", "br0")
+			l.IP(h.NS, "addr", "add", link.IPv6.String()+"/64", "dev", link.Dev, "nodad")
 			h.Links = append(h.Links, link)
 		}
 		l.hosts[spec.Name] = h
@@ -159,34 +145,10 @@ func (l *LAN) Host(name string) *Host {
 	return h
 }
 
-// IP runs "ip -n <host's namespace> args…", failing the test on error.
-func (l *LAN) IP(host string, args ...string) {
+// HostIP runs "ip -n <host's namespace> args…", failing the test on error.
+func (l *LAN) HostIP(host string, args ...string) {
 	l.t.Helper()
-	l.ip(append([]string{"-n", l.Host(host).NS}, args...)...)
-}
-
-func (l *LAN) addNS(name string) {
-	l.t.Helper()
-	l.run("ip", "netns", "add", name)
-	l.t.Cleanup(func() {
-		if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
-			l.t.Errorf("delete namespace %s: %v: %s", name, err, out)
-		}
-	})
-}
-
-func (l *LAN) ip(args ...string) {
-	l.t.Helper()
-	l.run("ip", args...)
-}
-
-func (l *LAN) run(name string, args ...string) {
-	l.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, name, args...).CombinedOutput(); err != nil {
-		l.t.Fatalf("%s %s: %v: %s", name, strings.Join(args, " "), err, out)
-	}
+	l.IP(l.Host(host).NS, args...)
 }
 
 // sweepStale deletes namespaces of earlier test processes that died
@@ -250,15 +212,11 @@ func (l *LAN) Start(t testing.TB, host, name string, env []string, args ...strin
 func (l *LAN) StartBinary(t testing.TB, host, name string, env []string, bin string, args ...string) *Proc {
 	t.Helper()
 	cmd := exec.Command("ip", append([]string{"netns", "exec", l.Host(host).NS, bin}, args...)...)
-	parentNS, err := os.Readlink("/proc/self/ns/net")
+	childEnv, err := ChildEnv()
 	if err != nil {
-		t.Fatalf("read own network namespace: %v", err)
+		t.Fatal(err)
 	}
-	// A race-enabled binary sleeps a second before exiting so that other
-	// goroutines can still report; children report through their exit
-	// status instead, so skip the wait.
-	gorace := strings.TrimSpace(os.Getenv("GORACE") + " atexit_sleep_ms=0")
-	cmd.Env = append(append(os.Environ(), parentNSEnv+"="+parentNS, "GORACE="+gorace), env...)
+	cmd.Env = append(append(os.Environ(), childEnv...), env...)
 	p := &Proc{Name: name, t: t, cmd: cmd, lines: make(chan []byte, 256), exited: make(chan struct{})}
 	cmd.Stderr = &p.stderr
 	stdout, err := cmd.StdoutPipe()
