@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"parley/testing/netnstest"
 	"parley/testing/meetingtest"
+	"parley/testing/netnstest"
 )
 
 // roomButton is the background of a listed room in the lobby
