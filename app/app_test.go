@@ -173,6 +173,31 @@ func TestHostRendersGuestVideo(t *testing.T) {
 	if !sawVideo {
 		t.Errorf("no stats of Bob's video: %+v", stats)
 	}
+
+	// Bob's tile leaves the stage: the server stops sending his video to
+	// the window until the tile is back.
+	a.mu.Lock()
+	cl := a.meeting.cl
+	a.mu.Unlock()
+	bobVideo := func() uint64 { return meetingtest.Received(cl)[bot.ID()][signal.KindVideo] }
+	setWant := func(ids []uint32) {
+		t.Helper()
+		msg, _ := json.Marshal(map[string]any{"type": "want", "ids": ids})
+		if err := ws.Write(ctx, websocket.MessageText, msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setWant([]uint32{})
+	time.Sleep(500 * time.Millisecond) // the pause, and what was on its way
+	hidden := bobVideo()
+	time.Sleep(time.Second)
+	if n := bobVideo() - hidden; n > 0 {
+		t.Errorf("%d frames of Bob's video reached the window while his tile was hidden", n)
+	}
+	setWant([]uint32{id})
+	if !meetingtest.WaitFor(5*time.Second, func() bool { return bobVideo() > hidden+10 }) {
+		t.Errorf("Bob's video did not come back when his tile did (%d frames)", bobVideo()-hidden)
+	}
 	a.ReportRender(RenderReport{Tracks: []RenderStats{{RenderID: id, Width: 640, Height: 360, FramesDecoded: 300, DecodedFPS: 29.5}}})
 
 	if err := a.Close(); err != nil {

@@ -186,6 +186,13 @@ func (m *meeting) addVideo(rt *client.RemoteTrack) {
 	ask := func() { _ = rt.RequestKeyframe() }
 	v := &remoteVideo{key: key, kind: rt.Kind}
 	v.out = m.a.render.AddTrack(render.TrackInfo{Participant: rt.ParticipantID, Track: rt.TrackID}, ask)
+	// A tile off the stage needs no packets: the server stops sending
+	// them until it is shown again (then from a keyframe).
+	v.out.SetOnWanted(func(wanted bool) {
+		if err := rt.SetPaused(!wanted); err != nil {
+			m.a.opts.Log.Debug("pause a hidden track", "participant", key.participant, "track", key.track, "err", err)
+		}
+	})
 	asm := vp8.NewAssembler(ask)
 	rt.SetSink(func(p *rtp.Packet) {
 		now := time.Now()

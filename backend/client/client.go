@@ -477,6 +477,15 @@ func (c *Client) MuteParticipant(ctx context.Context, participantID, trackID str
 	return err
 }
 
+// SetPaused stops (true) or resumes the server's forwarding of another
+// participant's track to us without unsubscribing: for video we do not
+// show. A resumed video track starts at a keyframe. A track published
+// again starts unpaused. The server answers only a failure (an Error
+// event, e.g. not-found).
+func (c *Client) SetPaused(participantID, trackID string, paused bool) error {
+	return c.send(&signal.Pause{ID: c.nextID.Add(1), ParticipantID: participantID, TrackID: trackID, Paused: paused})
+}
+
 // Remove takes a participant out of the meeting (hosts only).
 func (c *Client) Remove(ctx context.Context, participantID string) error {
 	_, err := c.request(ctx, func(id int64) signal.Message {

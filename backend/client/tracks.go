@@ -187,8 +187,9 @@ type RemoteTrack struct {
 	Kind          signal.Kind
 	Track         *webrtc.TrackRemote
 
-	sink atomic.Pointer[func(*rtp.Packet)]
-	pc   *webrtc.PeerConnection // the subscribe connection, for PLIs
+	sink   atomic.Pointer[func(*rtp.Packet)]
+	pc     *webrtc.PeerConnection // the subscribe connection, for PLIs
+	client *Client
 
 	packets, bytes, frames, lost atomic.Uint64
 	firstPacket                  atomic.Int64 // unix nanos
@@ -205,6 +206,12 @@ func (t *RemoteTrack) RequestKeyframe() error {
 		return fmt.Errorf("keyframe request for %s/%s: %w", t.ParticipantID, t.TrackID, err)
 	}
 	return nil
+}
+
+// SetPaused asks the server to stop (true) or resume forwarding this
+// track to us (see Client.SetPaused).
+func (t *RemoteTrack) SetPaused(paused bool) error {
+	return t.client.SetPaused(t.ParticipantID, t.TrackID, paused)
 }
 
 // SetSink makes every received packet go to f (on the track's reader
@@ -263,7 +270,7 @@ func (t *RemoteTrack) count(p *rtp.Packet, size int, now time.Time) {
 // onTrack starts reading a remote track the SFU sends us. The SFU labels
 // it with msid "<participantId> <trackId>".
 func (c *Client) onTrack(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-	rt := &RemoteTrack{ParticipantID: track.StreamID(), TrackID: track.ID(), Track: track, Kind: signal.KindVideo, pc: c.sub}
+	rt := &RemoteTrack{ParticipantID: track.StreamID(), TrackID: track.ID(), Track: track, Kind: signal.KindVideo, pc: c.sub, client: c}
 	if track.Kind() == webrtc.RTPCodecTypeAudio {
 		rt.Kind = signal.KindAudio
 	}

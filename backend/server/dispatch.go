@@ -120,6 +120,8 @@ func (sess *session) handle(msg signal.Message) error {
 	case *signal.Restart:
 		sess.restartSubscribe()
 		return nil
+	case *signal.Pause:
+		return sess.room.media.SetPaused(m.ParticipantID, m.TrackID, sess.id, m.Paused)
 	case *signal.Leave:
 		sess.setLeaveReason(signal.ReasonLeft)
 		return errLeft

@@ -7,6 +7,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"parley/backend/sfu"
+	"parley/backend/signal"
 )
 
 // forwarder is a room's media plane: Parley's SFU, or the bare pion relay
@@ -19,6 +20,8 @@ type forwarder interface {
 	// the caller then renegotiates). errAlreadySubscribed if it is there.
 	Subscribe(t publishedTrack, subscriberID string, pc *webrtc.PeerConnection) error
 	Published() []publishedTrack
+	// SetPaused stops or resumes forwarding a track to one subscriber.
+	SetPaused(participantID, trackID, subscriberID string, paused bool) error
 	RemovePublisherTrack(participantID, trackID string) bool
 	RemoveParticipant(participantID string)
 	Close()
@@ -71,6 +74,15 @@ func (f *sfuForwarder) Published() []publishedTrack {
 		out[i] = r
 	}
 	return out
+}
+
+func (f *sfuForwarder) SetPaused(pid, tid, subscriberID string, paused bool) error {
+	d := f.router.DownTrack(pid, tid, subscriberID)
+	if d == nil {
+		return signal.Errorf(signal.CodeNotFound, "you are not subscribed to track %q of %s", tid, pid)
+	}
+	d.SetPaused(paused)
+	return nil
 }
 
 func (f *sfuForwarder) RemovePublisherTrack(pid, tid string) bool {

@@ -8,6 +8,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"parley/backend/sfu"
+	"parley/backend/signal"
 )
 
 // relayForwarder is the floor the benchmark compares the SFU with: one
@@ -120,6 +121,12 @@ func (t *relayTrack) readRTCP(sender *webrtc.RTPSender) {
 			}
 		}
 	}
+}
+
+// SetPaused is not offered: every subscriber of a track shares its one
+// local track, as a bare relay's do.
+func (f *relayForwarder) SetPaused(string, string, string, bool) error {
+	return signal.Errorf(signal.CodeBadRequest, "the benchmark's bare relay cannot pause a track")
 }
 
 func (f *relayForwarder) Published() []publishedTrack {

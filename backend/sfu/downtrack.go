@@ -51,6 +51,7 @@ type DownTrack struct {
 	clockRate    uint32
 
 	binding atomic.Pointer[binding]
+	paused  atomic.Bool // the subscriber does not show it (SetPaused)
 
 	mu     sync.Mutex // munger and seqMap
 	m      munger
@@ -218,12 +219,18 @@ func (d *DownTrack) Unbind(webrtc.TrackLocalContext) error {
 // goroutine, allocates nothing and holds no lock while writing.
 func (d *DownTrack) writeRTP(p *packet, out *outScratch) {
 	b := d.binding.Load()
-	if b == nil || d.closed.Load() {
+	if b == nil || d.closed.Load() || d.paused.Load() {
 		d.stats.dropped.Add(1)
 
 		return
 	}
 	d.mu.Lock()
+	if d.paused.Load() {
+		d.mu.Unlock()
+		d.stats.dropped.Add(1)
+
+		return
+	}
 	seq, ts, res := d.m.next(p, b, d.receiver.keyframes, d.clockRate)
 	if res == forward {
 		e := &d.seqMap[seq&d.mask]
@@ -274,6 +281,27 @@ func (d *DownTrack) writeRTP(p *packet, out *outScratch) {
 		}
 	}
 }
+
+// SetPaused stops (true) or resumes forwarding to this subscriber, which
+// stays subscribed. Resumed video starts at a keyframe, asked for at once;
+// its sequence numbers and timestamps go on from the last packet sent, so
+// the subscriber sees a pause, not a loss.
+func (d *DownTrack) SetPaused(paused bool) {
+	// Under d.mu, which writeRTP holds from its second look at paused to
+	// its decision: no packet of the old run slips out after a resume.
+	d.mu.Lock()
+	changed := d.paused.Swap(paused) != paused
+	if changed {
+		d.m.started = false // a new run, from the next keyframe
+	}
+	d.mu.Unlock()
+	if changed && !paused && d.receiver.keyframes {
+		d.receiver.RequestKeyframe()
+	}
+}
+
+// Paused reports whether forwarding is paused (SetPaused).
+func (d *DownTrack) Paused() bool { return d.paused.Load() }
 
 // rtcpLoop reads the subscriber's RTCP for this track until the sender
 // stops, then removes the DownTrack.

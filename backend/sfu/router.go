@@ -306,6 +306,21 @@ func (rt *Router) Subscribe(r *Receiver, subscriberID string, pc *webrtc.PeerCon
 // (renegotiate it afterwards).
 func (rt *Router) Unsubscribe(d *DownTrack) { d.close(true) }
 
+// DownTrack is subscriberID's subscription to a publisher's track; nil if
+// there is none.
+func (rt *Router) DownTrack(participantID, trackID, subscriberID string) *DownTrack {
+	r := rt.Receiver(participantID, trackID)
+	if r == nil {
+		return nil
+	}
+	for _, d := range r.DownTracks() {
+		if d.SubscriberID() == subscriberID {
+			return d
+		}
+	}
+	return nil
+}
+
 // Subscriptions returns the DownTracks of a subscriber.
 func (rt *Router) Subscriptions(subscriberID string) []*DownTrack {
 	rt.mu.Lock()

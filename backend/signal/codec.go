@@ -48,6 +48,8 @@ func newMessage(t string) (Message, direction) {
 		return new(Deny), fromClient
 	case TypeRestart:
 		return new(Restart), fromClient
+	case TypePause:
+		return new(Pause), fromClient
 	case TypeOffer:
 		return new(Offer), fromEither
 	case TypeAnswer:

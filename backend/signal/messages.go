@@ -744,3 +744,23 @@ func (m *Restart) Validate() error {
 	}
 	return nil
 }
+
+// Pause (version 2) stops or resumes the forwarding of another
+// participant's track to the sender, which keeps it subscribed: a client
+// pauses the video of tiles it does not show, and resumes it (starting at
+// a keyframe) when it shows them again.
+type Pause struct {
+	ID            int64  `json:"id,omitempty"`
+	ParticipantID string `json:"participantId"`
+	TrackID       string `json:"trackId"`
+	Paused        bool   `json:"paused"`
+}
+
+func (*Pause) Type() string       { return TypePause }
+func (m *Pause) MessageID() int64 { return m.ID }
+func (m *Pause) Validate() error {
+	if err := ValidateID("participantId", m.ParticipantID); err != nil {
+		return err
+	}
+	return ValidateID("trackId", m.TrackID)
+}

@@ -67,6 +67,7 @@ const (
 	TypeAdmit     = "admit"   // host only, version 2
 	TypeDeny      = "deny"    // host only, version 2
 	TypeRestart   = "restart" // version 2
+	TypePause     = "pause"   // version 2
 
 	// Both directions.
 	TypeOffer     = "offer"

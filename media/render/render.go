@@ -169,10 +169,13 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	old := s.conn
 	s.conn = c
+	var changed wantChanges
 	for _, t := range s.tracks {
-		t.wanted, t.synced = false, false
+		changed.set(t, false)
+		t.synced = false
 	}
 	s.mu.Unlock()
+	changed.tell()
 	if old != nil {
 		old.close()
 	}
@@ -220,18 +223,39 @@ func (s *Server) setWanted(c *conn, ids []uint32) {
 	for _, id := range ids {
 		want[id] = true
 	}
+	var changed wantChanges
+	defer func() { changed.tell() }() // after the unlock, with what set added
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.conn != c {
 		return
 	}
 	for id, t := range s.tracks {
-		if want[id] && !t.wanted {
-			t.wanted = true
+		if changed.set(t, want[id]) && want[id] {
 			t.startLocked(c)
-		} else if !want[id] {
-			t.wanted = false
 		}
+	}
+}
+
+// wantChanges collects the onWanted calls due while s.mu is held, to make
+// them after: the callbacks may block (they send a message to the room).
+type wantChanges []func()
+
+// set sets t.wanted with s.mu held and reports whether it changed.
+func (w *wantChanges) set(t *Track, wanted bool) bool {
+	if t.wanted == wanted {
+		return false
+	}
+	t.wanted = wanted
+	if f := t.onWanted; f != nil {
+		*w = append(*w, func() { f(wanted) })
+	}
+	return true
+}
+
+func (w wantChanges) tell() {
+	for _, f := range w {
+		f()
 	}
 }
 
@@ -248,6 +272,9 @@ type Track struct {
 	s    *Server
 	// requestKeyframe asks the sender for a keyframe (may be nil).
 	requestKeyframe func()
+	// onWanted hears when the webview starts or stops wanting the track
+	// (may be nil; see SetOnWanted).
+	onWanted func(wanted bool)
 
 	// Guarded by s.mu: the per-frame work is a few appends, and one lock
 	// keeps "wanted", the GOP and the connection's queue consistent.
@@ -285,6 +312,15 @@ func (s *Server) AddTrack(info TrackInfo, requestKeyframe func()) *Track {
 	t := &Track{ID: s.nextID, info: info, s: s, requestKeyframe: requestKeyframe}
 	s.tracks[t.ID] = t
 	return t
+}
+
+// SetOnWanted makes f hear whenever the webview starts (true) or stops
+// (false) wanting the track: its tile was shown or hidden. f runs on the
+// socket's goroutine, with no lock held.
+func (t *Track) SetOnWanted(f func(wanted bool)) {
+	t.s.mu.Lock()
+	defer t.s.mu.Unlock()
+	t.onWanted = f
 }
 
 // Close removes the track.

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/binary"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -253,4 +255,39 @@ func TestNewConnectionReplacesOld(t *testing.T) {
 	if got := read(ctx, t, second); got.data != "k" {
 		t.Fatalf("got %+v", got)
 	}
+}
+
+// The producer hears when the webview starts and stops wanting a track
+// (the app pauses the track at the server meanwhile), and a new webview
+// connection starts with nothing wanted.
+func TestOnWantedFollowsTheWebview(t *testing.T) {
+	ctx, s := listen(t)
+	a := s.AddTrack(TrackInfo{Participant: "p1", Track: "camera"}, nil)
+	defer a.Close()
+	var mu sync.Mutex
+	var heard []bool
+	a.SetOnWanted(func(w bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		heard = append(heard, w)
+	})
+	saw := func(want ...bool) {
+		t.Helper()
+		eventually(t, func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return slices.Equal(heard, want)
+		})
+	}
+	ws := dialServer(ctx, t, s)
+	want(ctx, t, ws, "1")
+	saw(true)
+	want(ctx, t, ws, "1") // no change, no call
+	want(ctx, t, ws, "")
+	saw(true, false)
+	want(ctx, t, ws, "1")
+	saw(true, false, true)
+	// The page reloads: the new connection wants nothing yet.
+	dial(ctx, t, s.URL())
+	saw(true, false, true, false)
 }
