@@ -188,7 +188,7 @@ func TestHostRendersGuestVideo(t *testing.T) {
 		}
 	}
 	setWant([]uint32{})
-	time.Sleep(500 * time.Millisecond) // the pause, and what was on its way
+	time.Sleep(pauseDelay + 500*time.Millisecond) // the pause, and what was on its way
 	hidden := bobVideo()
 	time.Sleep(time.Second)
 	if n := bobVideo() - hidden; n > 0 {

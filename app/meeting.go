@@ -46,10 +46,74 @@ type remoteVideo struct {
 	key  trackKey
 	kind signal.Kind
 	out  *render.Track
+	rt   *client.RemoteTrack
 
 	mu            sync.Mutex
 	width, height int
 	asm           vp8.Stats
+	paused        bool        // at the server: its tile is off the stage
+	pauseTimer    *time.Timer // pending pause (pauseDelay)
+	closed        bool
+	pauseMu       sync.Mutex // held while deciding and sending a pause or resume
+}
+
+// pauseDelay is how long a tile stays off the stage before its video is
+// paused at the server: a tile that only steps aside while the active
+// speaker changes keeps it, sparing the publisher a keyframe on its return.
+const pauseDelay = time.Second
+
+// setWanted follows the tile on and off the stage (render.Track's
+// SetOnWanted): off it for pauseDelay, the server stops sending the video;
+// back on, it resumes (from a keyframe).
+func (v *remoteVideo) setWanted(wanted bool, log func(err error)) {
+	v.pauseMu.Lock()
+	defer v.pauseMu.Unlock()
+	v.mu.Lock()
+	if v.pauseTimer != nil {
+		v.pauseTimer.Stop()
+		v.pauseTimer = nil
+	}
+	resume := !v.closed && wanted && v.paused
+	if resume {
+		v.paused = false
+	} else if !v.closed && !wanted && !v.paused {
+		var timer *time.Timer
+		timer = time.AfterFunc(pauseDelay, func() { v.pauseNow(timer, log) })
+		v.pauseTimer = timer
+	}
+	v.mu.Unlock()
+	if resume {
+		log(v.rt.SetPaused(false))
+	}
+}
+
+// pauseNow is timer's pause, unless it was stopped or replaced meanwhile.
+func (v *remoteVideo) pauseNow(timer *time.Timer, log func(err error)) {
+	// pauseMu orders the messages as the decisions: a resume decided
+	// after this pause is also sent after it.
+	v.pauseMu.Lock()
+	defer v.pauseMu.Unlock()
+	v.mu.Lock()
+	due := !v.closed && v.pauseTimer == timer
+	if due {
+		v.pauseTimer, v.paused = nil, true
+	}
+	v.mu.Unlock()
+	if due {
+		log(v.rt.SetPaused(true))
+	}
+}
+
+// close stops rendering the track and any pending pause.
+func (v *remoteVideo) close() {
+	v.mu.Lock()
+	v.closed = true
+	if v.pauseTimer != nil {
+		v.pauseTimer.Stop()
+		v.pauseTimer = nil
+	}
+	v.mu.Unlock()
+	v.out.Close()
 }
 
 // joinParams are what Host and Join share.
@@ -184,14 +248,14 @@ func (m *meeting) onTrack(rt *client.RemoteTrack) {
 func (m *meeting) addVideo(rt *client.RemoteTrack) {
 	key := trackKey{rt.ParticipantID, rt.TrackID}
 	ask := func() { _ = rt.RequestKeyframe() }
-	v := &remoteVideo{key: key, kind: rt.Kind}
+	v := &remoteVideo{key: key, kind: rt.Kind, rt: rt}
 	v.out = m.a.render.AddTrack(render.TrackInfo{Participant: rt.ParticipantID, Track: rt.TrackID}, ask)
-	// A tile off the stage needs no packets: the server stops sending
-	// them until it is shown again (then from a keyframe).
 	v.out.SetOnWanted(func(wanted bool) {
-		if err := rt.SetPaused(!wanted); err != nil {
-			m.a.opts.Log.Debug("pause a hidden track", "participant", key.participant, "track", key.track, "err", err)
-		}
+		v.setWanted(wanted, func(err error) {
+			if err != nil {
+				m.a.opts.Log.Debug("pause or resume a track", "participant", key.participant, "track", key.track, "err", err)
+			}
+		})
 	})
 	asm := vp8.NewAssembler(ask)
 	rt.SetSink(func(p *rtp.Packet) {
@@ -211,14 +275,14 @@ func (m *meeting) addVideo(rt *client.RemoteTrack) {
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
-		v.out.Close()
+		v.close()
 		return
 	}
 	old := m.videos[key]
 	m.videos[key] = v
 	m.mu.Unlock()
 	if old != nil {
-		old.out.Close()
+		old.close()
 	}
 	m.a.tiles.add(v.out.ID, tileInfo{participantID: key.participant, trackID: key.track, kind: rt.Kind})
 	m.a.emit(mediaEvent{Type: "media", ParticipantID: key.participant, TrackID: key.track, Kind: rt.Kind, RenderID: v.out.ID})
@@ -236,7 +300,7 @@ func (m *meeting) removeVideos(match func(trackKey) bool) {
 	}
 	m.mu.Unlock()
 	for _, v := range gone {
-		v.out.Close()
+		v.close()
 		m.a.tiles.remove(v.out.ID)
 		m.a.emit(mediaEvent{Type: "media", ParticipantID: v.key.participant, TrackID: v.key.track, Kind: v.kind})
 	}

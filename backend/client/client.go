@@ -480,8 +480,8 @@ func (c *Client) MuteParticipant(ctx context.Context, participantID, trackID str
 // SetPaused stops (true) or resumes the server's forwarding of another
 // participant's track to us without unsubscribing: for video we do not
 // show. A resumed video track starts at a keyframe. A track published
-// again starts unpaused. The server answers only a failure (an Error
-// event, e.g. not-found).
+// again starts unpaused. The server does not answer; pausing a track that
+// has ended meanwhile does nothing.
 func (c *Client) SetPaused(participantID, trackID string, paused bool) error {
 	return c.send(&signal.Pause{ID: c.nextID.Add(1), ParticipantID: participantID, TrackID: trackID, Paused: paused})
 }

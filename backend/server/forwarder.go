@@ -7,7 +7,6 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"parley/backend/sfu"
-	"parley/backend/signal"
 )
 
 // forwarder is a room's media plane: Parley's SFU, or the bare pion relay
@@ -20,7 +19,8 @@ type forwarder interface {
 	// the caller then renegotiates). errAlreadySubscribed if it is there.
 	Subscribe(t publishedTrack, subscriberID string, pc *webrtc.PeerConnection) error
 	Published() []publishedTrack
-	// SetPaused stops or resumes forwarding a track to one subscriber.
+	// SetPaused stops or resumes forwarding a track to one subscriber; a
+	// track the subscriber does not have (any more) is no error.
 	SetPaused(participantID, trackID, subscriberID string, paused bool) error
 	RemovePublisherTrack(participantID, trackID string) bool
 	RemoveParticipant(participantID string)
@@ -77,11 +77,11 @@ func (f *sfuForwarder) Published() []publishedTrack {
 }
 
 func (f *sfuForwarder) SetPaused(pid, tid, subscriberID string, paused bool) error {
-	d := f.router.DownTrack(pid, tid, subscriberID)
-	if d == nil {
-		return signal.Errorf(signal.CodeNotFound, "you are not subscribed to track %q of %s", tid, pid)
+	// A pause may cross the track's end (unpublished, its owner left) on
+	// the wire: then there is nothing left to pause.
+	if d := f.router.DownTrack(pid, tid, subscriberID); d != nil {
+		d.SetPaused(paused)
 	}
-	d.SetPaused(paused)
 	return nil
 }
 

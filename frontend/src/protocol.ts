@@ -100,6 +100,8 @@ export type ClientMessage =
   | { type: "remove"; id?: number; participantId: string }
   | { type: "end"; id?: number }
   | { type: "restart"; id?: number; pc: "subscribe" }
+  // Version 2: stop or resume the forwarding of another participant's track.
+  | { type: "pause"; id?: number; participantId: string; trackId: string; paused: boolean }
   | { type: "admit"; id?: number; knockId: string }
   | { type: "deny"; id?: number; knockId: string }
   | { type: "offer"; id?: number; pc: "publish"; sdp: string }

@@ -11,6 +11,7 @@ import { artifacts, guestContext, guestURL, launchMediaBrowser, startServe } fro
 
 let browser;
 let server;
+const pages = [];
 
 before(async () => {
   browser = await launchMediaBrowser();
@@ -22,13 +23,15 @@ after(async () => {
   await server?.stop();
 });
 
-async function guest(name, viewport = { width: 960, height: 600 }) {
+async function guest(name, viewport = { width: 960, height: 600 }, init = null) {
   const context = await guestContext(browser, { viewport });
+  if (init) await context.addInitScript(init);
   const page = await context.newPage();
   page.errors = [];
   page.on("pageerror", (e) => page.errors.push(e));
   await page.goto(guestURL(server.url, "stats", { name }));
   await page.locator('[data-view="meeting"]').waitFor({ timeout: 15000 });
+  pages.push(page);
   return page;
 }
 
@@ -68,13 +71,30 @@ test("the stats overlay shows Bob's video on Ada's page and hides again", async 
   assert.deepEqual(ada.errors, []);
 });
 
+// Keeps the page's RTCPeerConnections where the test can read their stats
+// (window.__pcs), without changing what the page does with them.
+function recordPeerConnections() {
+  const Original = window.RTCPeerConnection;
+  window.__pcs = [];
+  window.RTCPeerConnection = class extends Original {
+    constructor(...args) {
+      super(...args);
+      window.__pcs.push(this);
+    }
+  };
+}
+
 // A window too small for every tile shows "+N" for the rest: those tiles
 // are hidden and take no frames (data-decoding="false"; in the desktop
-// app that ends their decoding and Go stops sending them to the window).
+// app that ends their decoding and Go stops sending them to the window),
+// and the host stops sending their video (protocol pause).
 test("tiles off the stage stop taking frames", async () => {
   await guest("Cy");
   await guest("Dee");
-  const eve = await guest("Eve", { width: 360, height: 240 });
+  const eve = await guest("Eve", { width: 360, height: 240 }, recordPeerConnections);
+  // Everyone mutes (M): the fake microphones' beeps would make each the
+  // active speaker in turn, and the active speaker is kept on the stage.
+  for (const p of pages) await p.locator("body").press("m");
   await eve.locator("[data-more]:not([hidden])").waitFor({ timeout: 20000 });
   await eve.waitForFunction(
     () => {
@@ -98,6 +118,45 @@ test("tiles off the stage stop taking frames", async () => {
     [...document.querySelectorAll("[data-tile][hidden] video")].map((v) => v.paused),
   );
   assert.ok(hiddenVideos.every((p) => p), `hidden tiles' videos still play: ${JSON.stringify(hiddenVideos)}`);
+  // Video bytes arrive for tiles on the stage, not for those off it (the
+  // host pauses a tile's video after a second off the stage; only tiles
+  // that stayed put for 2 s before and over the 2 s of counting are
+  // judged, should a layout change come in between).
+  const tiles = await eve.evaluate(async () => {
+    const bytes = async () => {
+      const out = new Map();
+      for (const pc of window.__pcs) {
+        for (const r of (await pc.getStats()).values()) {
+          if (r.type === "inbound-rtp" && r.kind === "video") out.set(r.trackIdentifier, r.bytesReceived);
+        }
+      }
+      return out;
+    };
+    const place = new Map(); // track id → "on", "off" or "moved"
+    const look = () => {
+      for (const t of document.querySelectorAll("[data-tile]:not([data-self])")) {
+        const id = t.querySelector("video")?.srcObject?.getVideoTracks()[0]?.id;
+        if (!id) continue;
+        const now = t.hidden ? "off" : "on";
+        place.set(id, place.has(id) && place.get(id) !== now ? "moved" : now);
+      }
+    };
+    const watch = setInterval(look, 50);
+    await new Promise((done) => setTimeout(done, 2000));
+    const before = await bytes();
+    await new Promise((done) => setTimeout(done, 2000));
+    const after = await bytes();
+    clearInterval(watch);
+    look();
+    return [...place]
+      .filter(([, p]) => p !== "moved")
+      .map(([id, p]) => ({ hidden: p === "off", grew: (after.get(id) ?? 0) - (before.get(id) ?? 0) }));
+  });
+  const off = tiles.filter((t) => t.hidden);
+  const on = tiles.filter((t) => !t.hidden);
+  assert.ok(off.length > 0 && on.length > 0, `tiles that stayed off / on the stage: ${JSON.stringify(tiles)}`);
+  assert.ok(off.every((t) => t.grew === 0), `video still arrives for tiles off the stage: ${JSON.stringify(tiles)}`);
+  assert.ok(on.every((t) => t.grew > 0), `no video for tiles on the stage: ${JSON.stringify(tiles)}`);
   await eve.screenshot({ path: path.join(artifacts, "e2e-hidden-tiles.png") });
   assert.deepEqual(eve.errors, []);
 });

@@ -30,6 +30,11 @@ import {
 } from "./types";
 import { browserStats, RateTracker } from "./stats";
 
+// A tile off the stage this long has its video paused at the host: a
+// tile that only steps aside while the active speaker changes keeps it,
+// sparing the publisher a keyframe on its return.
+const pauseDelayMs = 1000;
+
 // hello errors after which retrying the same hello cannot help.
 const fatalJoinCodes: ReadonlySet<EngineErrorCode> = new Set([
   "room-full",
@@ -813,12 +818,29 @@ export class BrowserEngine implements Engine {
       this.play(el);
       return;
     }
+    // Its tile says whether it is on the stage; the host stops sending
+    // what stays off it for a while (and resumes from a keyframe).
+    let paused = false;
+    let timer = 0;
+    const send = (p: boolean): void => {
+      paused = p;
+      if (!s.closed) s.ws.send({ type: "pause", participantId: b.participantId, trackId: b.trackId, paused: p });
+    };
+    const setWanted = (wanted: boolean): void => {
+      this.win.clearTimeout(timer);
+      timer = 0;
+      if (wanted) {
+        if (paused) send(false);
+      } else if (!paused) {
+        timer = this.win.setTimeout(() => send(true), pauseDelayMs);
+      }
+    };
     this.emit({
       type: "media",
       participantId: b.participantId,
       trackId: b.trackId,
       kind: "video",
-      source: { type: "stream", stream: new MediaStream([track]) },
+      source: { type: "stream", stream: new MediaStream([track]), setWanted },
     });
   }
 

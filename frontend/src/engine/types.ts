@@ -19,7 +19,11 @@ import type {
 // A source of video pixels for one tile. A browser engine hands out
 // MediaStreams (played by a <video>); the desktop engine decodes VP8 with
 // WebCodecs and hands out VideoFrames, which a tile draws on a <canvas>.
-export type VideoSource = { type: "stream"; stream: MediaStream } | { type: "frames"; feed: FrameFeed };
+// A stream's setWanted, when there, tells the engine whether its tile is
+// on the stage, so that the host stops sending what nobody sees.
+export type VideoSource =
+  | { type: "stream"; stream: MediaStream; setWanted?: (wanted: boolean) => void }
+  | { type: "frames"; feed: FrameFeed };
 
 export interface FrameFeed {
   // Calls onFrame for every decoded frame until the returned function is

@@ -201,6 +201,7 @@ export class Tile {
       this.video = v;
       this.media.replaceChildren(v);
       if (this.visible) void v.play().catch(() => undefined);
+      else src.setWanted?.(false);
       this.watchFrames(v);
     } else {
       this.media.replaceChildren(h("canvas", {}));
@@ -210,7 +211,8 @@ export class Tile {
   }
 
   // A tile off the stage stops taking frames: the desktop engine then
-  // neither decodes its track nor receives it from Go; a <video> pauses.
+  // neither decodes its track nor receives it from Go; a <video> pauses,
+  // and the host stops sending it.
   private setVisible(visible: boolean): void {
     if (visible === this.visible) return;
     this.visible = visible;
@@ -222,6 +224,7 @@ export class Tile {
         this.unsubscribeFeed = null;
       }
     } else if (this.video) {
+      if (src?.type === "stream") src.setWanted?.(visible);
       if (visible) void this.video.play().catch(() => undefined);
       else this.video.pause();
     }
