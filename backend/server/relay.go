@@ -123,8 +123,8 @@ func (t *relayTrack) readRTCP(sender *webrtc.RTPSender) {
 	}
 }
 
-// SetPaused is not offered: every subscriber of a track shares its one
-// local track, as a bare relay's do.
+// SetPaused is not offered: all subscribers of a track share its one
+// local track, so one cannot be paused alone.
 func (f *relayForwarder) SetPaused(string, string, string, bool) error {
 	return signal.Errorf(signal.CodeBadRequest, "the benchmark's bare relay cannot pause a track")
 }

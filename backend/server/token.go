@@ -121,7 +121,9 @@ func (ts *tokens) check(token, room string, now time.Time) (c tokenClaims, relea
 		return tokenClaims{}, release, signal.Errorf(signal.CodeBadToken, "invalid invite token: %s", why)
 	}
 	p64, s64, ok := strings.Cut(token, ".")
-	enc := base64.RawURLEncoding
+	// Strict: one token has one spelling (lenient base64 also takes the
+	// last character with other unused bits).
+	enc := base64.RawURLEncoding.Strict()
 	payload, err1 := enc.DecodeString(p64)
 	sig, err2 := enc.DecodeString(s64)
 	if !ok || err1 != nil || err2 != nil {

@@ -300,9 +300,6 @@ func (d *DownTrack) SetPaused(paused bool) {
 	}
 }
 
-// Paused reports whether forwarding is paused (SetPaused).
-func (d *DownTrack) Paused() bool { return d.paused.Load() }
-
 // rtcpLoop reads the subscriber's RTCP for this track until the sender
 // stops, then removes the DownTrack.
 func (d *DownTrack) rtcpLoop(sender *webrtc.RTPSender) {
