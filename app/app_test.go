@@ -74,11 +74,13 @@ func newTestApp(t *testing.T, report string) (*App, *recorder) {
 	return newTestAppWith(t, Options{ReportPath: report})
 }
 
-// newTestAppWith is newTestApp with more options: it fills in the test
-// source, loopback ICE and the test assets.
+// newTestAppWith is newTestApp with more options: it fills in loopback
+// ICE, the test assets and, unless opts names one, the test source.
 func newTestAppWith(t *testing.T, opts Options) (*App, *recorder) {
 	t.Helper()
-	opts.Source = SourceTest
+	if opts.Source == "" {
+		opts.Source = SourceTest
+	}
 	opts.RTC = rtcconf.Options{LoopbackOnly: true}
 	opts.HostAddr = "127.0.0.1:0"
 	opts.Assets = meetingtest.Assets()
@@ -176,10 +178,11 @@ func TestHostRendersGuestVideo(t *testing.T) {
 
 	// Bob's tile leaves the stage: the server stops sending his video to
 	// the window until the tile is back.
-	a.mu.Lock()
-	cl := a.meeting.cl
-	a.mu.Unlock()
-	bobVideo := func() uint64 { return meetingtest.Received(cl)[bot.ID()][signal.KindVideo] }
+	m, err := a.current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bobVideo := func() uint64 { return meetingtest.Received(m.cl)[bot.ID()][signal.KindVideo] }
 	setWant := func(ids []uint32) {
 		t.Helper()
 		msg, _ := json.Marshal(map[string]any{"type": "want", "ids": ids})

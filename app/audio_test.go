@@ -9,7 +9,6 @@ import (
 	"github.com/pion/rtp"
 
 	"parley/backend/client"
-	"parley/backend/rtcconf"
 	"parley/media/audio/pulsetest"
 	"parley/media/opus"
 	"parley/testing/meetingtest"
@@ -171,20 +170,7 @@ func listenToMic(t *testing.T, invite string) (*client.Client, *heardAudio) {
 // "mic" and "spk"; the caller closes the app.
 func hostWithSound(t *testing.T) (*App, *recorder, *JoinResult) {
 	t.Helper()
-	a, err := New(Options{
-		Source:   SourceDevices,
-		Mic:      "mic",
-		Speaker:  "spk",
-		RTC:      rtcconf.Options{LoopbackOnly: true},
-		HostAddr: "127.0.0.1:0",
-		Assets:   meetingtest.Assets(),
-		Log:      meetingtest.Logger(),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := newRecorder()
-	a.SetEmitter(rec.emit)
+	a, rec := newTestAppWith(t, Options{Source: SourceDevices, Mic: "mic", Speaker: "spk"})
 	res, err := a.Host(HostOptions{Name: "Alice"})
 	if err != nil {
 		_ = a.Close()

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"parley/backend/client"
-	"parley/backend/rtcconf"
 	"parley/media/capture"
 	"parley/testing/meetingtest"
 )
@@ -35,13 +34,7 @@ func TestVideoTarget(t *testing.T) {
 // publisher (REMB), and the camera's encoder turns down, as does what the
 // viewer gets. The user's own cap applies at once too.
 func TestEncoderFollowsFeedback(t *testing.T) {
-	a, err := New(Options{
-		Source: SourceNone, RTC: rtcconf.Options{LoopbackOnly: true}, HostAddr: "127.0.0.1:0",
-		Assets: meetingtest.Assets(), Log: meetingtest.Logger(), RoomMaxBitrate: 2_000_000,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, _ := newTestAppWith(t, Options{Source: SourceNone, RoomMaxBitrate: 2_000_000})
 	defer a.Close()
 	res, err := a.Host(HostOptions{Name: "Alice"})
 	if err != nil {

@@ -12,7 +12,6 @@ import (
 	"github.com/pion/rtp"
 
 	"parley/backend/client"
-	"parley/backend/rtcconf"
 	"parley/backend/signal"
 	"parley/media/capture"
 	"parley/testing/meetingtest"
@@ -162,24 +161,12 @@ func (f *frameLog) maxGap(from, to time.Time) time.Duration {
 // (n pattern cameras listed) and lets a bot record the camera track.
 func hostWithCameras(t *testing.T, n int) (*App, *recorder, *client.Client, *frameLog) {
 	t.Helper()
-	a, err := New(Options{
-		Source:         SourceDevices,
-		Camera:         capture.PatternCamera,
-		PatternCameras: n,
-		ConfigDir:      t.TempDir(),
-		RTC:            rtcconf.Options{LoopbackOnly: true},
-		HostAddr:       "127.0.0.1:0",
-		Assets:         meetingtest.Assets(),
-		Log:            meetingtest.Logger(),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.camOpts = capture.Options{MaxWidth: 320, MaxHeight: 180, FPS: 15, Bitrate: 300_000}
 	// No sound server in this test: the meeting goes on without audio.
 	t.Setenv("PULSE_SERVER", "unix:"+filepath.Join(t.TempDir(), "none"))
-	rec := newRecorder()
-	a.SetEmitter(rec.emit)
+	a, rec := newTestAppWith(t, Options{
+		Source: SourceDevices, Camera: capture.PatternCamera, PatternCameras: n, ConfigDir: t.TempDir(),
+	})
+	a.camOpts = capture.Options{MaxWidth: 320, MaxHeight: 180, FPS: 15, Bitrate: 300_000}
 	t.Cleanup(func() { _ = a.Close() })
 	res, err := a.Host(HostOptions{Name: "Alice"})
 	if err != nil {
