@@ -296,7 +296,12 @@ func TestHostWithRelay(t *testing.T) {
 	}) {
 		t.Fatalf("Bob got no video of Alice through the relay: %v", meetingtest.Received(guest))
 	}
-	selected := guest.SelectedCandidates()
+	// Bob's own video may still be connecting: Alice's arrived first.
+	var selected map[signal.PC]client.Candidate
+	meetingtest.WaitFor(10*time.Second, func() bool {
+		selected = guest.SelectedCandidates()
+		return selected[signal.PCPublish].Type != "" && selected[signal.PCSubscribe].Type != ""
+	})
 	for _, pc := range []signal.PC{signal.PCPublish, signal.PCSubscribe} {
 		if selected[pc].Type != "relay" {
 			t.Errorf("Bob's %s pair uses a %q candidate, want relay", pc, selected[pc].Type)

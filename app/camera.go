@@ -8,14 +8,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media"
-
 	"parley/backend/client"
 	"parley/backend/rtcconf"
 	"parley/backend/signal"
 	"parley/media/capture"
 	"parley/media/render"
+	"parley/media/vp8"
 )
 
 const screenTrackID = "screen"
@@ -43,7 +41,7 @@ func (a *App) cameras() []cameraInfo {
 // viewers keep their tile and decoder, and see at most a short freeze
 // until the new source's first keyframe.
 type videoSender struct {
-	out   *webrtc.TrackLocalStaticSample
+	out   *vp8.Track
 	local *client.LocalTrack
 	self  *render.Track
 	start time.Time // of the self view's timestamps
@@ -96,12 +94,10 @@ func (v *videoSender) run(ctx context.Context, src *capture.Source, done chan st
 			src.SetBitrate(bps)
 		}
 		ts := uint32(time.Since(v.start) * 90_000 / time.Second)
-		// Our own tile skips the frames nothing depends on: half the
-		// decoding in the webview, for a picture we only glance at.
-		if v.self != nil && !f.Droppable {
-			v.self.WriteFrame(f.Data, f.Keyframe, ts)
+		if v.self != nil {
+			v.self.WriteFrame(vp8.Frame{Data: f.Data, Keyframe: f.Keyframe, NonReference: f.Droppable, Timestamp: ts})
 		}
-		if err := v.out.WriteSample(media.Sample{Data: f.Data, Duration: frameDur}); err != nil {
+		if err := v.out.WriteFrame(f.Data, frameDur, f.Droppable); err != nil {
 			if ctx.Err() == nil {
 				onFail(src, err)
 			}
@@ -155,7 +151,7 @@ func (v *videoSender) stopLocked() {
 // publishVideo publishes a new video track of kind, with no source yet.
 func (a *App) publishVideo(m *meeting, kind signal.Kind, trackID string, muted bool) (*videoSender, error) {
 	v := &videoSender{start: time.Now()}
-	track, err := webrtc.NewTrackLocalStaticSample(rtcconf.VP8Codec().RTPCodecCapability, trackID, m.cl.ID())
+	track, err := vp8.NewTrack(rtcconf.VP8Codec().RTPCodecCapability, trackID, m.cl.ID())
 	if err != nil {
 		return nil, fmt.Errorf("%s track: %w", kind, err)
 	}

@@ -266,7 +266,7 @@ func (m *meeting) addVideo(rt *client.RemoteTrack) {
 				v.width, v.height = f.Width, f.Height
 				v.mu.Unlock()
 			}
-			v.out.WriteFrame(f.Data, f.Keyframe, f.Timestamp)
+			v.out.WriteFrame(f)
 		}
 		v.mu.Lock()
 		v.asm = asm.Stats()

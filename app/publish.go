@@ -135,7 +135,7 @@ func (a *App) publishTest(m *meeting, p *publication) error {
 	if err != nil {
 		return err
 	}
-	video, err := webrtc.NewTrackLocalStaticSample(rtcconf.VP8Codec().RTPCodecCapability, cameraTrackID, m.cl.ID())
+	video, err := vp8.NewTrack(rtcconf.VP8Codec().RTPCodecCapability, cameraTrackID, m.cl.ID())
 	if err != nil {
 		return fmt.Errorf("video track: %w", err)
 	}
@@ -200,24 +200,24 @@ func (a *App) removeSelf(m *meeting, self *render.Track) {
 // localVideo sends encoded frames to the room and to our own tile; a
 // muted camera sends nothing to either.
 type localVideo struct {
-	out   *webrtc.TrackLocalStaticSample
+	out   *vp8.Track
 	local atomic.Pointer[client.LocalTrack]
 	self  *render.Track
 	ts    uint32 // 90 kHz, for the self view
 }
 
-func (w *localVideo) WriteSample(s media.Sample) error {
+func (w *localVideo) WriteFrame(data []byte, dur time.Duration, nonReference bool) error {
 	ts := w.ts
-	w.ts += uint32(s.Duration * 90_000 / time.Second)
+	w.ts += uint32(dur * 90_000 / time.Second)
 	lt := w.local.Load()
 	if lt == nil || lt.Muted() {
 		return nil
 	}
 	if w.self != nil {
-		key, _, _ := vp8.ParseKeyframe(s.Data)
-		w.self.WriteFrame(s.Data, key, ts)
+		key, _, _ := vp8.ParseKeyframe(data)
+		w.self.WriteFrame(vp8.Frame{Data: data, Keyframe: key, NonReference: nonReference, Timestamp: ts})
 	}
-	return w.out.WriteSample(s)
+	return w.out.WriteFrame(data, dur, nonReference)
 }
 
 // localAudio sends encoded audio unless the microphone is muted.
@@ -226,10 +226,10 @@ type localAudio struct {
 	local atomic.Pointer[client.LocalTrack]
 }
 
-func (w *localAudio) WriteSample(s media.Sample) error {
+func (w *localAudio) WriteFrame(data []byte, dur time.Duration, _ bool) error {
 	lt := w.local.Load()
 	if lt == nil || lt.Muted() {
 		return nil
 	}
-	return w.out.WriteSample(s)
+	return w.out.WriteSample(media.Sample{Data: data, Duration: dur})
 }

@@ -15,6 +15,7 @@ import (
 	"parley/backend/rtcconf"
 	"parley/backend/signal"
 	"parley/media/testsrc"
+	"parley/media/vp8"
 )
 
 // Media is encoded test media, made once and shared by any number of bots
@@ -55,7 +56,7 @@ func (p *Publisher) Stop() {
 // Publish publishes camera video ("camera") and microphone audio ("mic")
 // from m on c and starts playing them.
 func Publish(ctx context.Context, c *client.Client, m *Media) (*Publisher, error) {
-	video, err := webrtc.NewTrackLocalStaticSample(rtcconf.VP8Codec().RTPCodecCapability, "camera", c.ID())
+	video, err := vp8.NewTrack(rtcconf.VP8Codec().RTPCodecCapability, "camera", c.ID())
 	if err != nil {
 		return nil, fmt.Errorf("video track: %w", err)
 	}
@@ -66,7 +67,7 @@ func Publish(ctx context.Context, c *client.Client, m *Media) (*Publisher, error
 	playCtx, cancel := context.WithCancel(context.Background())
 	p := &Publisher{
 		Video:  testsrc.NewPlayer(m.Video, video),
-		Audio:  testsrc.NewPlayer(m.Audio, audio),
+		Audio:  testsrc.NewPlayer(m.Audio, testsrc.Samples{Track: audio}),
 		cancel: cancel,
 	}
 	pubCtx, pubCancel := context.WithTimeout(ctx, 30*time.Second)

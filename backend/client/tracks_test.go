@@ -7,13 +7,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/webrtc/v4"
-
 	"parley/backend/client"
 	"parley/backend/rtcconf"
 	"parley/backend/server"
 	"parley/backend/signal"
 	"parley/media/testsrc"
+	"parley/media/vp8"
 	"parley/testing/meetingtest"
 )
 
@@ -36,7 +35,7 @@ func testMedia(t *testing.T) *meetingtest.Media {
 // the test ends; keyframes counts the SFU's keyframe requests.
 func publishVideo(t *testing.T, c *client.Client, trackID string, keyframes *atomic.Int64) *client.LocalTrack {
 	t.Helper()
-	track, err := webrtc.NewTrackLocalStaticSample(rtcconf.VP8Codec().RTPCodecCapability, trackID, c.ID())
+	track, err := vp8.NewTrack(rtcconf.VP8Codec().RTPCodecCapability, trackID, c.ID())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fitAspect, gridLayout, keepVisible, stageLayout, type Rect } from "../src/meeting/layout";
+import { fitAspect, fullFrameRate, gridLayout, keepVisible, stageLayout, type Rect } from "../src/meeting/layout";
 
 function overlaps(a: Rect, b: Rect): boolean {
   return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
@@ -146,5 +146,21 @@ describe("keepVisible", () => {
 describe("fitAspect", () => {
   it("letterboxes a wide box", () => {
     expect(fitAspect({ x: 0, y: 0, w: 1000, h: 300 }, 16 / 9)).toEqual({ x: 233, y: 0, w: 533, h: 300 });
+  });
+});
+
+describe("fullFrameRate", () => {
+  const cam = { self: false, screen: false, active: false };
+  it.each([
+    ["a 1:1 call", cam, { layout: "grid", main: false, count: 2 }, true],
+    ["a grid of three", cam, { layout: "grid", main: false, count: 3 }, false],
+    ["the active speaker in a grid of four", { ...cam, active: true }, { layout: "grid", main: false, count: 4 }, true],
+    ["your own view, even 1:1", { ...cam, self: true }, { layout: "grid", main: false, count: 2 }, false],
+    ["the pinned tile", cam, { layout: "stage", main: true, count: 5 }, true],
+    ["the strip beside it, active speaker or not", { ...cam, active: true }, { layout: "stage", main: false, count: 5 }, false],
+    ["a screen share in the strip", { ...cam, screen: true }, { layout: "stage", main: false, count: 5 }, true],
+    ["your own screen share", { ...cam, self: true, screen: true }, { layout: "stage", main: true, count: 2 }, true],
+  ] as const)("%s: %s", (_, tile, place, want) => {
+    expect(fullFrameRate(tile, place)).toBe(want);
   });
 });

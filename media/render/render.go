@@ -18,10 +18,13 @@
 //	8      8    timestamp in microseconds since the track's first frame
 //	16     …    one complete VP8 frame
 //
-// Webview to server, text JSON: {"type":"want","ids":[1,2]} lists the
-// tracks whose tiles are visible. Only those are sent (and decoded); a
-// track that becomes wanted starts with its last keyframe and the frames
-// since, so its tile shows a picture at once.
+// Webview to server, text JSON: {"type":"want","ids":[1,2],"half":[2]}
+// lists the tracks whose tiles are visible. Only those are sent (and
+// decoded); a track that becomes wanted starts with its last keyframe and
+// the frames since, so its tile shows a picture at once. Tracks also in
+// "half" are drawn small: they get only the frames that others refer to,
+// leaving out the non-reference ones (half of a desktop camera's), which
+// halves their decoding with no keyframe needed to switch either way.
 package render
 
 import (
@@ -40,6 +43,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"parley/media/vp8"
 )
 
 // Message types and flags of the wire format.
@@ -196,6 +201,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 type wantMsg struct {
 	Type string   `json:"type"`
 	IDs  []uint32 `json:"ids"`
+	Half []uint32 `json:"half"`
 }
 
 func (s *Server) readLoop(c *conn) {
@@ -212,16 +218,21 @@ func (s *Server) readLoop(c *conn) {
 			s.log.Debug("render socket: ignoring message", "err", err)
 			continue
 		}
-		s.setWanted(c, m.IDs)
+		s.setWanted(c, m.IDs, m.Half)
 	}
 }
 
-// setWanted applies the webview's list of visible tracks; tracks that
-// become wanted get their group of pictures replayed.
-func (s *Server) setWanted(c *conn, ids []uint32) {
+// setWanted applies the webview's list of visible tracks (and of those
+// drawn small); tracks that become wanted get their group of pictures
+// replayed.
+func (s *Server) setWanted(c *conn, ids, halfIDs []uint32) {
 	want := make(map[uint32]bool, len(ids))
 	for _, id := range ids {
 		want[id] = true
+	}
+	half := make(map[uint32]bool, len(halfIDs))
+	for _, id := range halfIDs {
+		half[id] = true
 	}
 	var changed wantChanges
 	defer func() { changed.tell() }() // after the unlock, with what set added
@@ -231,6 +242,7 @@ func (s *Server) setWanted(c *conn, ids []uint32) {
 		return
 	}
 	for id, t := range s.tracks {
+		t.half = half[id]
 		if changed.set(t, want[id]) && want[id] {
 			t.startLocked(c)
 		}
@@ -279,6 +291,7 @@ type Track struct {
 	// Guarded by s.mu: the per-frame work is a few appends, and one lock
 	// keeps "wanted", the GOP and the connection's queue consistent.
 	wanted   bool
+	half     bool // only the frames others refer to (a small tile)
 	synced   bool // the webview has this track's decoder state
 	gop      []queued
 	gopBytes int
@@ -296,11 +309,14 @@ type TrackStats struct {
 	Frames  uint64 // frames written by the producer
 	Sent    uint64 // frames queued to the webview
 	Dropped uint64 // frames the webview could not take
+	// Skipped counts non-reference frames left out at half rate.
+	Skipped uint64
 }
 
 type queued struct {
-	msg []byte
-	key bool
+	msg    []byte
+	key    bool
+	nonRef bool
 }
 
 // AddTrack registers a video track; requestKeyframe (may be nil) is called
@@ -339,9 +355,10 @@ func (t *Track) Stats() TrackStats {
 	return t.stats
 }
 
-// WriteFrame hands a complete VP8 frame to the webview (if it is watching
-// the track). ts is the frame's 90 kHz RTP timestamp. It never blocks.
-func (t *Track) WriteFrame(data []byte, keyframe bool, ts uint32) {
+// WriteFrame hands a complete VP8 frame (Data, Keyframe, NonReference and
+// the 90 kHz Timestamp) to the webview, if it is watching the track. It
+// never blocks.
+func (t *Track) WriteFrame(f vp8.Frame) {
 	s := t.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -349,13 +366,13 @@ func (t *Track) WriteFrame(data []byte, keyframe bool, ts uint32) {
 		return
 	}
 	t.stats.Frames++
-	q := queued{msg: t.encodeLocked(data, keyframe, ts), key: keyframe}
+	q := queued{msg: t.encodeLocked(f.Data, f.Keyframe, f.Timestamp), key: f.Keyframe, nonRef: f.NonReference}
 	t.remember(q)
 	if !t.wanted || s.conn == nil {
 		return
 	}
 	if !t.synced {
-		if !keyframe {
+		if !f.Keyframe {
 			return
 		}
 		t.synced = true
@@ -415,9 +432,14 @@ func (t *Track) startLocked(c *conn) {
 	}
 }
 
-// sendLocked queues a message; a full queue drops it, and the track then
+// sendLocked queues a message (unless the track is at half rate and
+// nothing refers to the frame); a full queue drops it, and the track then
 // waits for a keyframe because the decoder's state is broken.
 func (t *Track) sendLocked(c *conn, q queued) bool {
+	if t.half && q.nonRef {
+		t.stats.Skipped++
+		return true
+	}
 	select {
 	case c.queue <- q.msg:
 		t.stats.Sent++

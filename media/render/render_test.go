@@ -13,6 +13,8 @@ import (
 
 	"github.com/coder/websocket"
 	"go.uber.org/goleak"
+
+	"parley/media/vp8"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -48,9 +50,20 @@ func dial(ctx context.Context, t *testing.T, url string) *websocket.Conn {
 	return ws
 }
 
+func frame(data []byte, key bool, ts uint32) vp8.Frame {
+	return vp8.Frame{Data: data, Keyframe: key, Timestamp: ts}
+}
+
 func want(ctx context.Context, t *testing.T, ws *websocket.Conn, ids string) {
 	t.Helper()
-	if err := ws.Write(ctx, websocket.MessageText, []byte(`{"type":"want","ids":[`+ids+`]}`)); err != nil {
+	wantHalf(ctx, t, ws, ids, "")
+}
+
+// wantHalf also lists the tracks drawn small.
+func wantHalf(ctx context.Context, t *testing.T, ws *websocket.Conn, ids, half string) {
+	t.Helper()
+	msg := `{"type":"want","ids":[` + ids + `],"half":[` + half + `]}`
+	if err := ws.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -147,10 +160,10 @@ func TestSendsOnlyWantedTracksFromKeyframe(t *testing.T) {
 	defer b.Close()
 
 	// Before anyone watches, frames only fill the cache.
-	a.WriteFrame([]byte("d0"), false, 1000) // no keyframe yet: not cached
-	a.WriteFrame([]byte("k1"), true, 4000)
-	a.WriteFrame([]byte("d2"), false, 7000)
-	b.WriteFrame([]byte("other"), true, 0)
+	a.WriteFrame(frame([]byte("d0"), false, 1000)) // no keyframe yet: not cached
+	a.WriteFrame(frame([]byte("k1"), true, 4000))
+	a.WriteFrame(frame([]byte("d2"), false, 7000))
+	b.WriteFrame(frame([]byte("other"), true, 0))
 
 	ws := dialServer(ctx, t, s)
 	want(ctx, t, ws, "1")
@@ -165,8 +178,8 @@ func TestSendsOnlyWantedTracksFromKeyframe(t *testing.T) {
 		t.Fatalf("second message %+v, want d2 33 ms after k1", got)
 	}
 	// Live frames follow; track b is not wanted and never arrives.
-	b.WriteFrame([]byte("other2"), true, 3000)
-	a.WriteFrame([]byte("d3"), false, 10000)
+	b.WriteFrame(frame([]byte("other2"), true, 3000))
+	a.WriteFrame(frame([]byte("d3"), false, 10000))
 	if got = read(ctx, t, ws); got.data != "d3" {
 		t.Fatalf("live frame %+v, want d3", got)
 	}
@@ -174,7 +187,7 @@ func TestSendsOnlyWantedTracksFromKeyframe(t *testing.T) {
 	// cached keyframe once more.
 	want(ctx, t, ws, "")
 	eventually(t, func() bool { s.mu.Lock(); defer s.mu.Unlock(); return !a.wanted })
-	a.WriteFrame([]byte("d4"), false, 13000)
+	a.WriteFrame(frame([]byte("d4"), false, 13000))
 	want(ctx, t, ws, "1")
 	for _, w := range []string{"k1", "d2", "d3", "d4"} {
 		if got = read(ctx, t, ws); got.data != w {
@@ -186,13 +199,49 @@ func TestSendsOnlyWantedTracksFromKeyframe(t *testing.T) {
 	}
 }
 
+// A track drawn small gets only the frames that others refer to, in the
+// replayed group of pictures and live; drawn large again, it gets every
+// frame at once, with no keyframe in between.
+func TestHalfRateSkipsNonReferenceFrames(t *testing.T) {
+	ctx, s := listen(t)
+	a := s.AddTrack(TrackInfo{}, nil)
+	defer a.Close()
+	write := func(data string, key, nonRef bool, ts uint32) {
+		a.WriteFrame(vp8.Frame{Data: []byte(data), Keyframe: key, NonReference: nonRef, Timestamp: ts})
+	}
+	write("k0", true, false, 0)
+	write("n1", false, true, 3000)
+	write("r2", false, false, 6000)
+	ws := dialServer(ctx, t, s)
+	wantHalf(ctx, t, ws, "1", "1")
+	write("n3", false, true, 9000)
+	write("r4", false, false, 12000)
+	for _, w := range []string{"k0", "r2", "r4"} {
+		if got := read(ctx, t, ws); got.data != w {
+			t.Fatalf("at half rate got %+v, want %s", got, w)
+		}
+	}
+	want(ctx, t, ws, "1")
+	eventually(t, func() bool { s.mu.Lock(); defer s.mu.Unlock(); return !a.half })
+	write("n5", false, true, 15000)
+	write("r6", false, false, 18000)
+	for _, w := range []string{"n5", "r6"} {
+		if got := read(ctx, t, ws); got.data != w {
+			t.Fatalf("at full rate got %+v, want %s", got, w)
+		}
+	}
+	if st := a.Stats(); st.Skipped != 2 || st.Dropped != 0 || st.Sent != 5 {
+		t.Errorf("stats %+v, want 2 skipped and 5 sent", st)
+	}
+}
+
 // A track with no keyframe cached asks its sender for one when watched,
 // and frames start at the next keyframe.
 func TestWantWithoutKeyframeAsksForOne(t *testing.T) {
 	ctx, s := listen(t)
 	a, ws := watchWithoutKeyframe(ctx, t, s)
-	a.WriteFrame([]byte("d"), false, 0)
-	a.WriteFrame([]byte("k"), true, 3000)
+	a.WriteFrame(frame([]byte("d"), false, 0))
+	a.WriteFrame(frame([]byte("k"), true, 3000))
 	if got := read(ctx, t, ws); got.data != "k" {
 		t.Fatalf("got %+v, want the keyframe first", got)
 	}
@@ -204,9 +253,9 @@ func TestSlowReaderDropsAndResyncs(t *testing.T) {
 	ctx, s := listen(t)
 	a, ws := watchWithoutKeyframe(ctx, t, s)
 	big := make([]byte, 32<<10)
-	a.WriteFrame(big, true, 0)
+	a.WriteFrame(frame(big, true, 0))
 	for i := 1; i < 5000 && a.Stats().Dropped == 0; i++ {
-		a.WriteFrame(big, false, uint32(i*3000))
+		a.WriteFrame(frame(big, false, uint32(i*3000)))
 	}
 	if a.Stats().Dropped == 0 {
 		t.Fatal("nothing dropped although the reader never read")
@@ -228,8 +277,8 @@ func TestSlowReaderDropsAndResyncs(t *testing.T) {
 	for drained := uint64(0); drained < a.Stats().Sent; drained++ {
 		<-msgs
 	}
-	a.WriteFrame([]byte("d"), false, 0)
-	a.WriteFrame([]byte("k"), true, 0)
+	a.WriteFrame(frame([]byte("d"), false, 0))
+	a.WriteFrame(frame([]byte("k"), true, 0))
 	if got := <-msgs; got != "k" {
 		t.Fatalf("after a drop got %d bytes first, want the keyframe", len(got))
 	}
@@ -241,7 +290,7 @@ func TestSlowReaderDropsAndResyncs(t *testing.T) {
 func TestNewConnectionReplacesOld(t *testing.T) {
 	ctx, s := listen(t)
 	a := s.AddTrack(TrackInfo{}, nil)
-	a.WriteFrame([]byte("k"), true, 0)
+	a.WriteFrame(frame([]byte("k"), true, 0))
 	first := dial(ctx, t, s.URL())
 	want(ctx, t, first, "1")
 	read(ctx, t, first)

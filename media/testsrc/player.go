@@ -9,22 +9,36 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media"
 )
 
-// SampleWriter is what a Player writes to; *webrtc.TrackLocalStaticSample
-// is one.
+// FrameWriter is what a Player writes to: a vp8.Track takes video frames
+// with their non-reference mark; Samples adapts an audio track.
+type FrameWriter interface {
+	WriteFrame(data []byte, dur time.Duration, nonReference bool) error
+}
+
+// SampleWriter is a track that takes samples, such as
+// *webrtc.TrackLocalStaticSample.
 type SampleWriter interface {
 	WriteSample(media.Sample) error
+}
+
+// Samples writes frames to a sample track, which has no use for the
+// non-reference mark (audio frames have none).
+type Samples struct{ Track SampleWriter }
+
+func (s Samples) WriteFrame(data []byte, dur time.Duration, _ bool) error {
+	return s.Track.WriteSample(media.Sample{Data: data, Duration: dur})
 }
 
 // Player writes a Loop to a track in real time.
 type Player struct {
 	loop   *Loop
-	out    SampleWriter
+	out    FrameWriter
 	sent   atomic.Int64
 	rewind atomic.Bool
 }
 
 // NewPlayer returns a Player of loop into out; call Run to start it.
-func NewPlayer(loop *Loop, out SampleWriter) *Player {
+func NewPlayer(loop *Loop, out FrameWriter) *Player {
 	return &Player{loop: loop, out: out}
 }
 
@@ -53,7 +67,7 @@ func (p *Player) Run(ctx context.Context) error {
 			i = 0
 		}
 		f := p.loop.Frames[i]
-		if err := p.out.WriteSample(media.Sample{Data: f.Data, Duration: p.loop.Interval}); err != nil {
+		if err := p.out.WriteFrame(f.Data, p.loop.Interval, f.NonReference); err != nil {
 			return fmt.Errorf("testsrc: write frame: %w", err)
 		}
 		p.sent.Add(1)

@@ -8,24 +8,26 @@ package testsrc
 import (
 	"errors"
 	"fmt"
-	"image"
 	"io"
 	"math"
 	"time"
 
 	"github.com/pion/mediadevices/pkg/codec"
 	"github.com/pion/mediadevices/pkg/codec/opus"
-	"github.com/pion/mediadevices/pkg/codec/vpx"
 	"github.com/pion/mediadevices/pkg/io/audio"
-	"github.com/pion/mediadevices/pkg/io/video"
 	"github.com/pion/mediadevices/pkg/prop"
 	"github.com/pion/mediadevices/pkg/wave"
+
+	"parley/media/vp8enc"
 )
 
 // Frame is one encoded frame of a loop.
 type Frame struct {
 	Data     []byte
 	Keyframe bool
+	// NonReference: no later frame refers to this one (every other video
+	// frame, as a desktop camera sends them), so a viewer may skip it.
+	NonReference bool
 }
 
 // Loop is a sequence of encoded frames that can be played back forever:
@@ -53,65 +55,54 @@ type VideoOptions struct {
 	Width, Height int
 	FPS           int
 	Seconds       int // loop length
-	// Quantizer fixes libvpx's quality (4 = best … 63 = worst); with the
-	// pattern's noise it sets the bitrate: 22 gives about 1 Mbit/s at
-	// 640×360, 30 fps.
-	Quantizer uint
+	Bitrate       int // bits per second
 }
 
 // DefaultVideo is the pattern `parley join --source test` publishes.
 func DefaultVideo() VideoOptions {
-	return VideoOptions{Width: 640, Height: 360, FPS: 30, Seconds: 2, Quantizer: 22}
+	return VideoOptions{Width: 640, Height: 360, FPS: 30, Seconds: 2, Bitrate: 1_000_000}
 }
 
-// EncodeVideo renders and encodes a moving test pattern with libvpx.
+// EncodeVideo renders and encodes a moving test pattern with libvpx, as
+// the desktop app encodes a camera: realtime, with every other frame
+// non-reference (vp8enc's half-rate layer).
 func EncodeVideo(opts VideoOptions) (*Loop, error) {
 	if opts.Width <= 0 || opts.Height <= 0 || opts.Width%2 != 0 || opts.Height%2 != 0 {
 		return nil, fmt.Errorf("testsrc: video size %dx%d must be positive and even", opts.Width, opts.Height)
 	}
-	if opts.FPS <= 0 || opts.Seconds <= 0 {
-		return nil, fmt.Errorf("testsrc: fps %d and seconds %d must be positive", opts.FPS, opts.Seconds)
+	if opts.FPS <= 0 || opts.Seconds <= 0 || opts.Bitrate <= 0 {
+		return nil, fmt.Errorf("testsrc: fps %d, seconds %d and bitrate %d must be positive", opts.FPS, opts.Seconds, opts.Bitrate)
 	}
 	total := opts.FPS * opts.Seconds
 	pattern := newPattern(opts.Width, opts.Height)
-	next := 0
-	reader := video.ReaderFunc(func() (image.Image, func(), error) {
-		if next >= total {
-			return nil, func() {}, io.EOF
-		}
-		img := pattern.frame(next, total)
-		next++
-		return img, func() {}, nil
-	})
-	params, err := vpx.NewVP8Params()
-	if err != nil {
-		return nil, fmt.Errorf("testsrc: vp8 params: %w", err)
-	}
-	params.RateControlEndUsage = vpx.RateControlVBR
-	params.RateControlMinQuantizer = opts.Quantizer
-	params.RateControlMaxQuantizer = opts.Quantizer
-	params.BitRate = 20_000_000 // the fixed quantizer decides; this only lifts the cap
-	params.KeyFrameInterval = total + 1
-	params.Deadline = time.Millisecond // libvpx "realtime": what a live call uses
-	enc, err := params.BuildVideoEncoder(reader, prop.Media{
-		Video: prop.Video{Width: opts.Width, Height: opts.Height, FrameRate: float32(opts.FPS)},
+	// The loop's only keyframe is its first frame (KeyframeInterval 0).
+	enc, err := vp8enc.New(vp8enc.Options{
+		Width: opts.Width, Height: opts.Height, FPS: opts.FPS, Bitrate: opts.Bitrate, HalfRateLayer: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("testsrc: vp8 encoder: %w", err)
 	}
 	defer enc.Close()
 	loop := &Loop{Interval: time.Second / time.Duration(opts.FPS)}
-	for {
-		data, release, err := enc.Read()
-		if errors.Is(err, io.EOF) {
-			break
+	// Two passes, the first thrown away: rate control starting cold
+	// makes a blurry first keyframe, which a loop would show every lap.
+	for i := range 2 * total {
+		if i == total {
+			enc.ForceKeyframe()
 		}
+		f, err := enc.Encode(pattern.frame(i%total, total), time.Duration(i)*loop.Interval)
 		if err != nil {
-			return nil, fmt.Errorf("testsrc: encode frame %d: %w", len(loop.Frames), err)
+			return nil, fmt.Errorf("testsrc: encode frame %d: %w", i, err)
 		}
-		frame := Frame{Data: append([]byte(nil), data...), Keyframe: isVP8Keyframe(data)}
-		release()
-		loop.Frames = append(loop.Frames, frame)
+		if i < total {
+			continue
+		}
+		if len(f.Data) == 0 {
+			return nil, fmt.Errorf("testsrc: the encoder dropped frame %d", i%total)
+		}
+		loop.Frames = append(loop.Frames, Frame{
+			Data: append([]byte(nil), f.Data...), Keyframe: f.Keyframe, NonReference: f.Droppable,
+		})
 	}
 	if len(loop.Frames) != total || !loop.Frames[0].Keyframe {
 		return nil, fmt.Errorf("testsrc: encoder gave %d frames (want %d), first keyframe=%v",
@@ -119,9 +110,6 @@ func EncodeVideo(opts VideoOptions) (*Loop, error) {
 	}
 	return loop, nil
 }
-
-// isVP8Keyframe reads the frame tag (RFC 6386 §9.1): bit 0 clear = keyframe.
-func isVP8Keyframe(frame []byte) bool { return len(frame) > 0 && frame[0]&0x01 == 0 }
 
 // AudioOptions shape the tone.
 type AudioOptions struct {

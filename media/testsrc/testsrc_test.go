@@ -25,6 +25,10 @@ func TestEncodeVideoMakesALoopableVP8Stream(t *testing.T) {
 		if f.Keyframe {
 			t.Errorf("frame %d is a keyframe; the loop should have one", i+1)
 		}
+		// Like a desktop camera: every other frame can be skipped.
+		if want := (i+1)%2 == 1; f.NonReference != want {
+			t.Errorf("frame %d: NonReference %v, want %v", i+1, f.NonReference, want)
+		}
 	}
 	if loop.Interval != time.Second/30 {
 		t.Errorf("interval %v", loop.Interval)
@@ -53,9 +57,10 @@ func TestEncodeAudio(t *testing.T) {
 
 func TestEncodeRejectsBadOptions(t *testing.T) {
 	for _, opts := range []VideoOptions{
-		{Width: 0, Height: 360, FPS: 30, Seconds: 1},
-		{Width: 641, Height: 360, FPS: 30, Seconds: 1},
-		{Width: 640, Height: 360, FPS: 0, Seconds: 1},
+		{Width: 0, Height: 360, FPS: 30, Seconds: 1, Bitrate: 1e6},
+		{Width: 641, Height: 360, FPS: 30, Seconds: 1, Bitrate: 1e6},
+		{Width: 640, Height: 360, FPS: 0, Seconds: 1, Bitrate: 1e6},
+		{Width: 640, Height: 360, FPS: 30, Seconds: 1},
 	} {
 		if _, err := EncodeVideo(opts); err == nil {
 			t.Errorf("EncodeVideo(%+v) accepted", opts)
@@ -68,8 +73,8 @@ func TestEncodeRejectsBadOptions(t *testing.T) {
 
 type recordingWriter struct{ samples []media.Sample }
 
-func (w *recordingWriter) WriteSample(s media.Sample) error {
-	w.samples = append(w.samples, s)
+func (w *recordingWriter) WriteFrame(data []byte, dur time.Duration, _ bool) error {
+	w.samples = append(w.samples, media.Sample{Data: data, Duration: dur})
 	return nil
 }
 
@@ -80,9 +85,9 @@ func TestPlayerRewindsOnKeyframeRequest(t *testing.T) {
 	w := &recordingWriter{}
 	p := NewPlayer(loop, w)
 	ctx, cancel := context.WithCancel(context.Background())
-	stopAfter := func(n int) SampleWriter {
-		return writerFunc(func(s media.Sample) error {
-			_ = w.WriteSample(s)
+	stopAfter := func(n int) FrameWriter {
+		return writerFunc(func(data []byte, dur time.Duration, nonRef bool) error {
+			_ = w.WriteFrame(data, dur, nonRef)
 			if len(w.samples) == 2 {
 				p.RequestKeyframe()
 			}
@@ -108,9 +113,11 @@ func TestPlayerRewindsOnKeyframeRequest(t *testing.T) {
 	}
 }
 
-type writerFunc func(media.Sample) error
+type writerFunc func([]byte, time.Duration, bool) error
 
-func (f writerFunc) WriteSample(s media.Sample) error { return f(s) }
+func (f writerFunc) WriteFrame(data []byte, dur time.Duration, nonRef bool) error {
+	return f(data, dur, nonRef)
+}
 
 // BenchmarkLivePattern720p is the virtual camera's cost per 1280×720
 // frame (the ticker is set fast enough not to wait).

@@ -24,6 +24,9 @@ type Frame struct {
 	// Timestamp is the RTP timestamp (90 kHz clock).
 	Timestamp uint32
 	Keyframe  bool
+	// NonReference: no later frame refers to this one (the sender set the
+	// payload descriptor's N bit), so a decoder may skip it.
+	NonReference bool
 	// Width and Height are read from a keyframe's header; zero on delta frames.
 	Width, Height int
 }
@@ -87,6 +90,7 @@ type pendingFrame struct {
 	endSeq    uint16
 	haveEnd   bool
 	size      int
+	nonRef    bool // a packet carried the N bit
 }
 
 // NewAssembler returns an Assembler with the default limits that waits for
@@ -134,6 +138,7 @@ func (a *Assembler) Push(p *rtp.Packet, now time.Time) []Frame {
 	}
 	f.parts[p.SequenceNumber] = append([]byte(nil), payload...)
 	f.size += len(payload)
+	f.nonRef = f.nonRef || a.desc.N == 1
 	if a.desc.S == 1 && a.desc.PID == 0 {
 		f.startSeq, f.haveStart = p.SequenceNumber, true
 	}
@@ -220,7 +225,8 @@ func (a *Assembler) laterComplete() bool {
 	return false
 }
 
-// drop gives up on pending[i]: every later delta frame depends on it.
+// drop gives up on pending[i]: every later delta frame depends on it,
+// unless the sender marked it as one that nothing refers to.
 func (a *Assembler) drop(i int, now time.Time) {
 	f := a.pending[i]
 	a.pending = append(a.pending[:i], a.pending[i+1:]...)
@@ -229,6 +235,9 @@ func (a *Assembler) drop(i int, now time.Time) {
 		a.lastTS, a.haveLast = f.ts, true
 	}
 	a.stats.Dropped++
+	if f.nonRef {
+		return
+	}
 	a.needKeyframe = true
 	a.requestKeyframe(now)
 }
@@ -250,7 +259,7 @@ func (f *pendingFrame) assemble() Frame {
 			break
 		}
 	}
-	fr := Frame{Data: data, Timestamp: f.ts}
+	fr := Frame{Data: data, Timestamp: f.ts, NonReference: f.nonRef}
 	fr.Keyframe, fr.Width, fr.Height = ParseKeyframe(data)
 	return fr
 }

@@ -143,6 +143,45 @@ func TestLossWaitsForKeyframe(t *testing.T) {
 	}
 }
 
+// A lost frame that the sender marked non-reference (every other frame,
+// as Track sends an encoder's half-rate layer) costs only itself: the
+// frames after it go on, with no keyframe asked for.
+func TestLostNonReferenceFrameNeedsNoKeyframe(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	pay := &payloader{VP8Payloader: codecs.VP8Payloader{EnablePictureID: true}}
+	pz := rtp.NewPacketizer(200, 96, 0x1234, pay, rtp.NewRandomSequencer(), 90000)
+	requests := 0
+	f := &feeder{a: NewAssembler(func() { requests++ }), now: time.Unix(0, 0)}
+	const lost = 5
+	var want [][]byte
+	for i := range 12 {
+		frame := fakeFrame(rng, i == 0, 300+rng.IntN(900))
+		pay.nonReference = i%2 == 1
+		for j, p := range pz.Packetize(frame, 3000) {
+			if i == lost && j == 0 {
+				continue
+			}
+			f.now = f.now.Add(30 * time.Millisecond) // slower than MaxWait
+			f.out = append(f.out, f.a.Push(p, f.now)...)
+		}
+		if i != lost {
+			want = append(want, frame)
+		}
+	}
+	checkFrames(t, f.out, want)
+	for _, fr := range f.out {
+		if wantNonRef := int(fr.Timestamp-f.out[0].Timestamp)/3000%2 == 1; fr.NonReference != wantNonRef {
+			t.Errorf("frame at %d: NonReference %v, want %v", fr.Timestamp, fr.NonReference, wantNonRef)
+		}
+	}
+	if requests != 0 {
+		t.Errorf("%d keyframe requests for a lost non-reference frame", requests)
+	}
+	if st := f.a.Stats(); st.Dropped != 1 || st.Skipped != 0 {
+		t.Errorf("stats %+v, want 1 dropped and none skipped", st)
+	}
+}
+
 // A retransmission arriving within MaxWait saves the frame.
 func TestRetransmissionInTime(t *testing.T) {
 	s := newStream(t, 10, 10)

@@ -28,7 +28,7 @@ type Media = bot.Media
 // keep a four-person meeting under the race detector within a loaded
 // 2-core machine.
 func EncodeMedia() (*Media, error) {
-	return bot.EncodeMediaWith(testsrc.VideoOptions{Width: 320, Height: 180, FPS: 30, Seconds: 2, Quantizer: 30})
+	return bot.EncodeMediaWith(testsrc.VideoOptions{Width: 320, Height: 180, FPS: 30, Seconds: 2, Bitrate: 300_000})
 }
 
 // Assets stands in for the built frontend, which these tests do not load.

@@ -29,6 +29,10 @@ export interface FrameFeed {
   // Calls onFrame for every decoded frame until the returned function is
   // called. The callee owns each frame and must close() it.
   subscribe(onFrame: (frame: VideoFrame) => void): () => void;
+  // While every subscriber draws it small, the feed may leave out the
+  // frames no other frame refers to (half of a desktop camera's): half
+  // the decoding, and no keyframe needed to switch back.
+  setHalfRate?(onFrame: (frame: VideoFrame) => void, half: boolean): void;
 }
 
 // Errors surfaced to the UI: the protocol's codes plus client-side ones.

@@ -156,3 +156,19 @@ export function keepVisible<T>(items: T[], visible: number, isActive: (t: T) => 
   out.splice(visible - 1, 0, active!);
   return out;
 }
+
+// Whether a tile's video is drawn at the full frame rate. Painting video
+// is most of what the desktop window spends CPU on, so tiles drawn small
+// take half the frames (15 of a camera's 30): your own view, the strip
+// beside a large tile, and a grid of three or more — except the active
+// speaker, whom people watch. Screen shares are always whole (their frames
+// are few and each may carry text).
+export function fullFrameRate(
+  tile: { self: boolean; screen: boolean; active: boolean },
+  place: { layout: "grid" | "stage"; main: boolean; count: number },
+): boolean {
+  if (tile.screen) return true;
+  if (tile.self) return false;
+  if (place.layout === "stage") return place.main;
+  return place.count <= 2 || tile.active;
+}

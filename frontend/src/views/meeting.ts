@@ -6,7 +6,7 @@
 import { h } from "../dom";
 import { EngineError, type Engine, type EngineErrorCode } from "../engine/types";
 import type { EndReason } from "../protocol";
-import { gridLayout, keepVisible, stageLayout, type Rect } from "../meeting/layout";
+import { fullFrameRate, gridLayout, keepVisible, stageLayout, type Rect } from "../meeting/layout";
 import { commandForKey, shortcuts, type Command } from "../meeting/shortcuts";
 import { formatStats, statsKey } from "../meeting/statsfmt";
 import {
@@ -376,6 +376,10 @@ export class MeetingView {
     const place = (m: TileModel, r: Rect | null) => this.tiles.get(m.id)?.setRect(r);
     let moreRect: Rect | null = null;
     let overflow = 0;
+    const layout = main ? "stage" : "grid";
+    for (const m of models) {
+      this.tiles.get(m.id)?.setHalfRate(!fullFrameRate(m, { layout, main: m === main, count: models.length }));
+    }
     if (main) {
       const others = models.filter((m) => m !== main);
       const L = stageLayout(others.length, w, ht);

@@ -18,6 +18,8 @@
 //   data-decoding="true|false"    whether the tile takes frames: a tile
 //                                 laid out off the stage (hidden) does
 //                                 not, so its video is not decoded
+//   data-rate="full|half"         a tile drawn small asks for half the
+//                                 frames (desktop engine; fullFrameRate)
 //   [data-stats]                  the stats overlay's text, when it is on
 
 import { h } from "../dom";
@@ -60,6 +62,8 @@ export class Tile {
   private source: VideoSource | null = null;
   private video: VideoWithRVFC | null = null;
   private unsubscribeFeed: (() => void) | null = null;
+  private onFeedFrame: ((frame: VideoFrame) => void) | null = null;
+  private halfRate = false;
   private rvfcHandle = 0;
   private lastFrameAt: number | null = null;
   private lastFrameCount = 0;
@@ -90,7 +94,7 @@ export class Tile {
     this.badge = h("div", { class: "tile-badge", hidden: true }, "reconnecting…");
     this.el = h(
       "div",
-      { class: "tile", "data-tile": true, "data-state": "connecting", role: "group" },
+      { class: "tile", "data-tile": true, "data-state": "connecting", "data-rate": "full", role: "group" },
       this.media,
       this.avatar,
       this.label,
@@ -240,7 +244,7 @@ export class Tile {
     const c = this.media.querySelector("canvas");
     if (src?.type !== "frames" || !c || this.unsubscribeFeed) return;
     const ctx = c.getContext("2d");
-    this.unsubscribeFeed = src.feed.subscribe((frame) => {
+    const onFrame = (frame: VideoFrame) => {
       try {
         if (c.width !== frame.displayWidth || c.height !== frame.displayHeight) {
           c.width = frame.displayWidth;
@@ -252,7 +256,23 @@ export class Tile {
       } finally {
         frame.close();
       }
-    });
+    };
+    const unsubscribe = src.feed.subscribe(onFrame);
+    this.onFeedFrame = onFrame;
+    this.unsubscribeFeed = () => {
+      unsubscribe();
+      if (this.onFeedFrame === onFrame) this.onFeedFrame = null;
+    };
+    if (this.halfRate) src.feed.setHalfRate?.(onFrame, true);
+  }
+
+  // A tile drawn small may take half the frames (see fullFrameRate).
+  setHalfRate(half: boolean): void {
+    if (half === this.halfRate) return;
+    this.halfRate = half;
+    this.el.dataset.rate = half ? "half" : "full";
+    const src = this.source;
+    if (src?.type === "frames" && this.onFeedFrame) src.feed.setHalfRate?.(this.onFeedFrame, half);
   }
 
   private watchFrames(v: VideoWithRVFC): void {

@@ -122,7 +122,8 @@ export class Presenter {
 
 // One render track: a FrameFeed with its decoder and counters.
 export class RenderTrack implements FrameFeed {
-  private listeners = new Set<Listener>();
+  // Each listener with whether it draws the track small.
+  private listeners = new Map<Listener, boolean>();
   private decoder: VideoDecoder | null = null;
   private waitKey = true;
   private drawn = 0;
@@ -132,28 +133,44 @@ export class RenderTrack implements FrameFeed {
   // Decoded frames replaced by a newer one before they could be drawn.
   replaced = 0;
 
+  // onDemand hears when the track becomes wanted or not, or changes
+  // between full and half rate.
   constructor(
     readonly id: number,
-    private readonly onWanted: (id: number, wanted: boolean) => void,
+    private readonly onDemand: () => void,
     private readonly presenter: Presenter,
     private readonly now: () => number = () => performance.now(),
   ) {}
 
   subscribe(onFrame: Listener): () => void {
-    this.listeners.add(onFrame);
-    if (this.listeners.size === 1) this.onWanted(this.id, true);
+    const halfBefore = this.half;
+    this.listeners.set(onFrame, false);
+    if (this.listeners.size === 1 || halfBefore) this.onDemand();
     return () => {
+      const halfBefore = this.half;
       if (!this.listeners.delete(onFrame)) return;
       if (this.listeners.size === 0) {
-        this.onWanted(this.id, false);
+        this.onDemand();
         this.closeDecoder();
         this.presenter.forget(this);
-      }
+      } else if (this.half !== halfBefore) this.onDemand();
     };
+  }
+
+  setHalfRate(onFrame: Listener, half: boolean): void {
+    if (!this.listeners.has(onFrame)) return;
+    const before = this.half;
+    this.listeners.set(onFrame, half);
+    if (this.half !== before) this.onDemand();
   }
 
   get wanted(): boolean {
     return this.listeners.size > 0;
+  }
+
+  // Half rate only when every subscriber draws the track small.
+  get half(): boolean {
+    return this.listeners.size > 0 && [...this.listeners.values()].every((h) => h);
   }
 
   // A frame from the socket. Go starts a newly wanted track at a keyframe;
@@ -207,7 +224,7 @@ export class RenderTrack implements FrameFeed {
 
   // Draws a frame: hands it to every listener (called by the Presenter).
   present(frame: VideoFrame): void {
-    const ls = [...this.listeners];
+    const ls = [...this.listeners.keys()];
     if (ls.length === 0) {
       frame.close();
       return;
@@ -313,13 +330,14 @@ export class RenderSocket {
     this.sendWanted();
   }
 
-  // Tells Go which tracks have a subscriber; a hidden window wants none.
+  // Tells Go which tracks have a subscriber, and which of those are drawn
+  // small; a hidden window wants none.
   sendWanted(): void {
     const ws = this.ws;
     if (!ws || ws.readyState !== WebSocket.OPEN) return;
     const hidden = this.win.document?.visibilityState === "hidden";
-    const ids = hidden ? [] : [...this.tracks.values()].filter((t) => t.wanted).map((t) => t.id);
-    ws.send(JSON.stringify({ type: "want", ids }));
+    const wanted = hidden ? [] : [...this.tracks.values()].filter((t) => t.wanted);
+    ws.send(JSON.stringify({ type: "want", ids: wanted.map((t) => t.id), half: wanted.filter((t) => t.half).map((t) => t.id) }));
   }
 
   stats(): ReturnType<RenderTrack["stats"]>[] {
