@@ -62,6 +62,7 @@ type Assembler struct {
 	pending      []*pendingFrame // ordered by timestamp, oldest first
 	lastTS       uint32          // timestamp of the last frame released or dropped
 	haveLast     bool
+	lastPic      pictureID // of the last frame released or dropped
 	needKeyframe bool
 	lastRequest  time.Time
 	stats        Stats
@@ -73,6 +74,7 @@ type Stats struct {
 	Frames            uint64 // frames released
 	Keyframes         uint64
 	Dropped           uint64 // incomplete frames given up on
+	Missing           uint64 // whole frames that never arrived (picture id gaps)
 	Skipped           uint64 // complete delta frames held back waiting for a keyframe
 	KeyframeRequests  uint64
 	LatePackets       uint64 // packets of frames already released or dropped
@@ -91,6 +93,40 @@ type pendingFrame struct {
 	haveEnd   bool
 	size      int
 	nonRef    bool // a packet carried the N bit
+	pic       pictureID
+}
+
+// pictureID is a frame's VP8 picture id (RFC 7741 §4.2), which senders
+// count up by one per frame: a gap means a whole frame was lost, which
+// sequence numbers alone cannot tell from the end of the previous frame.
+type pictureID struct {
+	id   uint16
+	bits uint8 // 7 or 15; 0: the frame carried none
+}
+
+// follows reports whether p is the picture right after prev, or whether
+// either lacks an id (nothing to judge by).
+func (p pictureID) follows(prev pictureID) bool {
+	if p.bits == 0 || prev.bits == 0 || p.bits != prev.bits {
+		return true
+	}
+	mask := uint16(1)<<p.bits - 1
+	return p.id == (prev.id+1)&mask
+}
+
+// readPictureID reads the picture id of a VP8 payload descriptor (its
+// M bit tells 7 from 15 bits, which pion's parser does not keep).
+func readPictureID(payload []byte) pictureID {
+	if len(payload) < 3 || payload[0]&0x80 == 0 || payload[1]&0x80 == 0 {
+		return pictureID{}
+	}
+	if payload[2]&0x80 == 0 {
+		return pictureID{id: uint16(payload[2] & 0x7f), bits: 7}
+	}
+	if len(payload) < 4 {
+		return pictureID{}
+	}
+	return pictureID{id: uint16(payload[2]&0x7f)<<8 | uint16(payload[3]), bits: 15}
 }
 
 // NewAssembler returns an Assembler with the default limits that waits for
@@ -139,6 +175,7 @@ func (a *Assembler) Push(p *rtp.Packet, now time.Time) []Frame {
 	f.parts[p.SequenceNumber] = append([]byte(nil), payload...)
 	f.size += len(payload)
 	f.nonRef = f.nonRef || a.desc.N == 1
+	f.pic = readPictureID(p.Payload)
 	if a.desc.S == 1 && a.desc.PID == 0 {
 		f.startSeq, f.haveStart = p.SequenceNumber, true
 	}
@@ -198,8 +235,18 @@ func (a *Assembler) release(now time.Time) []Frame {
 			a.drop(0, now)
 			continue
 		}
+		if !head.pic.follows(a.lastPic) && !head.keyframe() {
+			// A whole frame before it is missing: wait for a late
+			// retransmission like for a missing packet, then give up.
+			if now.Sub(head.first) < a.MaxWait {
+				break
+			}
+			a.stats.Missing++
+			a.needKeyframe = true
+			a.requestKeyframe(now)
+		}
 		a.pending = a.pending[1:]
-		a.lastTS, a.haveLast = head.ts, true
+		a.lastTS, a.haveLast, a.lastPic = head.ts, true, head.pic
 		frame := head.assemble()
 		if a.needKeyframe && !frame.Keyframe {
 			a.stats.Skipped++
@@ -232,7 +279,7 @@ func (a *Assembler) drop(i int, now time.Time) {
 	a.pending = append(a.pending[:i], a.pending[i+1:]...)
 	if i == 0 {
 		// Its late packets must not start it again.
-		a.lastTS, a.haveLast = f.ts, true
+		a.lastTS, a.haveLast, a.lastPic = f.ts, true, f.pic
 	}
 	a.stats.Dropped++
 	if f.nonRef {
@@ -249,6 +296,12 @@ func (a *Assembler) requestKeyframe(now time.Time) {
 	a.lastRequest = now
 	a.stats.KeyframeRequests++
 	a.RequestKeyframe()
+}
+
+// keyframe reads the frame tag of a complete frame's first packet.
+func (f *pendingFrame) keyframe() bool {
+	first := f.parts[f.startSeq]
+	return len(first) > 0 && first[0]&0x01 == 0
 }
 
 func (f *pendingFrame) assemble() Frame {

@@ -143,6 +143,50 @@ func TestLossWaitsForKeyframe(t *testing.T) {
 	}
 }
 
+// A frame lost whole leaves no gap inside any frame; the picture ids tell.
+// The frames after it are held back until the next keyframe, as after a
+// lost packet, instead of being decoded against a missing reference.
+func TestWholeFrameLossWaitsForKeyframe(t *testing.T) {
+	s := newStream(t, 30, 10)
+	requests := 0
+	f := &feeder{a: NewAssembler(func() { requests++ }), now: time.Unix(0, 0)}
+	const lost = 4
+	for i, ps := range s.packets {
+		if i == lost {
+			continue
+		}
+		for _, p := range ps {
+			f.now = f.now.Add(30 * time.Millisecond) // slower than MaxWait
+			f.out = append(f.out, f.a.Push(p, f.now)...)
+		}
+	}
+	want := append(append([][]byte(nil), s.frames[:lost]...), s.frames[10:]...)
+	checkFrames(t, f.out, want)
+	if requests == 0 {
+		t.Error("no keyframe requested after a whole frame was lost")
+	}
+	if st := f.a.Stats(); st.Missing != 1 || st.Skipped != 5 {
+		t.Errorf("stats %+v, want 1 missing and 5 skipped", st)
+	}
+}
+
+// A whole frame that arrives after the next one (a retransmission) within
+// MaxWait still goes out, in order.
+func TestLateWholeFrameInTime(t *testing.T) {
+	s := newStream(t, 8, 8)
+	f := &feeder{a: NewAssembler(nil), now: time.Unix(0, 0)}
+	order := []int{0, 1, 3, 2, 4, 5, 6, 7}
+	for _, i := range order {
+		for _, p := range s.packets[i] {
+			f.push(p)
+		}
+	}
+	checkFrames(t, f.out, s.frames)
+	if st := f.a.Stats(); st.Missing != 0 || st.Dropped != 0 {
+		t.Errorf("stats %+v, want nothing missing or dropped", st)
+	}
+}
+
 // A lost frame that the sender marked non-reference (every other frame,
 // as Track sends an encoder's half-rate layer) costs only itself: the
 // frames after it go on, with no keyframe asked for.
