@@ -117,56 +117,42 @@ func TestReordered(t *testing.T) {
 	checkFrames(t, f.out, s.frames)
 }
 
-// A lost packet breaks its frame; the frames after it are held back until
-// the next keyframe, and a keyframe is requested.
+// A lost packet breaks its frame, and a frame lost whole leaves a gap in
+// the picture ids (none inside any frame): either way the frames after it
+// are held back until the next keyframe, instead of being decoded against
+// a missing reference, and a keyframe is requested.
 func TestLossWaitsForKeyframe(t *testing.T) {
-	s := newStream(t, 30, 10)
-	requests := 0
-	f := &feeder{a: NewAssembler(func() { requests++ }), now: time.Unix(0, 0)}
-	lostFrame := 4
-	for i, ps := range s.packets {
-		for j, p := range ps {
-			if i == lostFrame && j == 1 {
-				continue
+	const lostFrame = 4
+	for _, tc := range []struct {
+		name  string
+		lost  func(frame, packet int) bool
+		stats func(Stats) bool
+	}{
+		{"one packet", func(i, j int) bool { return i == lostFrame && j == 1 }, func(st Stats) bool { return st.Dropped == 1 }},
+		{"a whole frame", func(i, _ int) bool { return i == lostFrame }, func(st Stats) bool { return st.Missing == 1 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStream(t, 30, 10)
+			requests := 0
+			f := &feeder{a: NewAssembler(func() { requests++ }), now: time.Unix(0, 0)}
+			for i, ps := range s.packets {
+				for j, p := range ps {
+					if tc.lost(i, j) {
+						continue
+					}
+					f.now = f.now.Add(30 * time.Millisecond) // slower than MaxWait
+					f.out = append(f.out, f.a.Push(p, f.now)...)
+				}
 			}
-			f.now = f.now.Add(30 * time.Millisecond) // slower than MaxWait
-			f.out = append(f.out, f.a.Push(p, f.now)...)
-		}
-	}
-	want := append(append([][]byte(nil), s.frames[:lostFrame]...), s.frames[10:]...)
-	checkFrames(t, f.out, want)
-	if requests == 0 {
-		t.Error("no keyframe requested after a loss")
-	}
-	if st := f.a.Stats(); st.Dropped != 1 || st.Skipped != 5 {
-		t.Errorf("stats %+v, want 1 dropped and 5 skipped", st)
-	}
-}
-
-// A frame lost whole leaves no gap inside any frame; the picture ids tell.
-// The frames after it are held back until the next keyframe, as after a
-// lost packet, instead of being decoded against a missing reference.
-func TestWholeFrameLossWaitsForKeyframe(t *testing.T) {
-	s := newStream(t, 30, 10)
-	requests := 0
-	f := &feeder{a: NewAssembler(func() { requests++ }), now: time.Unix(0, 0)}
-	const lost = 4
-	for i, ps := range s.packets {
-		if i == lost {
-			continue
-		}
-		for _, p := range ps {
-			f.now = f.now.Add(30 * time.Millisecond) // slower than MaxWait
-			f.out = append(f.out, f.a.Push(p, f.now)...)
-		}
-	}
-	want := append(append([][]byte(nil), s.frames[:lost]...), s.frames[10:]...)
-	checkFrames(t, f.out, want)
-	if requests == 0 {
-		t.Error("no keyframe requested after a whole frame was lost")
-	}
-	if st := f.a.Stats(); st.Missing != 1 || st.Skipped != 5 {
-		t.Errorf("stats %+v, want 1 missing and 5 skipped", st)
+			want := append(append([][]byte(nil), s.frames[:lostFrame]...), s.frames[10:]...)
+			checkFrames(t, f.out, want)
+			if requests == 0 {
+				t.Error("no keyframe requested after a loss")
+			}
+			if st := f.a.Stats(); !tc.stats(st) || st.Skipped != 5 {
+				t.Errorf("stats %+v, want the loss counted and 5 skipped", st)
+			}
+		})
 	}
 }
 
