@@ -101,7 +101,7 @@ describe("lobby and moderation", () => {
     await eve.locator('[data-view="meeting"]').waitFor({ timeout: 10000 });
     await tile(host, "Eve").waitFor({ timeout: 5000 });
     await tile(eve, "Grace").waitFor({ timeout: 5000 });
-    await host.locator("[data-knock]").waitFor({ state: "detached", timeout: 2000 });
+    await host.locator("[data-knock]").waitFor({ state: "detached", timeout: 5000 });
   });
 
   test("a denied knock gets a clear screen; a cancelled one leaves the host's list", async () => {
@@ -124,7 +124,7 @@ describe("lobby and moderation", () => {
     await host.keyboard.press("p");
     await host.getByRole("button", { name: "Mute Eve" }).click({ timeout: 5000 });
     await eve.locator(".toast", { hasText: "The host muted you" }).waitFor({ timeout: 3000 });
-    await eve.getByRole("button", { name: /^Unmute microphone/ }).waitFor({ timeout: 2000 });
+    await eve.getByRole("button", { name: /^Unmute microphone/ }).waitFor({ timeout: 5000 });
     await tile(host, "Eve").and(host.locator('[data-muted="true"]')).waitFor({ timeout: 3000 });
     await eve.keyboard.press("m");
     await tile(host, "Eve").and(host.locator('[data-muted="false"]')).waitFor({ timeout: 3000 });
