@@ -402,7 +402,8 @@ func (r *Receiver) tick(now int64) {
 // publishBitrate is what the publisher may send: the lowest estimate of its
 // subscribers, clamped to the configured range; the maximum when no
 // subscriber limits it (a REMB stays in force at the publisher until the
-// next one, so the cap is lifted explicitly).
+// next one, so the cap is lifted explicitly). A subscriber that paused the
+// track (its tile is hidden) does not hold everyone else's picture back.
 func (r *Receiver) publishBitrate(now int64) uint64 {
 	hi := uint64(r.cfg.MaxVideoBitrate)
 	if r.kind == KindScreen {
@@ -410,6 +411,9 @@ func (r *Receiver) publishBitrate(now int64) uint64 {
 	}
 	lowest := hi
 	for _, d := range *r.downTracks.Load() {
+		if d.paused.Load() {
+			continue
+		}
 		if e := d.estimate(now); e > 0 && e < lowest {
 			lowest = e
 		}

@@ -716,6 +716,11 @@ func TestPublishBitrate(t *testing.T) {
 	if s := r.Stats(); s.REMBsSent != 1 || s.REMB != uint64(cfg.MinPublishBitrate) {
 		t.Errorf("stats %+v", s)
 	}
+	// The slow subscriber hides the tile: the others get the full rate.
+	dts[2].SetPaused(true)
+	if got := r.publishBitrate(now); got != uint64(cfg.MaxVideoBitrate) {
+		t.Errorf("a paused subscriber caps the publisher: %d", got)
+	}
 }
 
 func TestKeyframeRequestsRateLimited(t *testing.T) {
