@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
 
 	"parley/backend/client"
 	"parley/backend/signal"
@@ -116,9 +117,22 @@ type frameLog struct {
 	mu    sync.Mutex
 	times []time.Time
 	ssrcs map[uint32]bool
+	// starts: arrival and keyframe flag of each frame's first packet
+	starts []frameStart
+}
+
+type frameStart struct {
+	at  time.Time
+	key bool
 }
 
 func (f *frameLog) sink(p *rtp.Packet) {
+	var desc codecs.VP8Packet
+	if payload, err := desc.Unmarshal(p.Payload); err == nil && desc.S == 1 && desc.PID == 0 && len(payload) > 0 {
+		f.mu.Lock()
+		f.starts = append(f.starts, frameStart{at: time.Now(), key: payload[0]&0x01 == 0})
+		f.mu.Unlock()
+	}
 	if !p.Marker {
 		return
 	}
@@ -126,6 +140,18 @@ func (f *frameLog) sink(p *rtp.Packet) {
 	f.times = append(f.times, time.Now())
 	f.ssrcs[p.SSRC] = true
 	f.mu.Unlock()
+}
+
+// firstStartAfter is the first frame that began arriving after t.
+func (f *frameLog) firstStartAfter(t time.Time) (frameStart, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, s := range f.starts {
+		if s.at.After(t) {
+			return s, true
+		}
+	}
+	return frameStart{}, false
 }
 
 // since counts frames after t.
@@ -288,6 +314,29 @@ func TestCameraUnplugTurnsOff(t *testing.T) {
 	at := time.Now()
 	if !meetingtest.WaitFor(5*time.Second, func() bool { return frames.since(at) >= 10 }) {
 		t.Error("no camera frames after turning the camera on again")
+	}
+}
+
+// TestUnmuteResumesAtKeyframe: frames encoded while the camera was off
+// never reached anyone, so the first frame after turning it back on is a
+// keyframe, never a delta frame that refers to pictures the others missed.
+func TestUnmuteResumesAtKeyframe(t *testing.T) {
+	a, _, _, frames := hostWithCameras(t, 1)
+	for round := range 5 {
+		if err := a.SetMuted("video", true); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(300 * time.Millisecond) // the camera keeps encoding meanwhile
+		at := time.Now()
+		if err := a.SetMuted("video", false); err != nil {
+			t.Fatal(err)
+		}
+		if !meetingtest.WaitFor(5*time.Second, func() bool { _, ok := frames.firstStartAfter(at); return ok }) {
+			t.Fatalf("round %d: no frame after unmuting", round)
+		}
+		if first, _ := frames.firstStartAfter(at); !first.key {
+			t.Fatalf("round %d: the first frame after unmuting is a delta frame", round)
+		}
 	}
 }
 

@@ -78,6 +78,8 @@ func (p *publication) setMuted(kind string, muted bool) error {
 	if err := p.cl.SetMuted(lt.ID(), muted); err != nil {
 		return fmt.Errorf("mute %s: %w", kind, err)
 	}
+	// The sender also holds back delta frames until a keyframe after a
+	// mute; asking now saves it a frame's wait.
 	if kind == "video" && !muted && kf != nil {
 		kf()
 	}
@@ -147,6 +149,7 @@ func (a *App) publishTest(m *meeting, p *publication) error {
 	vw := &localVideo{out: video, self: self}
 	aw := &localAudio{out: audio}
 	vp := testsrc.NewPlayer(md.Video, vw)
+	vw.rewind = vp.RequestKeyframe
 	ap := testsrc.NewPlayer(md.Audio, aw)
 	p.mu.Lock()
 	p.self = self
@@ -204,6 +207,10 @@ type localVideo struct {
 	local atomic.Pointer[client.LocalTrack]
 	self  *render.Track
 	ts    uint32 // 90 kHz, for the self view
+	// rewind asks the player for its keyframe; needKey: frames were left
+	// out (muted), so the next one sent must be a keyframe.
+	rewind  func()
+	needKey bool
 }
 
 func (w *localVideo) WriteFrame(data []byte, dur time.Duration, nonReference bool) error {
@@ -211,10 +218,16 @@ func (w *localVideo) WriteFrame(data []byte, dur time.Duration, nonReference boo
 	w.ts += uint32(dur * 90_000 / time.Second)
 	lt := w.local.Load()
 	if lt == nil || lt.Muted() {
+		w.needKey = true
 		return nil
 	}
+	key, _, _ := vp8.ParseKeyframe(data)
+	if w.needKey && !key {
+		w.rewind()
+		return nil
+	}
+	w.needKey = false
 	if w.self != nil {
-		key, _, _ := vp8.ParseKeyframe(data)
 		w.self.WriteFrame(vp8.Frame{Data: data, Keyframe: key, NonReference: nonReference, Timestamp: ts})
 	}
 	return w.out.WriteFrame(data, dur, nonReference)
