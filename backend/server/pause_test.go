@@ -6,11 +6,11 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
-	"github.com/pion/rtp/codecs"
 
 	"parley/backend/client"
 	"parley/backend/server"
 	"parley/backend/signal"
+	"parley/media/vp8"
 	"parley/testing/meetingtest"
 )
 
@@ -36,9 +36,7 @@ func (w *keyframeWatch) packet(p *rtp.Packet) {
 		return
 	}
 	w.armed = false
-	var vp8 codecs.VP8Packet
-	frame, err := vp8.Unmarshal(p.Payload)
-	w.verdict <- err == nil && vp8.S == 1 && vp8.PID == 0 && len(frame) > 0 && frame[0]&1 == 0
+	w.verdict <- vp8.KeyframeStart(p.Payload)
 }
 
 // Pausing another participant's video stops its packets to the one who

@@ -14,6 +14,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"parley/backend/rtcconf"
+	"parley/media/vp8"
 )
 
 // TrackKind is what a published track carries, as the signaling protocol
@@ -450,7 +451,7 @@ func (r *Receiver) handlePacket(buf []byte, now int64) {
 		payload:     payload,
 		arrival:     now,
 	}
-	if r.keyframes && vp8KeyframeStart(payload) {
+	if r.keyframes && vp8.KeyframeStart(payload) {
 		p.keyframe = true
 		r.stats.keyframes.Add(1)
 	}

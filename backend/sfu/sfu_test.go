@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"parley/backend/rtcconf"
+	"parley/media/vp8"
 )
 
 func TestMain(m *testing.M) {
@@ -355,7 +356,7 @@ func (h *harness) subscriber(id string) *peer {
 			}
 			s.mu.Lock()
 			if len(rt.seqs) == 0 && rt.kind == webrtc.RTPCodecTypeVideo {
-				rt.firstKey = vp8KeyframeStart(pkt.Payload)
+				rt.firstKey = vp8.KeyframeStart(pkt.Payload)
 			}
 			rt.seqs = append(rt.seqs, pkt.SequenceNumber)
 			if rt.levelExtID != 0 && len(pkt.GetExtension(rt.levelExtID)) == 1 {

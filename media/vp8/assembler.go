@@ -96,39 +96,6 @@ type pendingFrame struct {
 	pic       pictureID
 }
 
-// pictureID is a frame's VP8 picture id (RFC 7741 §4.2), which senders
-// count up by one per frame: a gap means a whole frame was lost, which
-// sequence numbers alone cannot tell from the end of the previous frame.
-type pictureID struct {
-	id   uint16
-	bits uint8 // 7 or 15; 0: the frame carried none
-}
-
-// follows reports whether p is the picture right after prev, or whether
-// either lacks an id (nothing to judge by).
-func (p pictureID) follows(prev pictureID) bool {
-	if p.bits == 0 || prev.bits == 0 || p.bits != prev.bits {
-		return true
-	}
-	mask := uint16(1)<<p.bits - 1
-	return p.id == (prev.id+1)&mask
-}
-
-// readPictureID reads the picture id of a VP8 payload descriptor (its
-// M bit tells 7 from 15 bits, which pion's parser does not keep).
-func readPictureID(payload []byte) pictureID {
-	if len(payload) < 3 || payload[0]&0x80 == 0 || payload[1]&0x80 == 0 {
-		return pictureID{}
-	}
-	if payload[2]&0x80 == 0 {
-		return pictureID{id: uint16(payload[2] & 0x7f), bits: 7}
-	}
-	if len(payload) < 4 {
-		return pictureID{}
-	}
-	return pictureID{id: uint16(payload[2]&0x7f)<<8 | uint16(payload[3]), bits: 15}
-}
-
 // NewAssembler returns an Assembler with the default limits that waits for
 // a keyframe before releasing anything.
 func NewAssembler(requestKeyframe func()) *Assembler {

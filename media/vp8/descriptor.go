@@ -1,0 +1,76 @@
+package vp8
+
+// KeyframeStart reports whether an RTP payload (RFC 7741) is the first
+// packet of a VP8 key frame: the payload descriptor has S=1 and PID=0, and
+// the VP8 payload header that follows has P=0 (inverse key frame flag).
+func KeyframeStart(payload []byte) bool {
+	if len(payload) < 1 {
+		return false
+	}
+	b0 := payload[0]
+	if b0&0x10 == 0 || b0&0x07 != 0 { // S bit, partition index
+		return false
+	}
+	i := 1
+	if b0&0x80 != 0 { // X: extended control bits
+		if len(payload) < i+1 {
+			return false
+		}
+		x := payload[i]
+		i++
+		if x&0x80 != 0 { // I: picture ID
+			if len(payload) < i+1 {
+				return false
+			}
+			if payload[i]&0x80 != 0 { // M: 15-bit picture ID
+				i += 2
+			} else {
+				i++
+			}
+		}
+		if x&0x40 != 0 { // L: TL0PICIDX
+			i++
+		}
+		if x&0x30 != 0 { // T or K: TID/Y/KEYIDX
+			i++
+		}
+	}
+	if len(payload) <= i {
+		return false
+	}
+
+	return payload[i]&0x01 == 0
+}
+
+// pictureID is a frame's VP8 picture id (RFC 7741 §4.2), which senders
+// count up by one per frame: a gap means a whole frame was lost, which
+// sequence numbers alone cannot tell from the end of the previous frame.
+type pictureID struct {
+	id   uint16
+	bits uint8 // 7 or 15; 0: the frame carried none
+}
+
+// follows reports whether p is the picture right after prev, or whether
+// either lacks an id (nothing to judge by).
+func (p pictureID) follows(prev pictureID) bool {
+	if p.bits == 0 || prev.bits == 0 || p.bits != prev.bits {
+		return true
+	}
+	mask := uint16(1)<<p.bits - 1
+	return p.id == (prev.id+1)&mask
+}
+
+// readPictureID reads the picture id of a VP8 payload descriptor (its
+// M bit tells 7 from 15 bits, which pion's parser does not keep).
+func readPictureID(payload []byte) pictureID {
+	if len(payload) < 3 || payload[0]&0x80 == 0 || payload[1]&0x80 == 0 {
+		return pictureID{}
+	}
+	if payload[2]&0x80 == 0 {
+		return pictureID{id: uint16(payload[2] & 0x7f), bits: 7}
+	}
+	if len(payload) < 4 {
+		return pictureID{}
+	}
+	return pictureID{id: uint16(payload[2]&0x7f)<<8 | uint16(payload[3]), bits: 15}
+}
