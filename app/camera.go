@@ -79,9 +79,7 @@ func (v *videoSender) current() (*capture.Source, cameraInfo) {
 func (v *videoSender) run(ctx context.Context, src *capture.Source, done chan struct{}, onFail func(*capture.Source, error)) {
 	defer close(done)
 	frameDur := time.Second / time.Duration(max(src.FPS, 1))
-	// After frames nobody got (muted), a delta frame would be decoded
-	// against pictures the viewers never saw: resume at a keyframe.
-	needKey := false
+	var gate muteGate
 	for ctx.Err() == nil {
 		f, err := src.Read()
 		if err != nil {
@@ -90,15 +88,9 @@ func (v *videoSender) run(ctx context.Context, src *capture.Source, done chan st
 			}
 			return
 		}
-		if v.local.Muted() {
-			needKey = true
+		if !gate.pass(v.local.Muted(), f.Keyframe, src.ForceKeyframe) {
 			continue
 		}
-		if needKey && !f.Keyframe {
-			src.ForceKeyframe()
-			continue
-		}
-		needKey = false
 		if bps := v.bitrate(src); bps != src.Bitrate() {
 			src.SetBitrate(bps)
 		}

@@ -15,6 +15,7 @@ import (
 	"parley/backend/client"
 	"parley/backend/signal"
 	"parley/media/capture"
+	"parley/media/vp8"
 	"parley/testing/meetingtest"
 )
 
@@ -128,9 +129,9 @@ type frameStart struct {
 
 func (f *frameLog) sink(p *rtp.Packet) {
 	var desc codecs.VP8Packet
-	if payload, err := desc.Unmarshal(p.Payload); err == nil && desc.S == 1 && desc.PID == 0 && len(payload) > 0 {
+	if _, err := desc.Unmarshal(p.Payload); err == nil && desc.S == 1 && desc.PID == 0 {
 		f.mu.Lock()
-		f.starts = append(f.starts, frameStart{at: time.Now(), key: payload[0]&0x01 == 0})
+		f.starts = append(f.starts, frameStart{at: time.Now(), key: vp8.KeyframeStart(p.Payload)})
 		f.mu.Unlock()
 	}
 	if !p.Marker {

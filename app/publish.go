@@ -207,26 +207,39 @@ type localVideo struct {
 	local atomic.Pointer[client.LocalTrack]
 	self  *render.Track
 	ts    uint32 // 90 kHz, for the self view
-	// rewind asks the player for its keyframe; needKey: frames were left
-	// out (muted), so the next one sent must be a keyframe.
-	rewind  func()
-	needKey bool
+	// rewind asks the player for its keyframe.
+	rewind func()
+	gate   muteGate
+}
+
+// muteGate leaves out a muted track's frames and, after the mute, delta
+// frames until a keyframe: they would be decoded against pictures that
+// nobody got.
+type muteGate struct{ needKey bool }
+
+// pass reports whether a frame goes out; askKeyframe is called for each
+// delta frame held back after a mute.
+func (g *muteGate) pass(muted, keyframe bool, askKeyframe func()) bool {
+	if muted {
+		g.needKey = true
+		return false
+	}
+	if g.needKey && !keyframe {
+		askKeyframe()
+		return false
+	}
+	g.needKey = false
+	return true
 }
 
 func (w *localVideo) WriteFrame(data []byte, dur time.Duration, nonReference bool) error {
 	ts := w.ts
 	w.ts += uint32(dur * 90_000 / time.Second)
 	lt := w.local.Load()
-	if lt == nil || lt.Muted() {
-		w.needKey = true
-		return nil
-	}
 	key, _, _ := vp8.ParseKeyframe(data)
-	if w.needKey && !key {
-		w.rewind()
+	if !w.gate.pass(lt == nil || lt.Muted(), key, w.rewind) {
 		return nil
 	}
-	w.needKey = false
 	if w.self != nil {
 		w.self.WriteFrame(vp8.Frame{Data: data, Keyframe: key, NonReference: nonReference, Timestamp: ts})
 	}
