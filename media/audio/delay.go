@@ -21,8 +21,14 @@ const (
 	window   = decRate * 2 / 5      // 400 ms compared
 	minLag   = -decRate / 10        // -100 ms: an echo before its reference
 	maxLag   = decRate * 500 / 1000 // 500 ms
-	history  = window + maxLag - minLag
-	every    = 25 // frames between estimates (250 ms)
+	// farLag is how early an echo can come when the reference was anchored
+	// while the capture stream had a backlog (its frames were older than
+	// they seemed): searched only when nothing matched from minLag on,
+	// since it needs an older microphone window.
+	farLag      = -decRate / 2 // -500 ms
+	nearHistory = window + maxLag - minLag
+	history     = window + maxLag - farLag
+	every       = 25 // frames between estimates (250 ms)
 	// An echo 20…70 ms after the reference is left alone: the canceller
 	// models it well, and moving the reference means learning anew.
 	okFrom = decRate * 20 / 1000
@@ -59,35 +65,53 @@ func (e *delayEstimator) observe(mic, ref []int16) {
 // estimate returns the echo's delay after the reference (48 kHz samples)
 // when it should be corrected.
 func (e *delayEstimator) estimate() (int64, bool) {
-	if e.frames < every || len(e.mic) < history {
+	if e.frames < every || len(e.mic) < nearHistory {
 		return 0, false
 	}
 	e.frames = 0
-	// The microphone window ends -minLag before the newest sample, so that
+	best, bestC, heard := e.search(minLag, maxLag)
+	if !heard {
+		return 0, false
+	}
+	if bestC < 0.4 && len(e.mic) >= history {
+		if far, farC, _ := e.search(farLag, minLag-1); farC > bestC {
+			best, bestC = far, farC
+		}
+	}
+	if bestC < 0.4 || (best >= okFrom && best <= okTo) {
+		return 0, false
+	}
+	return int64(best) * decimate, true
+}
+
+// search finds the lag in lo..hi (decimated samples, lo < 0) at which the
+// microphone best matches the reference, and its normalised correlation;
+// heard is false when nothing was played or nothing heard.
+func (e *delayEstimator) search(lo, hi int) (best int, bestC float64, heard bool) {
+	// The microphone window ends -lo before the newest sample, so that
 	// reference after it is there for negative lags.
-	mic := e.mic[len(e.mic)-window+minLag : len(e.mic)+minLag]
-	ref := e.ref[len(e.ref)-history:]
+	mic := e.mic[len(e.mic)-window+lo : len(e.mic)+lo]
+	ref := e.ref[len(e.ref)-(window+hi-lo):]
 	// ref index of mic[0] at lag 0.
-	base := history - window + minLag
+	base := hi
 	var micE float64
 	for _, v := range mic {
 		micE += float64(v) * float64(v)
 	}
 	var refE float64
-	for _, v := range ref[base-maxLag : base+window] {
+	for _, v := range ref[:base+window] {
 		refE += float64(v) * float64(v)
 	}
 	// Nothing played, or nothing heard: nothing to learn.
 	if refE < float64(window)*200*200 || micE < float64(window)*50*50 {
-		return 0, false
+		return 0, 0, false
 	}
 	// Energy of every reference segment, from running sums.
 	sq := make([]float64, len(ref)+1)
 	for i, v := range ref {
 		sq[i+1] = sq[i] + float64(v)*float64(v)
 	}
-	best, bestC := 0, 0.0
-	for lag := minLag; lag <= maxLag; lag++ {
+	for lag := lo; lag <= hi; lag++ {
 		from := base - lag
 		seg := ref[from : from+window]
 		segE := sq[from+window] - sq[from]
@@ -102,8 +126,5 @@ func (e *delayEstimator) estimate() (int64, bool) {
 			best, bestC = lag, nc
 		}
 	}
-	if bestC < 0.4 || (best >= okFrom && best <= okTo) {
-		return 0, false
-	}
-	return int64(best) * decimate, true
+	return best, bestC, true
 }
