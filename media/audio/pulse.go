@@ -414,7 +414,7 @@ func (s *Stream) recordLoop() {
 			s.fail(fmt.Errorf("%w: %w", ErrMicLost, paError(cerr)))
 			return
 		}
-		if s.far.needsAnchor(len(far)) {
+		if s.far.needsAnchor() {
 			s.far.anchor(len(far))
 		}
 		s.far.aligned(far)
@@ -439,6 +439,13 @@ func (s *Stream) recordLoop() {
 // corrected by the delay estimator, which finds the echo in the
 // microphone signal itself; it only changes when the echo moved (an
 // underrun, a device switch), because the canceller models a fixed path.
+//
+// One stream can slip against the other without a sound to find the echo
+// by: a microphone that starts delivering half a second after its first
+// frames, a speaker that underruns. Either way, written-captured (steady
+// within a frame or two otherwise) steps by the slip and the echo moves
+// by as much, so a step that holds is followed at once, before anyone
+// talks.
 type farRing struct {
 	mu       sync.Mutex
 	log      *slog.Logger
@@ -452,6 +459,10 @@ type farRing struct {
 	// sound was being played: a reference pointing at the wrong place.
 	lastLoud  int64
 	silentRef int
+	// lead is written-captured when the reference was last placed; a
+	// different lead held for slipHold frames is a slip.
+	lead, slipLead int64
+	slipFrames     int
 }
 
 func newFarRing(n int, log *slog.Logger) *farRing { return &farRing{buf: make([]int16, n), log: log} }
@@ -475,14 +486,15 @@ func (r *farRing) write(frame []int16) {
 // cause.
 const leadMargin = Rate * 40 / 1000
 
-// needsAnchor says whether the reference for the next frame of n samples
-// is unknown: the first frame, or the reference fell out of what was
-// played (the capture stream delivered a burst, or playback stalled).
-func (r *farRing) needsAnchor(n int) bool {
+// needsAnchor says whether the reference for the next frame is unknown:
+// the first frame, or the reference fell out of the ring. (A reference
+// not written yet is an underrun under way: it is silence, and the slip
+// is followed when playback resumes.)
+func (r *farRing) needsAnchor() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	start := r.captured + r.shift
-	return !r.started || start < 0 || start+int64(n) > r.written || r.written-start > int64(len(r.buf)) ||
+	return !r.started || start < 0 || r.written-start > int64(len(r.buf)) ||
 		r.silentRef > 100 // a second of a silent reference while the speaker played sound
 }
 
@@ -501,6 +513,45 @@ func (r *farRing) anchor(n int) {
 	}
 	r.shift, r.started = r.written-int64(n)-Rate*10/1000-r.captured, true
 	r.silentRef = 0
+	r.lead, r.slipFrames = r.written-r.captured, 0
+}
+
+const (
+	// slipMin is the smallest step of written-captured taken for a slip:
+	// above the jitter of both streams' 10 ms writes and reads.
+	slipMin = Rate * 50 / 1000
+	// slipHold frames (300 ms) within slipJitter of one another make a
+	// step a slip rather than a stall the streams catch up on.
+	slipHold   = 30
+	slipJitter = Rate * 20 / 1000
+)
+
+// followSlip moves the reference with a slip of one stream against the
+// other; called with r.mu held, once per captured frame.
+func (r *farRing) followSlip() {
+	lead := r.written - r.captured
+	if abs64(lead-r.lead) < slipMin {
+		r.slipFrames = 0
+		return
+	}
+	if r.slipFrames == 0 || abs64(lead-r.slipLead) > slipJitter {
+		r.slipLead, r.slipFrames = lead, 1
+		return
+	}
+	r.slipFrames++
+	if r.slipFrames < slipHold {
+		return
+	}
+	r.log.Info("echo reference followed a slip", "ms", float64(r.slipLead-r.lead)*1000/Rate)
+	r.shift += r.slipLead - r.lead
+	r.lead, r.slipFrames = r.slipLead, 0
+}
+
+func abs64(v int64) int64 {
+	if v < 0 {
+		return -v
+	}
+	return v
 }
 
 // aligned fills far with the reference for the next captured frame.
@@ -518,6 +569,7 @@ func (r *farRing) aligned(far []int16) {
 		far[i] = r.buf[p%int64(len(r.buf))]
 		silent = silent && far[i] == 0
 	}
+	r.followSlip()
 	r.captured += int64(len(far))
 	if silent && r.written-r.lastLoud < Rate/2 {
 		r.silentRef++

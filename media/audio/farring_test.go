@@ -1,0 +1,90 @@
+package audio
+
+import (
+	"io"
+	"log/slog"
+	"testing"
+)
+
+// soundCard plays and records one frame per 10 ms tick, as a sound card
+// does, and runs a farRing the way Stream's two loops do. It knows, for
+// every frame recorded, how many frames the speaker had played by then:
+// the truth the reference must keep a fixed distance from.
+type soundCard struct {
+	ring      *farRing
+	queued    int     // frames written, not yet played
+	played    int64   // frames played (underrun silence not counted)
+	recorded  []int64 // per recorded frame: played when it was recorded
+	delivered int     // recorded frames read by the capture loop
+	offsets   []int64 // per captured frame: reference position minus truth
+}
+
+// tick advances 10 ms. The play loop keeps four frames queued unless
+// playStalled; the microphone records unless micOff (a source not
+// delivering yet); the capture loop reads everything recorded unless
+// readStalled.
+func (s *soundCard) tick(playStalled, micOff, readStalled bool) {
+	if s.queued > 0 {
+		s.queued--
+		s.played++
+	}
+	frame := make([]int16, FrameSamples)
+	for !playStalled && s.queued < 4 {
+		s.ring.write(frame)
+		s.queued++
+	}
+	if !micOff {
+		s.recorded = append(s.recorded, s.played)
+	}
+	far := make([]int16, FrameSamples)
+	for !readStalled && s.delivered < len(s.recorded) {
+		if s.ring.needsAnchor() {
+			s.ring.anchor(FrameSamples)
+		}
+		ref := s.ring.captured + s.ring.shift
+		s.offsets = append(s.offsets, ref-s.recorded[s.delivered]*FrameSamples)
+		s.ring.aligned(far)
+		s.delivered++
+	}
+}
+
+// The reference keeps its place relative to the echo when one stream
+// slips against the other (frames that never came, an underrun), and
+// does not move for jitter or for a capture loop that fell behind and
+// caught up (nothing was lost).
+func TestFarRingFollowsSlips(t *testing.T) {
+	type events struct{ playStalled, micOff, readStalled func(tick int) bool }
+	never := func(int) bool { return false }
+	between := func(from, to int) func(int) bool {
+		return func(tick int) bool { return tick >= from && tick < to }
+	}
+	for _, tc := range []struct {
+		name string
+		ev   events
+	}{
+		{"steady", events{never, never, never}},
+		{"bursty loops", events{func(tick int) bool { return tick%3 == 1 }, never, func(tick int) bool { return tick%2 == 1 }}},
+		{"microphone delivers nothing for 500 ms after its first frames", events{never, between(2, 52), never}},
+		{"microphone loses 250 ms mid-call", events{never, between(200, 225), never}},
+		{"speaker underruns for 300 ms", events{between(200, 230), never, never}},
+		{"capture loop stalls 300 ms and catches up", events{never, never, between(200, 230)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &soundCard{ring: newFarRing(2*Rate, slog.New(slog.NewTextHandler(io.Discard, nil)))}
+			for tick := range 600 {
+				s.tick(tc.ev.playStalled(tick), tc.ev.micOff(tick), tc.ev.readStalled(tick))
+			}
+			// A steady card's reference sits this far from the truth.
+			steady := &soundCard{ring: newFarRing(2*Rate, slog.New(slog.NewTextHandler(io.Discard, nil)))}
+			for range 100 {
+				steady.tick(false, false, false)
+			}
+			want := steady.offsets[len(steady.offsets)-1]
+			for i, got := range s.offsets[len(s.offsets)-100:] {
+				if d := got - want; d > 2*FrameSamples || d < -2*FrameSamples {
+					t.Fatalf("frame %d from the end: reference %d ms from where it belongs", 100-i, d*1000/Rate)
+				}
+			}
+		})
+	}
+}
