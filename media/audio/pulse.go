@@ -414,14 +414,23 @@ func (s *Stream) recordLoop() {
 			s.fail(fmt.Errorf("%w: %w", ErrMicLost, paError(cerr)))
 			return
 		}
-		if s.far.needsAnchor() {
-			s.far.anchor(len(far))
+		why := s.far.needsAnchor()
+		moved := why != ""
+		if moved {
+			s.far.anchor(len(far), why)
 		}
-		s.far.aligned(far)
-		s.align.observe(mic, far)
-		if d, ok := s.align.estimate(); ok {
-			s.far.adjust(d)
+		if s.far.aligned(far) || moved {
+			// Frames paired before the move would blur the estimate.
 			s.align.reset()
+		}
+		s.align.observe(mic, far)
+		// While the streams are slipping the echo is on its way to a
+		// place the slip will put the reference at anyway.
+		if !s.far.slipping() {
+			if d, ok := s.align.estimate(); ok {
+				s.far.adjust(d)
+				s.align.reset()
+			}
 		}
 		s.capture(mic, far)
 	}
@@ -486,65 +495,102 @@ func (r *farRing) write(frame []int16) {
 // cause.
 const leadMargin = Rate * 40 / 1000
 
-// needsAnchor says whether the reference for the next frame is unknown:
-// the first frame, or the reference fell out of the ring. (A reference
-// not written yet is an underrun under way: it is silence, and the slip
-// is followed when playback resumes.)
-func (r *farRing) needsAnchor() bool {
+// needsAnchor says why the reference for the next frame is unknown, or
+// "": the first frame, or the reference fell out of the ring. (A
+// reference not written yet is an underrun under way: it is silence, and
+// the slip is followed when playback resumes.)
+func (r *farRing) needsAnchor() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	start := r.captured + r.shift
-	return !r.started || start < 0 || r.written-start > int64(len(r.buf)) ||
-		r.silentRef > 100 // a second of a silent reference while the speaker played sound
+	switch {
+	case !r.started:
+		return "first frame"
+	case start < 0:
+		return "reference before the first sample played"
+	case r.written-start > int64(len(r.buf)):
+		return "reference older than the ring"
+	case r.silentRef > 100:
+		return "reference silent for 1 s while the speaker played"
+	}
+	return ""
 }
 
-// anchor places the reference at the newest samples written. Their echo
-// is still to come (after the playback buffer, the room and the capture
-// buffer), so it follows the reference, within the canceller's tail; the
-// estimator then moves the reference to leadMargin before the echo once
-// the far end talks. (The streams' latency reports cannot place it: the
-// capture side's jumps by hundreds of milliseconds under load, and the
-// room's own delay is in neither.)
-func (r *farRing) anchor(n int) {
+// anchor places the reference at what the speaker is playing now: the
+// newest samples written less the playback queue. Its echo is still to
+// come (after the room and the capture buffer), so it follows the
+// reference, within the canceller's tail; the estimator then moves the
+// reference to leadMargin before the echo once the far end talks. Kept a
+// queue behind the newest samples, the reference never runs out of
+// written samples when the writer is a little late. (The streams'
+// latency reports cannot place it: the capture side's jumps by hundreds
+// of milliseconds under load, and the room's own delay is in neither.)
+func (r *farRing) anchor(n int, why string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	shift := r.written - int64(n) - playQueue - r.captured
 	if r.started {
-		r.log.Info("echo reference re-anchored")
+		r.log.Info("echo reference re-anchored", "why", why, "moved_ms", float64(shift-r.shift)*1000/Rate)
 	}
-	r.shift, r.started = r.written-int64(n)-Rate*10/1000-r.captured, true
+	r.shift, r.started = shift, true
 	r.silentRef = 0
 	r.lead, r.slipFrames = r.written-r.captured, 0
 }
 
+// playQueue is what the speaker stream keeps queued (parley_open's
+// tlength: four frames).
+const playQueue = 4 * FrameSamples
+
 const (
 	// slipMin is the smallest step of written-captured taken for a slip:
-	// above the jitter of both streams' 10 ms writes and reads.
-	slipMin = Rate * 50 / 1000
+	// above the jitter of both streams' 10 ms writes and reads (±10 ms
+	// measured).
+	slipMin = Rate * 30 / 1000
 	// slipHold frames (300 ms) within slipJitter of one another make a
 	// step a slip rather than a stall the streams catch up on.
 	slipHold   = 30
 	slipJitter = Rate * 20 / 1000
+	// slipHoldUnwritten frames do when the reference is past the newest
+	// samples written, which only a stalled speaker stream can cause.
+	slipHoldUnwritten = 5
 )
 
 // followSlip moves the reference with a slip of one stream against the
-// other; called with r.mu held, once per captured frame.
-func (r *farRing) followSlip() {
+// other, and says whether it did; called with r.mu held, once per
+// captured frame.
+func (r *farRing) followSlip() bool {
 	lead := r.written - r.captured
 	if abs64(lead-r.lead) < slipMin {
 		r.slipFrames = 0
-		return
+		return false
 	}
 	if r.slipFrames == 0 || abs64(lead-r.slipLead) > slipJitter {
 		r.slipLead, r.slipFrames = lead, 1
-		return
+		return false
 	}
 	r.slipFrames++
-	if r.slipFrames < slipHold {
-		return
+	hold := slipHold
+	if r.captured+r.shift+FrameSamples > r.written {
+		// The reference runs ahead of what was written: playback
+		// stalled, and what it plays now is behind the reference.
+		hold = slipHoldUnwritten
+	}
+	if r.slipFrames < hold {
+		return false
 	}
 	r.log.Info("echo reference followed a slip", "ms", float64(r.slipLead-r.lead)*1000/Rate)
 	r.shift += r.slipLead - r.lead
 	r.lead, r.slipFrames = r.slipLead, 0
+	return true
+}
+
+// slipping says whether written-captured is away from where the
+// reference was placed (a slip that has not held long enough yet, or
+// jitter that will settle back).
+func (r *farRing) slipping() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.slipFrames > 0
 }
 
 func abs64(v int64) int64 {
@@ -554,8 +600,9 @@ func abs64(v int64) int64 {
 	return v
 }
 
-// aligned fills far with the reference for the next captured frame.
-func (r *farRing) aligned(far []int16) {
+// aligned fills far with the reference for the next captured frame, and
+// says whether the reference moved with a slip after it.
+func (r *farRing) aligned(far []int16) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	start := r.captured + r.shift
@@ -569,13 +616,14 @@ func (r *farRing) aligned(far []int16) {
 		far[i] = r.buf[p%int64(len(r.buf))]
 		silent = silent && far[i] == 0
 	}
-	r.followSlip()
+	moved := r.followSlip()
 	r.captured += int64(len(far))
 	if silent && r.written-r.lastLoud < Rate/2 {
 		r.silentRef++
 	} else {
 		r.silentRef = 0
 	}
+	return moved
 }
 
 // adjust moves the reference so that the echo, found d samples after it,
