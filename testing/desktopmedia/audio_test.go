@@ -3,6 +3,7 @@ package desktopmedia
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -106,8 +107,14 @@ func TestAudioBetweenTwoWindows(t *testing.T) {
 	erle := 10 * math.Log10(eEcho/math.Max(eSent, 1))
 	t.Logf("echo at Alice's microphone RMS %.0f, what Bob heard of it RMS %.0f: ERLE %.1f dB",
 		math.Sqrt(eEcho/float64(n)), math.Sqrt(eSent/float64(n)), erle)
+	var course []string
+	for i := 0; i+rate/2 <= n; i += rate / 2 {
+		course = append(course, fmt.Sprintf("%.0f", 10*math.Log10(energy(echo[i:i+rate/2])/math.Max(energy(sent[i:i+rate/2]), 1))))
+	}
+	t.Logf("ERLE per 500 ms: %v", course)
 	if erle < 20 {
-		t.Errorf("Alice's echo reached Bob attenuated by only %.1f dB, want ≥ 20", erle)
+		t.Errorf("Alice's echo reached Bob attenuated by only %.1f dB, want ≥ 20; Alice's echo canceller said:\n%s",
+			erle, grepFile(t, host.log, "echo reference"))
 	}
 	near, _ := spkB.Recording(nearAt + delay + rate/2)
 	if len(near) < rate {
@@ -134,7 +141,7 @@ func waitOrExit(t *testing.T, d time.Duration, apps ...*appProc) {
 			select {
 			case err := <-p.exited:
 				p.exited <- err
-				t.Fatalf("%s exited: %v (see artifacts/desktopmedia-%s.log)", p.name, err, p.name)
+				t.Fatalf("%s exited: %v (see %s)", p.name, err, p.log)
 			default:
 			}
 		}
@@ -170,4 +177,20 @@ func writeBench(t *testing.T, figures map[string]any) {
 		t.Error(err)
 	}
 	t.Logf("figures: %s", data)
+}
+
+// grepFile returns the lines of a file that contain sub.
+func grepFile(t *testing.T, path, sub string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	var lines []string
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.Contains(l, sub) {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(lines, "\n")
 }

@@ -94,6 +94,7 @@ type appProc struct {
 	name   string
 	cmd    *exec.Cmd
 	report string
+	log    string // the app's output, in the artifacts
 	exited chan error
 	mu     sync.Mutex
 	out    strings.Builder // stdout, for the invite link
@@ -102,7 +103,7 @@ type appProc struct {
 }
 
 // startApp runs the app on display d; its output goes to
-// artifacts/desktopmedia-NAME.log. Extra environment in env.
+// artifacts/desktopmedia-TEST-NAME.log. Extra environment in env.
 func startApp(t *testing.T, ctx context.Context, bin string, d *display, name string, env []string, args ...string) *appProc {
 	t.Helper()
 	dir := t.TempDir()
@@ -114,7 +115,8 @@ func startApp(t *testing.T, ctx context.Context, bin string, d *display, name st
 	p.cmd.Env = append(os.Environ(), "DISPLAY="+d.name, "XDG_CONFIG_HOME="+filepath.Join(dir, "config"),
 		"XDG_CACHE_HOME="+filepath.Join(dir, "cache"), "XDG_DATA_HOME="+filepath.Join(dir, "data"))
 	p.cmd.Env = append(p.cmd.Env, env...)
-	logFile, err := os.Create(filepath.Join(meetingtest.ArtifactDir(t), "desktopmedia-"+name+".log"))
+	p.log = filepath.Join(meetingtest.ArtifactDir(t), "desktopmedia-"+t.Name()+"-"+name+".log")
+	logFile, err := os.Create(p.log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,11 +168,11 @@ func (p *appProc) invite(t *testing.T, timeout time.Duration) string {
 		select {
 		case err := <-p.exited:
 			p.exited <- err
-			t.Fatalf("%s exited before hosting: %v (see artifacts/desktopmedia-%s.log)", p.name, err, p.name)
+			t.Fatalf("%s exited before hosting: %v (see %s)", p.name, err, p.log)
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-	t.Fatalf("%s printed no invite link within %s (see artifacts/desktopmedia-%s.log)", p.name, timeout, p.name)
+	t.Fatalf("%s printed no invite link within %s (see %s)", p.name, timeout, p.log)
 	return ""
 }
 

@@ -32,7 +32,7 @@ func TestStatsOverlayInWindow(t *testing.T) {
 	select {
 	case <-time.After(12 * time.Second):
 	case err := <-guest.exited:
-		t.Fatalf("Bob exited early: %v (see artifacts/desktopmedia-Bob.log)", err)
+		t.Fatalf("Bob exited early: %v (see %s)", err, guest.log)
 	}
 	shot := filepath.Join(meetingtest.ArtifactDir(t), "desktopmedia-stats-overlay.png")
 	screenshot(t, dispB, shot)

@@ -42,9 +42,9 @@ func TestVideoBetweenTwoWindows(t *testing.T) {
 	select {
 	case <-time.After(18 * time.Second):
 	case err := <-guest.exited:
-		t.Fatalf("Bob exited early: %v (see artifacts/desktopmedia-Bob.log)", err)
+		t.Fatalf("Bob exited early: %v (see %s)", err, guest.log)
 	case err := <-host.exited:
-		t.Fatalf("Alice exited early: %v (see artifacts/desktopmedia-Alice.log)", err)
+		t.Fatalf("Alice exited early: %v (see %s)", err, host.log)
 	}
 
 	// Three screenshots of each window, 1 s apart.
