@@ -115,7 +115,7 @@ func startApp(t *testing.T, ctx context.Context, bin string, d *display, name st
 	p.cmd.Env = append(os.Environ(), "DISPLAY="+d.name, "XDG_CONFIG_HOME="+filepath.Join(dir, "config"),
 		"XDG_CACHE_HOME="+filepath.Join(dir, "cache"), "XDG_DATA_HOME="+filepath.Join(dir, "data"))
 	p.cmd.Env = append(p.cmd.Env, env...)
-	p.log = filepath.Join(meetingtest.ArtifactDir(t), "desktopmedia-"+t.Name()+"-"+name+".log")
+	p.log = filepath.Join(meetingtest.ArtifactDir(t), "desktopmedia-"+strings.ReplaceAll(t.Name(), "/", "-")+"-"+name+".log")
 	logFile, err := os.Create(p.log)
 	if err != nil {
 		t.Fatal(err)
