@@ -21,10 +21,10 @@ const (
 	window   = decRate * 2 / 5      // 400 ms compared
 	minLag   = -decRate / 10        // -100 ms: an echo before its reference
 	maxLag   = decRate * 500 / 1000 // 500 ms
-	// farLag is how early an echo can come when the reference was anchored
-	// while the capture stream had a backlog (its frames were older than
-	// they seemed): searched only when nothing matched from minLag on,
-	// since it needs an older microphone window.
+	// farLag is how early an echo can come when microphone frames went
+	// missing (or the speaker skipped) and farRing has not taken the
+	// step for a slip yet: searched only when nothing matched from
+	// minLag on, since it needs an older microphone window.
 	farLag      = -decRate / 2 // -500 ms
 	nearHistory = window + maxLag - minLag
 	history     = window + maxLag - farLag

@@ -6,9 +6,9 @@ import (
 )
 
 // The estimator finds an echo wherever the reference was anchored: after
-// it, slightly before it, and far before it (the capture stream had a
-// backlog when the reference was anchored); an echo the canceller models
-// well (20–70 ms after) is left alone.
+// it, slightly before it, and far before it (microphone frames went
+// missing); an echo the canceller models well (20–70 ms after) is left
+// alone.
 func TestDelayEstimator(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
