@@ -12,6 +12,8 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 	"go.uber.org/goleak"
+
+	"parley/testing/pctest"
 )
 
 func TestMain(m *testing.M) {
@@ -38,47 +40,6 @@ func mustPC(t *testing.T, e *Engine) *webrtc.PeerConnection {
 	t.Cleanup(func() { _ = pc.GracefulClose() })
 
 	return pc
-}
-
-// gatheredOffer returns the offer of pc with all ICE candidates.
-func gatheredOffer(t *testing.T, pc *webrtc.PeerConnection) string {
-	t.Helper()
-	offer, err := pc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(offer); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("ICE gathering did not complete")
-	}
-
-	return pc.LocalDescription().SDP
-}
-
-// connect runs offer/answer between two PeerConnections without trickle.
-func connect(t *testing.T, offerer, answerer *webrtc.PeerConnection) {
-	t.Helper()
-	sdp := gatheredOffer(t, offerer)
-	if err := answerer.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
-		t.Fatal(err)
-	}
-	answer, err := answerer.CreateAnswer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := webrtc.GatheringCompletePromise(answerer)
-	if err := answerer.SetLocalDescription(answer); err != nil {
-		t.Fatal(err)
-	}
-	<-done
-	if err := offerer.SetRemoteDescription(*answerer.LocalDescription()); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func addVideoAudio(t *testing.T, pc *webrtc.PeerConnection) (*webrtc.TrackLocalStaticRTP, *webrtc.RTPSender) {
@@ -169,7 +130,7 @@ func TestLoopbackCandidatesOnly(t *testing.T) {
 		t.Run(role.String(), func(t *testing.T) {
 			pc := mustPC(t, mustEngine(t, Options{Role: role, LoopbackOnly: true}))
 			addVideoAudio(t, pc)
-			sdp := gatheredOffer(t, pc)
+			sdp := pctest.Offer(t, pc).SDP
 			cands := candidateRE.FindAllStringSubmatch(sdp, -1)
 			if len(cands) == 0 {
 				t.Fatalf("no candidates in\n%s", sdp)
@@ -189,7 +150,7 @@ func TestLoopbackCandidatesOnly(t *testing.T) {
 func TestNAT1To1IPs(t *testing.T) {
 	pc := mustPC(t, mustEngine(t, Options{LoopbackOnly: true, NAT1To1IPs: []string{"127.0.0.2"}}))
 	addVideoAudio(t, pc)
-	cands := candidateRE.FindAllStringSubmatch(gatheredOffer(t, pc), -1)
+	cands := candidateRE.FindAllStringSubmatch(pctest.Offer(t, pc).SDP, -1)
 	if len(cands) == 0 {
 		t.Fatal("no candidates")
 	}
@@ -275,7 +236,7 @@ func TestNACKResponderByRole(t *testing.T) {
 					got <- p
 				}
 			})
-			connect(t, sender, receiver)
+			pctest.Negotiate(t, sender, receiver)
 
 			// Keep writing until the receiver sees packets (DTLS may still be
 			// coming up), then stop and collect.

@@ -12,6 +12,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"parley/backend/rtcconf"
+	"parley/testing/pctest"
 )
 
 // countingWriter is a webrtc.TrackLocalWriter that counts and discards.
@@ -159,7 +160,7 @@ func BenchmarkLoopbackFanout(b *testing.B) {
 	subs := []*peer{h.subscriber("bob"), h.subscriber("carol"), h.subscriber("dave")}
 	for _, s := range subs {
 		h.subscribe(s, video)
-		negotiate(b, s.sfuPC, s.pc)
+		pctest.Negotiate(b, s.sfuPC, s.pc)
 	}
 	payload := make([]byte, 1100)
 	payload[0] = 0x10

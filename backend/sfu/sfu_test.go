@@ -15,6 +15,7 @@ import (
 
 	"parley/backend/rtcconf"
 	"parley/media/vp8"
+	"parley/testing/pctest"
 )
 
 func TestMain(m *testing.M) {
@@ -104,36 +105,6 @@ func (h *harness) close() {
 	}
 }
 
-// negotiate runs one offer/answer exchange without trickle ICE, as the
-// session layer does over signaling.
-func negotiate(t testing.TB, offerer, answerer *webrtc.PeerConnection) {
-	t.Helper()
-	offer, err := offerer.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gathered := webrtc.GatheringCompletePromise(offerer)
-	if err := offerer.SetLocalDescription(offer); err != nil {
-		t.Fatal(err)
-	}
-	<-gathered
-	if err := answerer.SetRemoteDescription(*offerer.LocalDescription()); err != nil {
-		t.Fatal(err)
-	}
-	answer, err := answerer.CreateAnswer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gathered = webrtc.GatheringCompletePromise(answerer)
-	if err := answerer.SetLocalDescription(answer); err != nil {
-		t.Fatal(err)
-	}
-	<-gathered
-	if err := offerer.SetRemoteDescription(*answerer.LocalDescription()); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
@@ -201,7 +172,7 @@ func (h *harness) publish(id string) (*publisher, *Receiver, *Receiver) {
 		}
 		p.receivers <- r
 	})
-	negotiate(t, p.pc, p.sfuPC)
+	pctest.Negotiate(t, p.pc, p.sfuPC)
 	for _, e := range p.audioSender.GetParameters().HeaderExtensions {
 		if e.URI == rtcconf.AudioLevelURI {
 			p.levelExtID = uint8(e.ID)
@@ -468,7 +439,7 @@ func TestForwarding(t *testing.T) {
 				return false
 			}
 		}
-		negotiate(t, s.sfuPC, s.pc)
+		pctest.Negotiate(t, s.sfuPC, s.pc)
 	}
 	for _, s := range subs {
 		waitFor(t, s.id+" receiving video", 10*time.Second, func() bool { return s.received("cam") >= 60 })
@@ -512,7 +483,7 @@ func TestForwarding(t *testing.T) {
 	keys := pub.keyframes.Load()
 	late := h.subscriber("erin")
 	h.subscribe(late, video, audio)
-	negotiate(t, late.sfuPC, late.pc)
+	pctest.Negotiate(t, late.sfuPC, late.pc)
 	waitFor(t, "late subscriber receiving video", 10*time.Second, func() bool { return late.received("cam") >= 30 })
 	if pub.plis.Load() <= plis || pub.keyframes.Load() <= keys {
 		t.Errorf("late subscriber: PLIs %d→%d, key frames %d→%d", plis, pub.plis.Load(), keys, pub.keyframes.Load())
@@ -579,7 +550,7 @@ func TestRemoveAndEnd(t *testing.T) {
 	pub, video, audio := h.publish("alice")
 	bob := h.subscriber("bob")
 	h.subscribe(bob, video, audio)
-	negotiate(t, bob.sfuPC, bob.pc)
+	pctest.Negotiate(t, bob.sfuPC, bob.pc)
 	waitFor(t, "bob receiving", 10*time.Second, func() bool { return bob.received("cam") >= 30 && bob.received("mic") >= 30 })
 
 	// Errors of Subscribe.
@@ -627,7 +598,7 @@ func TestRemoveAndEnd(t *testing.T) {
 	if sending != 1 {
 		t.Errorf("%d senders with a track on bob's PeerConnection, want 1", sending)
 	}
-	negotiate(t, bob.sfuPC, bob.pc) // the session layer renegotiates
+	pctest.Negotiate(t, bob.sfuPC, bob.pc) // the session layer renegotiates
 
 	time.Sleep(100 * time.Millisecond)
 	v1, a1 := bob.received("cam"), bob.received("mic")

@@ -8,6 +8,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"parley/backend/rtcconf"
+	"parley/testing/pctest"
 )
 
 // Frames written to a Track cross a real PeerConnection pair over loopback
@@ -49,7 +50,7 @@ func TestTrackMarksNonReferenceFrames(t *testing.T) {
 			}
 		}
 	})
-	connectPair(t, sender, receiver)
+	pctest.Negotiate(t, sender, receiver)
 
 	// A keyframe every 10 frames (the first ones go out before the
 	// connection is up), every other frame non-reference; frames are
@@ -92,34 +93,5 @@ func TestTrackMarksNonReferenceFrames(t *testing.T) {
 		case <-deadline:
 			t.Fatal("fewer than 20 frames arrived in 10 s")
 		}
-	}
-}
-
-// connectPair runs offer/answer between two PeerConnections without trickle.
-func connectPair(t *testing.T, offerer, answerer *webrtc.PeerConnection) {
-	t.Helper()
-	negotiate := func(pc *webrtc.PeerConnection, desc func(*webrtc.PeerConnection) (webrtc.SessionDescription, error)) webrtc.SessionDescription {
-		d, err := desc(pc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := webrtc.GatheringCompletePromise(pc)
-		if err := pc.SetLocalDescription(d); err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			t.Fatal("ICE gathering did not complete")
-		}
-		return *pc.LocalDescription()
-	}
-	offer := negotiate(offerer, func(pc *webrtc.PeerConnection) (webrtc.SessionDescription, error) { return pc.CreateOffer(nil) })
-	if err := answerer.SetRemoteDescription(offer); err != nil {
-		t.Fatal(err)
-	}
-	answer := negotiate(answerer, func(pc *webrtc.PeerConnection) (webrtc.SessionDescription, error) { return pc.CreateAnswer(nil) })
-	if err := offerer.SetRemoteDescription(answer); err != nil {
-		t.Fatal(err)
 	}
 }
