@@ -8,6 +8,9 @@ package audio
 #include <pulse/simple.h>
 #include <pulse/error.h>
 #include <pulse/pulseaudio.h>
+#include <pthread.h>
+#include <unistd.h>
+#include <sys/socket.h>
 
 // ---- device listing: the asynchronous API on a threaded main loop ----
 
@@ -110,7 +113,84 @@ out:
 	return l.buf;
 }
 
-// ---- streams: the simple (blocking) API ----
+// ---- streams: the simple (blocking) API, each on its own C thread ----
+//
+// Each stream has a C thread, a pump, that makes the blocking calls (see
+// package cthread for why not Go) and talks to Go over a SOCK_SEQPACKET
+// socket, one message per frame: a microphone pump sends each frame it
+// records; a speaker pump sends "r" when it can take the next frame and
+// then waits for it. Either sends "e" and the PulseAudio error code when
+// the device fails, then ends. A pump also ends when Go closes its end
+// (send fails with EPIPE, recv returns 0).
+
+typedef struct {
+	pa_simple *s;
+	int fd;
+	int record;
+	int frame_bytes;
+	pthread_t thread;
+} parley_pump;
+
+static void parley_pump_fail(parley_pump *p, int err) {
+	char msg[1 + sizeof(int)];
+	msg[0] = 'e';
+	memcpy(msg + 1, &err, sizeof(int));
+	send(p->fd, msg, sizeof msg, MSG_NOSIGNAL);
+}
+
+static void *parley_pump_run(void *arg) {
+	parley_pump *p = arg;
+	char *buf = malloc(p->frame_bytes);
+	int err = 0;
+	if (!buf) {
+		parley_pump_fail(p, PA_ERR_INTERNAL);
+		return NULL;
+	}
+	for (;;) {
+		if (p->record) {
+			if (pa_simple_read(p->s, buf, p->frame_bytes, &err) < 0) {
+				parley_pump_fail(p, err);
+				break;
+			}
+			if (send(p->fd, buf, p->frame_bytes, MSG_NOSIGNAL) < 0) break;
+		} else {
+			if (send(p->fd, "r", 1, MSG_NOSIGNAL) < 0) break;
+			ssize_t got = recv(p->fd, buf, p->frame_bytes, 0);
+			if (got != p->frame_bytes) break;
+			if (pa_simple_write(p->s, buf, p->frame_bytes, &err) < 0) {
+				parley_pump_fail(p, err);
+				break;
+			}
+		}
+	}
+	free(buf);
+	return NULL;
+}
+
+// parley_pump_start runs a pump for s on fd (the C end of a socket pair).
+static parley_pump *parley_pump_start(pa_simple *s, int fd, int record, int frame_bytes) {
+	parley_pump *p = calloc(1, sizeof *p);
+	if (!p) return NULL;
+	p->s = s;
+	p->fd = fd;
+	p->record = record;
+	p->frame_bytes = frame_bytes;
+	if (pthread_create(&p->thread, NULL, parley_pump_run, p) != 0) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+// parley_pump_end waits for a pump whose Go end is closed (at most one
+// blocking call: a frame), then frees it, its stream and its socket.
+static void parley_pump_end(parley_pump *p) {
+	pthread_join(p->thread, NULL);
+	pa_simple_free(p->s);
+	close(p->fd);
+	free(p);
+}
+
 
 static pa_simple *parley_open(int record, const char *dev, const char *stream, int frag_bytes, int *err) {
 	pa_sample_spec ss = { .format = PA_SAMPLE_S16LE, .rate = 48000, .channels = 1 };
@@ -139,14 +219,19 @@ static pa_simple *parley_open(int record, const char *dev, const char *stream, i
 import "C"
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unsafe"
+
+	"parley/media/cthread"
 )
 
 // Device is a microphone or speaker as the device pickers list it.
@@ -268,8 +353,8 @@ type CaptureFunc func(mic, far []int16)
 // microphone frame and its far end to a CaptureFunc.
 type Stream struct {
 	log     *slog.Logger
-	play    *C.pa_simple
-	rec     *C.pa_simple
+	play    *pump
+	rec     *pump
 	mixer   *Mixer
 	capture CaptureFunc
 	mic     Device
@@ -307,7 +392,7 @@ func (c *Context) Open(cfg StreamConfig, mixer *Mixer, capture CaptureFunc) (*St
 	}
 	if cfg.Capture {
 		if s.rec, err = open(true, s.mic.ID, "Parley microphone"); err != nil {
-			C.pa_simple_free(s.play)
+			s.play.end()
 			return nil, fmt.Errorf("audio: microphone %s: %w", s.mic.Name, err)
 		}
 	}
@@ -326,7 +411,13 @@ func (c *Context) Open(cfg StreamConfig, mixer *Mixer, capture CaptureFunc) (*St
 	return s, nil
 }
 
-func open(record bool, dev, name string) (*C.pa_simple, error) {
+// pump is a stream's C thread (see parley_pump) and Go's end of its socket.
+type pump struct {
+	c    *C.parley_pump
+	conn net.Conn
+}
+
+func open(record bool, dev, name string) (*pump, error) {
 	var cdev *C.char
 	if dev != "" {
 		cdev = C.CString(dev)
@@ -339,11 +430,50 @@ func open(record bool, dev, name string) (*C.pa_simple, error) {
 		rec = 1
 	}
 	var cerr C.int
-	p := C.parley_open(rec, cdev, cname, frameBytes, &cerr)
-	if p == nil {
+	ps := C.parley_open(rec, cdev, cname, frameBytes, &cerr)
+	if ps == nil {
 		return nil, paError(cerr)
 	}
-	return p, nil
+	conn, fd, err := cthread.Socket(name)
+	if err != nil {
+		C.pa_simple_free(ps)
+		return nil, err
+	}
+	c := C.parley_pump_start(ps, C.int(fd), rec, frameBytes)
+	if c == nil {
+		_ = conn.Close()
+		_ = syscall.Close(fd)
+		C.pa_simple_free(ps)
+		return nil, errors.New("cannot start the stream's thread")
+	}
+	return &pump{c: c, conn: conn}, nil
+}
+
+// end stops the pump and frees its stream: closing Go's end makes its
+// next send or receive fail.
+func (p *pump) end() {
+	_ = p.conn.Close()
+	C.parley_pump_end(p.c)
+}
+
+// read returns the pump's next message; a device error it reports comes
+// back as an error.
+func (p *pump) read(buf []byte) ([]byte, error) {
+	n, err := p.conn.Read(buf)
+	if err != nil {
+		return nil, err
+	}
+	if msg := buf[:n]; n == 1+int(C.sizeof_int) && msg[0] == 'e' {
+		return nil, paError(C.int(binary.NativeEndian.Uint32(msg[1:])))
+	}
+	return buf[:n], nil
+}
+
+// samplesAsBytes is how frames go to the pumps: S16 in the machine's own
+// byte order, which is what both streams are opened with (S16LE on the
+// little-endian machines Parley builds for).
+func samplesAsBytes(frame []int16) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(&frame[0])), len(frame)*2)
 }
 
 // MicName is the microphone in use ("" when not capturing).
@@ -367,10 +497,15 @@ func (s *Stream) SpeakerName() string { return s.speaker.Name }
 func (s *Stream) Close() {
 	s.once.Do(func() {
 		s.stop.Store(true)
-		s.wg.Wait()
-		C.pa_simple_free(s.play)
+		// Closing the sockets ends the loops' reads, then the pumps.
+		_ = s.play.conn.Close()
 		if s.rec != nil {
-			C.pa_simple_free(s.rec)
+			_ = s.rec.conn.Close()
+		}
+		s.wg.Wait()
+		s.play.end()
+		if s.rec != nil {
+			s.rec.end()
 		}
 	})
 }
@@ -388,16 +523,21 @@ func (s *Stream) fail(err error) {
 	s.stop.Store(true)
 }
 
-// playLoop mixes and writes 10 ms at a time; the write blocks while the
-// server's buffer is full, which paces the loop at the speaker's rate.
+// playLoop mixes 10 ms whenever the speaker's pump asks for it; the pump
+// asks when its blocking write returns (the server's buffer had room),
+// which paces the loop at the speaker's rate.
 func (s *Stream) playLoop() {
 	frame := make([]int16, FrameSamples)
-	var cerr C.int
+	req := make([]byte, 8)
 	for !s.stop.Load() {
+		if _, err := s.play.read(req); err != nil {
+			s.fail(fmt.Errorf("%w: %w", ErrSpeakerLost, err))
+			return
+		}
 		s.mixer.Mix(frame, time.Now())
 		s.far.write(frame)
-		if C.pa_simple_write(s.play, unsafe.Pointer(&frame[0]), frameBytes, &cerr) < 0 {
-			s.fail(fmt.Errorf("%w: %w", ErrSpeakerLost, paError(cerr)))
+		if _, err := s.play.conn.Write(samplesAsBytes(frame)); err != nil {
+			s.fail(fmt.Errorf("%w: %w", ErrSpeakerLost, err))
 			return
 		}
 	}
@@ -408,10 +548,13 @@ func (s *Stream) playLoop() {
 func (s *Stream) recordLoop() {
 	mic := make([]int16, FrameSamples)
 	far := make([]int16, FrameSamples)
-	var cerr C.int
 	for !s.stop.Load() {
-		if C.pa_simple_read(s.rec, unsafe.Pointer(&mic[0]), frameBytes, &cerr) < 0 {
-			s.fail(fmt.Errorf("%w: %w", ErrMicLost, paError(cerr)))
+		msg, err := s.rec.read(samplesAsBytes(mic))
+		if err == nil && len(msg) != frameBytes {
+			err = fmt.Errorf("a %d-byte frame from the microphone's thread", len(msg))
+		}
+		if err != nil {
+			s.fail(fmt.Errorf("%w: %w", ErrMicLost, err))
 			return
 		}
 		why := s.far.needsAnchor()

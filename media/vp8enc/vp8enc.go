@@ -11,6 +11,9 @@ package vp8enc
 #cgo pkg-config: vpx
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <unistd.h>
+#include <sys/socket.h>
 #include <vpx/vpx_encoder.h>
 #include <vpx/vp8cx.h>
 
@@ -22,6 +25,13 @@ typedef struct {
 	const unsigned char *out;
 	size_t out_len;
 	int key;
+	// The encoding thread's job, set by Go before it asks for a frame.
+	long long pts;
+	unsigned long dur;
+	int force_key, droppable;
+	vpx_codec_err_t err;
+	int fd;
+	pthread_t thread;
 } parley_vp8;
 
 static vpx_codec_err_t parley_vp8_open(parley_vp8 *e, int w, int h, int kbps, int screen,
@@ -102,6 +112,30 @@ static vpx_codec_err_t parley_vp8_encode(parley_vp8 *e, long long pts, unsigned 
 	return VPX_CODEC_OK;
 }
 
+// parley_vp8_run encodes a frame for each byte Go sends and answers with
+// one byte when the frame is in e->out (see package cthread for why not
+// call libvpx from Go). It ends when Go closes its end.
+static void *parley_vp8_run(void *arg) {
+	parley_vp8 *e = arg;
+	char c;
+	while (recv(e->fd, &c, 1, 0) == 1) {
+		e->err = parley_vp8_encode(e, e->pts, e->dur, e->force_key, e->droppable);
+		if (send(e->fd, &c, 1, MSG_NOSIGNAL) != 1) break;
+	}
+	return NULL;
+}
+
+static int parley_vp8_start(parley_vp8 *e, int fd) {
+	e->fd = fd;
+	return pthread_create(&e->thread, NULL, parley_vp8_run, e);
+}
+
+// parley_vp8_end waits for the thread whose Go end is closed.
+static void parley_vp8_end(parley_vp8 *e) {
+	pthread_join(e->thread, NULL);
+	close(e->fd);
+}
+
 static vpx_codec_err_t parley_vp8_set_bitrate(parley_vp8 *e, int kbps) {
 	e->cfg.rc_target_bitrate = kbps;
 	return vpx_codec_enc_config_set(&e->ctx, &e->cfg);
@@ -145,9 +179,14 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"io"
+	"net"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unsafe"
+
+	"parley/media/cthread"
 )
 
 // Options shape an Encoder.
@@ -201,6 +240,8 @@ var ErrClosed = errors.New("vp8enc: closed")
 // ForceKeyframe and SetBitrate from any.
 type Encoder struct {
 	c          *C.parley_vp8
+	thread     net.Conn // to the encoding thread
+	signal     []byte
 	w, h       int
 	frameDur   uint64 // 90 kHz
 	y, u, v    []byte // the C-side I420 planes the encoder reads
@@ -245,10 +286,21 @@ func New(opts Options) (*Encoder, error) {
 		C.free(unsafe.Pointer(c))
 		return nil, &Error{Op: "open", Code: int(err), Msg: C.GoString(C.vpx_codec_err_to_string(err))}
 	}
+	conn, fd, err := cthread.Socket("vp8 encoder")
+	if err == nil && C.parley_vp8_start(c, C.int(fd)) != 0 {
+		_ = conn.Close()
+		_ = syscall.Close(fd)
+		err = errors.New("vp8enc: cannot start the encoding thread")
+	}
+	if err != nil {
+		C.parley_vp8_close(c)
+		C.free(unsafe.Pointer(c))
+		return nil, err
+	}
 	ySize := opts.Width * opts.Height
 	planes := unsafe.Slice((*byte)(unsafe.Pointer(c.planes)), ySize*3/2)
 	e := &Encoder{
-		c: c, w: opts.Width, h: opts.Height,
+		c: c, thread: conn, signal: make([]byte, 1), w: opts.Width, h: opts.Height,
 		frameDur:   uint64(90_000 / opts.FPS),
 		y:          planes[:ySize:ySize],
 		u:          planes[ySize : ySize+ySize/4 : ySize+ySize/4],
@@ -311,7 +363,14 @@ func (e *Encoder) Encode(img image.Image, pts time.Duration) (Frame, error) {
 		droppable = 1
 	}
 	e.frames++
-	if err := C.parley_vp8_encode(e.c, C.longlong(ts), C.ulong(dur), C.int(key), C.int(droppable)); err != C.VPX_CODEC_OK {
+	e.c.pts, e.c.dur, e.c.force_key, e.c.droppable = C.longlong(ts), C.ulong(dur), C.int(key), C.int(droppable)
+	if _, err := e.thread.Write(e.signal); err != nil {
+		return Frame{}, fmt.Errorf("vp8enc: encoding thread: %w", err)
+	}
+	if _, err := io.ReadFull(e.thread, e.signal); err != nil {
+		return Frame{}, fmt.Errorf("vp8enc: encoding thread: %w", err)
+	}
+	if err := e.c.err; err != C.VPX_CODEC_OK {
 		return Frame{}, &Error{Op: "encode", Code: int(err), Msg: C.GoString(C.vpx_codec_error_detail(&e.c.ctx))}
 	}
 	if e.c.key != 0 {
@@ -348,6 +407,8 @@ func (e *Encoder) Close() {
 	if e.c == nil {
 		return
 	}
+	_ = e.thread.Close()
+	C.parley_vp8_end(e.c)
 	C.parley_vp8_close(e.c)
 	C.free(unsafe.Pointer(e.c))
 	e.c, e.y, e.u, e.v = nil, nil, nil, nil
