@@ -191,7 +191,6 @@ static void parley_pump_end(parley_pump *p) {
 	free(p);
 }
 
-
 static pa_simple *parley_open(int record, const char *dev, const char *stream, int frag_bytes, int *err) {
 	pa_sample_spec ss = { .format = PA_SAMPLE_S16LE, .rate = 48000, .channels = 1 };
 	pa_buffer_attr attr;
