@@ -167,9 +167,14 @@ func (o *audioOut) open(sender *audio.Sender) (fellBack bool, err error) {
 	return fellBack, nil
 }
 
-// devicePoll is how often a stream's devices are checked for being
-// still connected.
-const devicePoll = time.Second
+// The sound server tells the device watch of every device plugged or
+// unplugged; the devices are also listed every devicePoll in case an
+// event went missing, and every devicePollAlone when the watch could not
+// be set up (or its connection was lost).
+const (
+	devicePoll      = 10 * time.Second
+	devicePollAlone = time.Second
+)
 
 // watch checks that s's microphone and speaker are still connected: the
 // sound server moves the streams of an unplugged device to the default
@@ -177,19 +182,33 @@ const devicePoll = time.Second
 // does not tell. The returned function stops watching.
 func (o *audioOut) watch(ctx *audio.Context, s *audio.Stream) func() {
 	wctx, cancel := context.WithCancel(context.Background())
+	changed := make(chan struct{}, 1)
+	poll := devicePoll
+	stopEvents, err := ctx.WatchDevices(func() {
+		select {
+		case changed <- struct{}{}:
+		default: // a check is already due
+		}
+	})
+	if err != nil {
+		o.a.opts.Log.Warn("device changes are not reported; listing devices every second", "err", err)
+		stopEvents, poll = func() {}, devicePollAlone
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		tick := time.NewTicker(devicePoll)
+		tick := time.NewTicker(poll)
 		defer tick.Stop()
 		for {
 			select {
 			case <-wctx.Done():
 				return
 			case <-tick.C:
+			case <-changed:
 			}
 			mics, speakers, err := ctx.Devices()
 			if err != nil {
+				tick.Reset(devicePollAlone)
 				continue // the server is restarting; the stream tells if it is gone
 			}
 			var lost error
@@ -209,6 +228,7 @@ func (o *audioOut) watch(ctx *audio.Context, s *audio.Stream) func() {
 	return func() {
 		cancel()
 		<-done
+		stopEvents()
 	}
 }
 

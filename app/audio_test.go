@@ -93,8 +93,14 @@ func TestMicUnplug(t *testing.T) {
 	_, heard := listenToMic(t, res.Invite)
 	time.Sleep(time.Second)
 
+	unplugged := time.Now()
 	mic.Unplug(t)
 	toastMatching(rec, t, "Microphone disconnected — switched to mic2")
+	// The sound server's device events tell at once; the fallback listing
+	// (devicePoll) would take up to 10 s.
+	if d := time.Since(unplugged); d > 5*time.Second {
+		t.Errorf("the unplug was noticed after %v", d.Round(time.Millisecond))
+	}
 	from := heard.len()
 	mic2.SetSignal(pulsetest.PlayAt(pulsetest.Beeps(1000, 3, 0.2, 0.3), pa.Now()))
 	time.Sleep(3500 * time.Millisecond)

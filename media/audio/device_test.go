@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -254,4 +255,89 @@ func lagReport(ref, mic []int16) string {
 		}
 	}
 	return fmt.Sprintf("%.1f ms", float64(best)*1000/Rate)
+}
+
+// TestWatchDevices: plugging and unplugging a microphone in a real
+// PulseAudio is heard at once, and stopping the watch ends its calls.
+func TestWatchDevices(t *testing.T) {
+	pa := pulsetest.Start(t)
+	pa.Speaker(t, "spk")
+	pa.Use(t)
+	ctx, err := NewContext(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes := make(chan struct{}, 16)
+	stop, err := ctx.WatchDevices(func() { changes <- struct{}{} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect := func(what string) {
+		t.Helper()
+		select {
+		case <-changes:
+		case <-time.After(3 * time.Second):
+			t.Fatalf("no change reported within 3 s of %s", what)
+		}
+		// One plug may be several server events: let them all arrive.
+		time.Sleep(300 * time.Millisecond)
+		for len(changes) > 0 {
+			<-changes
+		}
+	}
+	mic := pa.Mic(t, "plugged")
+	expect("plugging a microphone")
+	mic.Unplug(t)
+	expect("unplugging it")
+
+	stop()
+	pa.Mic(t, "after")
+	select {
+	case <-changes:
+		t.Error("a change was reported after the watch stopped")
+	case <-time.After(500 * time.Millisecond):
+	}
+}
+
+// TestCloseWithStalledMicrophone: a microphone that stops delivering (the
+// sound server left a recording without data while it moved it off an
+// unplugged device) leaves a blocking read that never returns; Close must
+// still return, leaving that read to end by itself.
+func TestCloseWithStalledMicrophone(t *testing.T) {
+	pa := pulsetest.Start(t)
+	pa.Speaker(t, "spk")
+	mic := pa.Mic(t, "mic")
+	pa.Use(t)
+	ctx, err := NewContext(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var frames atomic.Int64
+	s, err := ctx.Open(StreamConfig{Speaker: "spk", Mic: "mic", Capture: true}, NewMixer(),
+		func(mic, far []int16) { frames.Add(1) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFrames := func(min int64) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); frames.Load() < min; {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d microphone frames, want %d", frames.Load(), min)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitFrames(20)
+	mic.Stall(t)
+	// The stall shows as frames that stop coming (the source's buffer
+	// drains first).
+	for last := int64(-1); last != frames.Load(); {
+		last = frames.Load()
+		time.Sleep(500 * time.Millisecond)
+	}
+	start := time.Now()
+	s.Close()
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Close took %v with the microphone stalled", d.Round(time.Millisecond))
+	}
 }

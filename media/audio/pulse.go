@@ -9,6 +9,7 @@ package audio
 #include <pulse/error.h>
 #include <pulse/pulseaudio.h>
 #include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
 
@@ -55,55 +56,72 @@ static void parley_server_cb(pa_context *c, const pa_server_info *i, void *u) {
 	pa_threaded_mainloop_signal(l->ml, 0);
 }
 
-static void parley_state_cb(pa_context *c, void *u) {
-	parley_list_t *l = u;
-	pa_threaded_mainloop_signal(l->ml, 0);
+// parley_disconnect undoes parley_connect; the loop must be locked.
+static void parley_disconnect(pa_threaded_mainloop *ml, pa_context *c) {
+	pa_threaded_mainloop_unlock(ml);
+	pa_threaded_mainloop_stop(ml);
+	pa_context_disconnect(c);
+	pa_context_unref(c);
+	pa_threaded_mainloop_free(ml);
+}
+
+static void parley_signal_cb(pa_context *c, void *ml) {
+	pa_threaded_mainloop_signal(ml, 0);
+}
+
+// parley_connect connects a new context on a new threaded main loop and
+// returns with the loop running and locked; NULL with *err set on failure.
+static pa_context *parley_connect(pa_threaded_mainloop **mlp, const char *name, int *err) {
+	*err = 0;
+	pa_threaded_mainloop *ml = pa_threaded_mainloop_new();
+	if (!ml) { *err = PA_ERR_INTERNAL; return NULL; }
+	pa_context *c = pa_context_new(pa_threaded_mainloop_get_api(ml), name);
+	if (!c) { pa_threaded_mainloop_free(ml); *err = PA_ERR_INTERNAL; return NULL; }
+	pa_context_set_state_callback(c, parley_signal_cb, ml);
+	if (pa_context_connect(c, NULL, PA_CONTEXT_NOAUTOSPAWN, NULL) < 0) {
+		*err = pa_context_errno(c);
+		pa_context_unref(c);
+		pa_threaded_mainloop_free(ml);
+		return NULL;
+	}
+	pa_threaded_mainloop_lock(ml);
+	if (pa_threaded_mainloop_start(ml) < 0) {
+		pa_threaded_mainloop_unlock(ml);
+		pa_context_disconnect(c);
+		pa_context_unref(c);
+		pa_threaded_mainloop_free(ml);
+		*err = PA_ERR_INTERNAL;
+		return NULL;
+	}
+	for (;;) {
+		pa_context_state_t st = pa_context_get_state(c);
+		if (st == PA_CONTEXT_READY) break;
+		if (!PA_CONTEXT_IS_GOOD(st)) {
+			*err = pa_context_errno(c);
+			parley_disconnect(ml, c);
+			return NULL;
+		}
+		pa_threaded_mainloop_wait(ml);
+	}
+	*mlp = ml;
+	return c;
 }
 
 // parley_list returns "kind\tname\tdescription\n" lines (free with free),
 // or NULL with *err set.
 static char *parley_list(int *err) {
 	parley_list_t l = {0};
-	*err = 0;
-	l.ml = pa_threaded_mainloop_new();
-	if (!l.ml) { *err = PA_ERR_INTERNAL; return NULL; }
-	pa_context *c = pa_context_new(pa_threaded_mainloop_get_api(l.ml), "Parley");
-	if (!c) { pa_threaded_mainloop_free(l.ml); *err = PA_ERR_INTERNAL; return NULL; }
-	pa_context_set_state_callback(c, parley_state_cb, &l);
-	if (pa_context_connect(c, NULL, PA_CONTEXT_NOAUTOSPAWN, NULL) < 0) {
-		*err = pa_context_errno(c);
-		pa_context_unref(c);
-		pa_threaded_mainloop_free(l.ml);
-		return NULL;
-	}
-	pa_threaded_mainloop_lock(l.ml);
-	if (pa_threaded_mainloop_start(l.ml) < 0) {
-		pa_threaded_mainloop_unlock(l.ml);
-		*err = PA_ERR_INTERNAL;
-		goto out;
-	}
-	for (;;) {
-		pa_context_state_t st = pa_context_get_state(c);
-		if (st == PA_CONTEXT_READY) break;
-		if (!PA_CONTEXT_IS_GOOD(st)) { *err = pa_context_errno(c); break; }
-		pa_threaded_mainloop_wait(l.ml);
-	}
-	if (*err == 0) {
-		pa_operation *ops[3];
-		l.pending = 3;
-		ops[0] = pa_context_get_sink_info_list(c, parley_sink_cb, &l);
-		ops[1] = pa_context_get_source_info_list(c, parley_source_cb, &l);
-		ops[2] = pa_context_get_server_info(c, parley_server_cb, &l);
-		while (l.pending > 0 && PA_CONTEXT_IS_GOOD(pa_context_get_state(c))) pa_threaded_mainloop_wait(l.ml);
-		for (int i = 0; i < 3; i++) if (ops[i]) pa_operation_unref(ops[i]);
-		if (l.pending > 0) *err = pa_context_errno(c);
-	}
-	pa_threaded_mainloop_unlock(l.ml);
-	pa_threaded_mainloop_stop(l.ml);
-out:
-	pa_context_disconnect(c);
-	pa_context_unref(c);
-	pa_threaded_mainloop_free(l.ml);
+	pa_context *c = parley_connect(&l.ml, "Parley", err);
+	if (!c) return NULL;
+	pa_operation *ops[3];
+	l.pending = 3;
+	ops[0] = pa_context_get_sink_info_list(c, parley_sink_cb, &l);
+	ops[1] = pa_context_get_source_info_list(c, parley_source_cb, &l);
+	ops[2] = pa_context_get_server_info(c, parley_server_cb, &l);
+	while (l.pending > 0 && PA_CONTEXT_IS_GOOD(pa_context_get_state(c))) pa_threaded_mainloop_wait(l.ml);
+	for (int i = 0; i < 3; i++) if (ops[i]) pa_operation_unref(ops[i]);
+	if (l.pending > 0) *err = pa_context_errno(c);
+	parley_disconnect(l.ml, c);
 	if (*err != 0 || l.failed) {
 		free(l.buf);
 		if (*err == 0) *err = PA_ERR_INTERNAL;
@@ -111,6 +129,61 @@ out:
 	}
 	if (!l.buf) l.buf = calloc(1, 1);
 	return l.buf;
+}
+
+// ---- device changes: a subscription on a connection kept open ----
+//
+// The main loop's thread sends "c" on fd (a cthread socket) when a sink or
+// source appears or goes away, "e" when the connection to the server is
+// lost. MSG_DONTWAIT: the loop never blocks on Go, and a change that finds
+// the socket full is already announced by the ones waiting in it.
+
+typedef struct {
+	pa_threaded_mainloop *ml;
+	pa_context *c;
+	int fd;
+} parley_watch;
+
+static void parley_watch_state_cb(pa_context *c, void *u) {
+	parley_watch *w = u;
+	if (!PA_CONTEXT_IS_GOOD(pa_context_get_state(c))) send(w->fd, "e", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static void parley_watch_event_cb(pa_context *c, pa_subscription_event_type_t t, uint32_t idx, void *u) {
+	parley_watch *w = u;
+	pa_subscription_event_type_t what = t & PA_SUBSCRIPTION_EVENT_TYPE_MASK;
+	if (what == PA_SUBSCRIPTION_EVENT_NEW || what == PA_SUBSCRIPTION_EVENT_REMOVE) {
+		send(w->fd, "c", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	}
+}
+
+static parley_watch *parley_watch_start(int fd, int *err) {
+	parley_watch *w = calloc(1, sizeof *w);
+	if (!w) { *err = PA_ERR_INTERNAL; return NULL; }
+	w->fd = fd;
+	w->c = parley_connect(&w->ml, "Parley device watch", err);
+	if (!w->c) { free(w); return NULL; }
+	pa_context_set_state_callback(w->c, parley_watch_state_cb, w);
+	pa_context_set_subscribe_callback(w->c, parley_watch_event_cb, w);
+	pa_operation *op = pa_context_subscribe(w->c, PA_SUBSCRIPTION_MASK_SINK | PA_SUBSCRIPTION_MASK_SOURCE, NULL, NULL);
+	if (!op) {
+		*err = pa_context_errno(w->c);
+		parley_disconnect(w->ml, w->c);
+		free(w);
+		return NULL;
+	}
+	pa_operation_unref(op);
+	pa_threaded_mainloop_unlock(w->ml);
+	return w;
+}
+
+// parley_watch_end stops the watch and closes its fd.
+static void parley_watch_end(parley_watch *w) {
+	pa_threaded_mainloop_lock(w->ml);
+	pa_context_set_state_callback(w->c, NULL, NULL);
+	parley_disconnect(w->ml, w->c);
+	close(w->fd);
+	free(w);
 }
 
 // ---- streams: the simple (blocking) API, each on its own C thread ----
@@ -129,7 +202,21 @@ typedef struct {
 	int record;
 	int frame_bytes;
 	pthread_t thread;
+	// A pump whose blocking call does not return (a stream the server
+	// left without data) is abandoned by parley_pump_end, and then frees
+	// itself if the call ever returns. Guarded by mu.
+	pthread_mutex_t mu;
+	pthread_cond_t ended;
+	int done, abandoned;
 } parley_pump;
+
+static void parley_pump_free(parley_pump *p) {
+	pa_simple_free(p->s);
+	close(p->fd);
+	pthread_cond_destroy(&p->ended);
+	pthread_mutex_destroy(&p->mu);
+	free(p);
+}
 
 static void parley_pump_fail(parley_pump *p, int err) {
 	char msg[1 + sizeof(int)];
@@ -164,6 +251,12 @@ static void *parley_pump_run(void *arg) {
 		}
 	}
 	free(buf);
+	pthread_mutex_lock(&p->mu);
+	p->done = 1;
+	int abandoned = p->abandoned;
+	pthread_cond_signal(&p->ended);
+	pthread_mutex_unlock(&p->mu);
+	if (abandoned) parley_pump_free(p);
 	return NULL;
 }
 
@@ -175,20 +268,41 @@ static parley_pump *parley_pump_start(pa_simple *s, int fd, int record, int fram
 	p->fd = fd;
 	p->record = record;
 	p->frame_bytes = frame_bytes;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->ended, NULL);
 	if (pthread_create(&p->thread, NULL, parley_pump_run, p) != 0) {
+		pthread_cond_destroy(&p->ended);
+		pthread_mutex_destroy(&p->mu);
 		free(p);
 		return NULL;
 	}
 	return p;
 }
 
-// parley_pump_end waits for a pump whose Go end is closed (at most one
-// blocking call: a frame), then frees it, its stream and its socket.
-static void parley_pump_end(parley_pump *p) {
+// parley_pump_end waits for a pump whose Go end is closed: it ends after
+// its current call, a frame (10 ms). If that call is still blocked after
+// wait_ms, the pump is left to free itself whenever the call returns,
+// and its stream stays open until then; returns 0 in that case.
+static int parley_pump_end(parley_pump *p, int wait_ms) {
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += wait_ms / 1000;
+	until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) { until.tv_sec++; until.tv_nsec -= 1000000000L; }
+	pthread_mutex_lock(&p->mu);
+	while (!p->done) {
+		if (pthread_cond_timedwait(&p->ended, &p->mu, &until) != 0) break;
+	}
+	if (!p->done) {
+		p->abandoned = 1;
+		pthread_mutex_unlock(&p->mu);
+		pthread_detach(p->thread);
+		return 0;
+	}
+	pthread_mutex_unlock(&p->mu);
 	pthread_join(p->thread, NULL);
-	pa_simple_free(p->s);
-	close(p->fd);
-	free(p);
+	parley_pump_free(p);
+	return 1;
 }
 
 static pa_simple *parley_open(int record, const char *dev, const char *stream, int frag_bytes, int *err) {
@@ -315,6 +429,46 @@ func (c *Context) Devices() (mics, speakers []Device, err error) {
 
 // resolve finds a device the user named (by ID, or by label); "" is the
 // server's default.
+// WatchDevices calls changed, on a goroutine of its own, whenever a
+// microphone or speaker appears or goes away, and once more if the
+// connection to the sound server is lost, until the returned stop is
+// called. The server tells at once, on one connection kept open, where
+// listing the devices every second would open a connection each time and
+// notice an unplug up to a second late. changed must not block.
+func (c *Context) WatchDevices(changed func()) (stop func(), err error) {
+	conn, fd, err := cthread.Socket("device watch")
+	if err != nil {
+		return nil, fmt.Errorf("audio: watch devices: %w", err)
+	}
+	var cerr C.int
+	w := C.parley_watch_start(C.int(fd), &cerr)
+	if w == nil {
+		_ = conn.Close()
+		_ = syscall.Close(fd)
+		return nil, fmt.Errorf("audio: watch devices: %w", paError(cerr))
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 8)
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				return
+			}
+			changed()
+			if n > 0 && buf[0] == 'e' {
+				return
+			}
+		}
+	}()
+	return func() {
+		_ = conn.Close()
+		<-done
+		C.parley_watch_end(w)
+	}, nil
+}
+
 func resolve(list []Device, name string) (Device, error) {
 	if name == "" {
 		for _, d := range list {
@@ -391,7 +545,7 @@ func (c *Context) Open(cfg StreamConfig, mixer *Mixer, capture CaptureFunc) (*St
 	}
 	if cfg.Capture {
 		if s.rec, err = open(true, s.mic.ID, "Parley microphone"); err != nil {
-			s.play.end()
+			s.play.end(s.log)
 			return nil, fmt.Errorf("audio: microphone %s: %w", s.mic.Name, err)
 		}
 	}
@@ -448,11 +602,18 @@ func open(record bool, dev, name string) (*pump, error) {
 	return &pump{c: c, conn: conn}, nil
 }
 
+// pumpEndWait is how long end waits for a pump's blocking call, 50
+// frames: a stream the sound server stopped feeding (seen while it moved
+// a recording off an unplugged microphone) must not hang the app.
+const pumpEndWait = 500 * time.Millisecond
+
 // end stops the pump and frees its stream: closing Go's end makes its
 // next send or receive fail.
-func (p *pump) end() {
+func (p *pump) end(log *slog.Logger) {
 	_ = p.conn.Close()
-	C.parley_pump_end(p.c)
+	if C.parley_pump_end(p.c, C.int(pumpEndWait/time.Millisecond)) == 0 {
+		log.Warn("audio: a sound server call did not return; its stream is left to close by itself")
+	}
 }
 
 // read returns the pump's next message; a device error it reports comes
@@ -502,9 +663,9 @@ func (s *Stream) Close() {
 			_ = s.rec.conn.Close()
 		}
 		s.wg.Wait()
-		s.play.end()
+		s.play.end(s.log)
 		if s.rec != nil {
-			s.rec.end()
+			s.rec.end(s.log)
 		}
 	})
 }

@@ -385,13 +385,28 @@ func (m *Mic) Unplug(t testing.TB) {
 	if err := m.s.pactl("unload-module", m.module); err != nil {
 		t.Fatal(err)
 	}
+	m.stopFeeding(func(f *os.File) { f.Close() })
+}
+
+// Stall stops feeding the microphone while it stays plugged in: streams
+// recording from it get no more data, as from a device the sound server
+// stopped delivering from.
+func (m *Mic) Stall(t testing.TB) {
+	t.Helper()
+	// The pipe stays open: a closed one would end the source's input.
+	m.stopFeeding(func(f *os.File) { t.Cleanup(func() { f.Close() }) })
+}
+
+// stopFeeding takes the microphone off the serve loop and hands its pipe
+// to done.
+func (m *Mic) stopFeeding(done func(*os.File)) {
 	s := m.s
 	s.devMu.Lock()
 	defer s.devMu.Unlock()
 	// A new slice: the serve loop may still range over the old one.
 	s.mics = slices.DeleteFunc(slices.Clone(s.mics), func(p *micPipe) bool {
 		if p.m == m {
-			p.f.Close()
+			done(p.f)
 			return true
 		}
 		return false
