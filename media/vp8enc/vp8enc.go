@@ -4,7 +4,9 @@
 // encodes at the realtime deadline with a speed chosen per source,
 // changes its bitrate without a restart, makes a keyframe when asked, and
 // reuses its buffers (no Go allocation per frame once the output buffer
-// has grown to the largest frame).
+// has grown to the largest frame). libvpx runs on a C thread of the
+// encoder's own, which Encode waits for without holding a Go thread in a
+// cgo call (see package cthread).
 package vp8enc
 
 /*
