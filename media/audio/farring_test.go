@@ -70,6 +70,13 @@ func TestFarRingFollowsSlips(t *testing.T) {
 	between := func(from, to int) func(int) bool {
 		return func(tick int) bool { return tick >= from && tick < to }
 	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	// A steady card's reference sits this far from the truth.
+	steady := &soundCard{ring: newFarRing(2*Rate, quiet)}
+	for range 100 {
+		steady.tick(4, false, false, false)
+	}
+	want := steady.offsets[len(steady.offsets)-1]
 	for _, tc := range []struct {
 		name string
 		ev   events
@@ -83,21 +90,15 @@ func TestFarRingFollowsSlips(t *testing.T) {
 		{"writer keeps two frames queued from 1 s on", events{func(tick int) int { return 4 - 2*min(tick/100, 1) }, never, never, never}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := &soundCard{ring: newFarRing(2*Rate, slog.New(slog.NewTextHandler(io.Discard, nil)))}
+			s := &soundCard{ring: newFarRing(2*Rate, quiet)}
 			for tick := range 600 {
 				s.tick(tc.ev.queue(tick), tc.ev.playStalled(tick), tc.ev.micOff(tick), tc.ev.readStalled(tick))
-			}
-			// A steady card's reference sits this far from the truth.
-			steady := &soundCard{ring: newFarRing(2*Rate, slog.New(slog.NewTextHandler(io.Discard, nil)))}
-			for range 100 {
-				steady.tick(4, false, false, false)
 			}
 			// After an underrun, a few frames pass before the new lead
 			// is taken for a slip.
 			if s.unwritten > slipHoldUnwritten {
 				t.Errorf("%d frames referred to samples not written yet while the speaker played", s.unwritten)
 			}
-			want := steady.offsets[len(steady.offsets)-1]
 			for i, got := range s.offsets[len(s.offsets)-100:] {
 				if d := got - want; d > 2*FrameSamples || d < -2*FrameSamples {
 					t.Fatalf("frame %d from the end: reference %d ms from where it belongs", 100-i, d*1000/Rate)

@@ -74,7 +74,7 @@ func (m *Mixer) Mix(out []int16, now time.Time) {
 		var peak int32
 		for i, v := range buf {
 			acc[i] += int32(v)
-			peak = max(peak, abs32(int32(v)))
+			peak = max(peak, abs(int32(v)))
 		}
 		if peak > audibleFloor {
 			s.lastSound = now
@@ -99,7 +99,7 @@ func (m *Mixer) Playing(now time.Time, window time.Duration) []string {
 	return keys
 }
 
-func abs32(v int32) int32 {
+func abs[T int32 | int64](v T) T {
 	if v < 0 {
 		return -v
 	}

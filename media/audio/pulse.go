@@ -863,11 +863,11 @@ const (
 // captured frame.
 func (r *farRing) followSlip() bool {
 	lead := r.written - r.captured
-	if abs64(lead-r.lead) < slipMin {
+	if abs(lead-r.lead) < slipMin {
 		r.slipFrames = 0
 		return false
 	}
-	if r.slipFrames == 0 || abs64(lead-r.slipLead) > slipJitter {
+	if r.slipFrames == 0 || abs(lead-r.slipLead) > slipJitter {
 		r.slipLead, r.slipFrames = lead, 1
 		return false
 	}
@@ -894,13 +894,6 @@ func (r *farRing) slipping() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.slipFrames > 0
-}
-
-func abs64(v int64) int64 {
-	if v < 0 {
-		return -v
-	}
-	return v
 }
 
 // aligned fills far with the reference for the next captured frame, and

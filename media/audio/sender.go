@@ -62,7 +62,7 @@ func (s *Sender) Capture(mic, far []int16) {
 	}
 	var peak int32
 	for _, v := range clean {
-		peak = max(peak, abs32(int32(v)))
+		peak = max(peak, abs(int32(v)))
 	}
 	s.peak.Store(peak)
 	var buf []int16
