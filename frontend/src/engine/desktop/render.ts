@@ -65,28 +65,48 @@ export class RateWindow {
 
 type Listener = (frame: VideoFrame) => void;
 
-// Frames are painted at most this often. Every canvas update makes the
-// webview repaint, and without a GPU (WebKitGTK in software, CI under
-// Xvfb) each repaint of the window costs more than decoding a frame: so all
-// tiles are drawn together in one animation frame, at most 30 times a
-// second, with the newest frame of each track.
+// Every canvas update makes the webview repaint, and without a GPU
+// (WebKitGTK in software, CI under Xvfb) a repaint costs more than
+// decoding a frame: WebKit paints the bounding box of what changed into a
+// fresh shared bitmap (2.9 MB for a 2×2 grid), and on a VM each new page
+// of it is a page fault. So the tiles are drawn together, in one animation
+// frame with the newest frame of each track, at most 30 times a second,
+// and only when it is time: once every track drawn has a new frame, or
+// when waiting one more animation frame would let a track's next frame
+// replace the one waiting. Four tiles at 15 fps then repaint 15 times a
+// second (each of their frames arriving in its own animation frame made
+// up to 30), and a tile at 30 fps still gets every frame.
 const minPaintIntervalMs = 1000 / 30 - 6;
+// One animation frame and some arrival jitter.
+const waitMarginMs = 1000 / 60 + 4;
+
+interface Waiting {
+  frame: VideoFrame;
+  since: number; // ms, when it was decoded
+}
 
 // Presenter batches the tracks' newest frames into animation frames.
 export class Presenter {
-  private pending = new Map<RenderTrack, VideoFrame>();
+  private pending = new Map<RenderTrack, Waiting>();
+  // Tracks being drawn (they have listeners).
+  private tracks = new Set<RenderTrack>();
   private scheduled = 0;
   private last = -Infinity;
 
-  constructor(private readonly win: Pick<Window, "requestAnimationFrame" | "cancelAnimationFrame"> = window) {}
+  constructor(
+    private readonly win: Pick<Window, "requestAnimationFrame" | "cancelAnimationFrame"> = window,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
 
   offer(track: RenderTrack, frame: VideoFrame): void {
+    track.noteFrameTime(frame.timestamp);
+    this.tracks.add(track);
     const older = this.pending.get(track);
     if (older) {
-      older.close();
+      older.frame.close();
       track.replaced++;
     }
-    this.pending.set(track, frame);
+    this.pending.set(track, { frame, since: this.now() });
     this.schedule();
   }
 
@@ -94,29 +114,42 @@ export class Presenter {
     if (!this.scheduled) this.scheduled = this.win.requestAnimationFrame((t) => this.flush(t));
   }
 
+  // Whether the animation frame at time now should paint (see above). A
+  // track whose rate is not known yet is painted at once.
+  private due(now: number): boolean {
+    if (now - this.last < minPaintIntervalMs) return false;
+    if (this.pending.size === this.tracks.size) return true;
+    for (const [track, w] of this.pending) {
+      if (now + waitMarginMs >= w.since + (track.frameIntervalMs ?? 0)) return true;
+    }
+    return false;
+  }
+
   private flush(now: number): void {
     this.scheduled = 0;
-    if (now - this.last < minPaintIntervalMs) {
+    if (!this.due(now)) {
       this.schedule();
       return;
     }
     this.last = now;
     const batch = [...this.pending];
     this.pending.clear();
-    for (const [track, frame] of batch) track.present(frame);
+    for (const [track, w] of batch) track.present(w.frame);
   }
 
   // Drops a track's waiting frame (it stopped or closed).
   forget(track: RenderTrack): void {
-    this.pending.get(track)?.close();
+    this.pending.get(track)?.frame.close();
     this.pending.delete(track);
+    this.tracks.delete(track);
   }
 
   close(): void {
     if (this.scheduled) this.win.cancelAnimationFrame(this.scheduled);
     this.scheduled = 0;
-    for (const f of this.pending.values()) f.close();
+    for (const w of this.pending.values()) w.frame.close();
     this.pending.clear();
+    this.tracks.clear();
   }
 }
 
@@ -132,6 +165,10 @@ export class RenderTrack implements FrameFeed {
   height = 0;
   // Decoded frames replaced by a newer one before they could be drawn.
   replaced = 0;
+  // The track's frame interval in media time, once two frames have been
+  // seen: a sender's frame rate, or half of it for a tile drawn small.
+  frameIntervalMs: number | null = null;
+  private lastFrameTime: number | null = null;
 
   // onDemand hears when the track becomes wanted or not, or changes
   // between full and half rate.
@@ -220,6 +257,20 @@ export class RenderTrack implements FrameFeed {
         // already closed by an error
       }
     }
+  }
+
+  // timestamp is the frame's media time in µs. A shorter interval counts
+  // at once (a tile made large gets every frame from the next one on), a
+  // longer one slowly; a gap of a second or more (a pause, a stalled
+  // sender) says nothing about the rate.
+  noteFrameTime(timestamp: number): void {
+    const last = this.lastFrameTime;
+    this.lastFrameTime = timestamp;
+    if (last === null) return;
+    const ms = (timestamp - last) / 1000;
+    if (ms <= 0 || ms >= 1000) return;
+    const avg = this.frameIntervalMs;
+    this.frameIntervalMs = avg === null || ms < avg ? ms : avg + (ms - avg) / 8;
   }
 
   // Draws a frame: hands it to every listener (called by the Presenter).
