@@ -340,7 +340,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 	"unsafe"
 
@@ -427,8 +426,6 @@ func (c *Context) Devices() (mics, speakers []Device, err error) {
 	return mics, speakers, nil
 }
 
-// resolve finds a device the user named (by ID, or by label); "" is the
-// server's default.
 // WatchDevices calls changed, on a goroutine of its own, whenever a
 // microphone or speaker appears or goes away, and once more if the
 // connection to the sound server is lost, until the returned stop is
@@ -436,16 +433,16 @@ func (c *Context) Devices() (mics, speakers []Device, err error) {
 // listing the devices every second would open a connection each time and
 // notice an unplug up to a second late. changed must not block.
 func (c *Context) WatchDevices(changed func()) (stop func(), err error) {
-	conn, fd, err := cthread.Socket("device watch")
+	var w *C.parley_watch
+	conn, err := cthread.Start("device watch", func(fd int) error {
+		var cerr C.int
+		if w = C.parley_watch_start(C.int(fd), &cerr); w == nil {
+			return paError(cerr)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("audio: watch devices: %w", err)
-	}
-	var cerr C.int
-	w := C.parley_watch_start(C.int(fd), &cerr)
-	if w == nil {
-		_ = conn.Close()
-		_ = syscall.Close(fd)
-		return nil, fmt.Errorf("audio: watch devices: %w", paError(cerr))
 	}
 	done := make(chan struct{})
 	go func() {
@@ -469,6 +466,8 @@ func (c *Context) WatchDevices(changed func()) (stop func(), err error) {
 	}, nil
 }
 
+// resolve finds a device the user named (by ID, or by label); "" is the
+// server's default.
 func resolve(list []Device, name string) (Device, error) {
 	if name == "" {
 		for _, d := range list {
@@ -587,17 +586,16 @@ func open(record bool, dev, name string) (*pump, error) {
 	if ps == nil {
 		return nil, paError(cerr)
 	}
-	conn, fd, err := cthread.Socket(name)
+	var c *C.parley_pump
+	conn, err := cthread.Start(name, func(fd int) error {
+		if c = C.parley_pump_start(ps, C.int(fd), rec, frameBytes); c == nil {
+			return errors.New("cannot start the stream's thread")
+		}
+		return nil
+	})
 	if err != nil {
 		C.pa_simple_free(ps)
 		return nil, err
-	}
-	c := C.parley_pump_start(ps, C.int(fd), rec, frameBytes)
-	if c == nil {
-		_ = conn.Close()
-		_ = syscall.Close(fd)
-		C.pa_simple_free(ps)
-		return nil, errors.New("cannot start the stream's thread")
 	}
 	return &pump{c: c, conn: conn}, nil
 }

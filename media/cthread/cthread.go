@@ -38,3 +38,19 @@ func Socket(name string) (net.Conn, int, error) {
 	}
 	return conn, fds[1], nil
 }
+
+// Start makes a socket pair and calls start with the C end, for start to
+// hand to a new C thread; it returns Go's end. When start fails, both
+// ends are closed (the thread never ran) and its error is returned.
+func Start(name string, start func(fd int) error) (net.Conn, error) {
+	conn, fd, err := Socket(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := start(fd); err != nil {
+		_ = conn.Close()
+		_ = syscall.Close(fd)
+		return nil, err
+	}
+	return conn, nil
+}

@@ -69,3 +69,19 @@ func fcntl(fd int) (int, error) {
 	}
 	return int(flags), nil
 }
+
+// A thread that could not start leaves no descriptor open behind it.
+func TestStartFails(t *testing.T) {
+	failed := errors.New("no thread")
+	var cEnd int
+	conn, err := Start("test", func(fd int) error {
+		cEnd = fd
+		return failed
+	})
+	if conn != nil || !errors.Is(err, failed) {
+		t.Fatalf("Start: %v, %v; want nil, the start's error", conn, err)
+	}
+	if _, err := fcntl(cEnd); !errors.Is(err, syscall.EBADF) {
+		t.Errorf("the C end after a failed start: %v, want EBADF (closed)", err)
+	}
+}

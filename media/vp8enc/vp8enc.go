@@ -184,7 +184,6 @@ import (
 	"io"
 	"net"
 	"sync/atomic"
-	"syscall"
 	"time"
 	"unsafe"
 
@@ -288,12 +287,12 @@ func New(opts Options) (*Encoder, error) {
 		C.free(unsafe.Pointer(c))
 		return nil, &Error{Op: "open", Code: int(err), Msg: C.GoString(C.vpx_codec_err_to_string(err))}
 	}
-	conn, fd, err := cthread.Socket("vp8 encoder")
-	if err == nil && C.parley_vp8_start(c, C.int(fd)) != 0 {
-		_ = conn.Close()
-		_ = syscall.Close(fd)
-		err = errors.New("vp8enc: cannot start the encoding thread")
-	}
+	conn, err := cthread.Start("vp8 encoder", func(fd int) error {
+		if C.parley_vp8_start(c, C.int(fd)) != 0 {
+			return errors.New("vp8enc: cannot start the encoding thread")
+		}
+		return nil
+	})
 	if err != nil {
 		C.parley_vp8_close(c)
 		C.free(unsafe.Pointer(c))
