@@ -134,14 +134,6 @@ func (p *packetSink) decode(t *testing.T) []int16 {
 // attenuated by ≥ 20 dB (ERLE) after 2 s of speech, and the beeps get
 // through.
 func TestEchoCancelledOnRealDevices(t *testing.T) {
-	// The canceller runs against real-time streams: with other packages'
-	// tests on the same 2 cores, a starved speaker stream underruns, the
-	// reference has to follow the slip and the filter reconverges for a
-	// couple of seconds, which says nothing about this code. make
-	// test-desktop runs it alone, with the window tests.
-	if os.Getenv("PARLEY_ALONE") == "" {
-		t.Skip("measures echo cancellation in real time; runs alone: PARLEY_ALONE=1 (make test-desktop)")
-	}
 	far := append(make([]int16, Rate), speech(t, 9)...) // 1 s of silence, then speech
 	pa := pulsetest.Start(t)
 	spk := pa.Speaker(t, "spk")
