@@ -22,7 +22,7 @@ ARTIFACTS := testing/artifacts
 SERVE_ADDR ?= :8443
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-FRONTEND_SRC := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
+FRONTEND_SRC := $(shell find frontend/src frontend/public frontend/wasm -type f -not -path 'frontend/src/generated/*' 2>/dev/null) \
 	frontend/index.html frontend/vite.config.ts frontend/tsconfig.json
 GO_SRC := $(shell find . -name '*.go' -not -path './frontend/*' 2>/dev/null) go.mod go.sum
 
@@ -104,7 +104,7 @@ test-bench-smoke: $(BIN)
 	$(BIN) bench --participants 4 --warmup 2s --duration 5s
 
 test-frontend: frontend/node_modules/.installed
-	cd frontend && npm run typecheck && npx vitest run
+	cd frontend && npm run build:wasm && npm run typecheck && npx vitest run
 
 test-e2e: $(BIN)
 	PARLEY_BIN=$(CURDIR)/$(BIN) PARLEY_ARTIFACTS=$(CURDIR)/$(ARTIFACTS) \
@@ -128,4 +128,4 @@ bench: build
 		go test -count=1 -run CPU -v ./testing/desktopmedia/
 
 clean:
-	rm -rf build/bin frontend/dist $(ARTIFACTS)
+	rm -rf build/bin frontend/dist frontend/src/generated $(ARTIFACTS)

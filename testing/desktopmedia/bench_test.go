@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"parley/media/audio/pulsetest"
+	"parley/testing/meetingtest"
 )
 
 // TestDesktopClientCPU measures the desktop client (the app process and
@@ -145,6 +146,8 @@ func measureClient(t *testing.T, ctx context.Context, bin, invite string, args .
 	// With every core busy the webview draws what it can, not what it
 	// gets: its frame rate, not the client's cores, then shows the gain.
 	machine := float64(busy1-busy0) / float64(max(all1-all0, 1))
+	// What the tiles showed, to look at (taken after the measurement).
+	screenshot(t, disp, filepath.Join(meetingtest.ArtifactDir(t), "desktopmedia-"+strings.ReplaceAll(t.Name(), "/", "-")+".png"))
 	app.stop(t)
 	r := app.readReport(t)
 	var fps []float64

@@ -26,6 +26,8 @@ import { h } from "../dom";
 import type { VideoSource } from "../engine/types";
 import { initials, type TileModel } from "../meeting/state";
 import type { Rect } from "../meeting/layout";
+import { FramePainter } from "./framepainter";
+import { converterModule } from "./i420";
 import { icon } from "./icons";
 
 export type TileState = "connecting" | "live" | "video-off" | "stale";
@@ -244,23 +246,23 @@ export class Tile {
     const c = this.media.querySelector("canvas");
     if (src?.type !== "frames" || !c || this.unsubscribeFeed) return;
     const ctx = c.getContext("2d");
-    const onFrame = (frame: VideoFrame) => {
-      try {
-        if (c.width !== frame.displayWidth || c.height !== frame.displayHeight) {
-          c.width = frame.displayWidth;
-          c.height = frame.displayHeight;
-        }
-        ctx?.drawImage(frame, 0, 0);
+    if (!ctx) return;
+    const painter = new FramePainter(
+      c,
+      ctx,
+      () => {
         this.lastFrameAt = performance.now();
         this.refresh(this.lastFrameAt);
-      } finally {
-        frame.close();
-      }
-    };
+      },
+      converterModule(),
+      () => ({ width: c.clientWidth * devicePixelRatio, height: c.clientHeight * devicePixelRatio }),
+    );
+    const onFrame = (frame: VideoFrame) => painter.paint(frame);
     const unsubscribe = src.feed.subscribe(onFrame);
     this.onFeedFrame = onFrame;
     this.unsubscribeFeed = () => {
       unsubscribe();
+      painter.close();
       if (this.onFeedFrame === onFrame) this.onFeedFrame = null;
     };
     if (this.halfRate) src.feed.setHalfRate?.(onFrame, true);
