@@ -226,6 +226,14 @@ describe("FramePainter", () => {
     expect(small.puts[0]).toMatchObject({ width: 32, height: 18 });
   });
 
+  it("keeps a frame too small to halve at full size", async () => {
+    const t = painter({ shown: { width: 0.5, height: 0.5 } });
+    await settle();
+    t.p.paint(frame(planes(1, 1, (p) => [235, 128, 128][p]!)));
+    await settle();
+    expect(t.puts).toEqual([{ width: 1, height: 1, first: [255, 255, 255, 255] }]);
+  });
+
   it("draws nothing after close, and closes what it was given", async () => {
     const t = painter();
     await settle();

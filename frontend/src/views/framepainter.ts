@@ -35,7 +35,8 @@ export class FramePainter {
     private readonly ctx: PaintContext,
     private readonly onDrawn: () => void,
     converter: Promise<WebAssembly.Module | null>,
-    // The canvas's size on screen in device pixels (0×0 when unknown).
+    // The canvas's size on screen in device pixels (0×0 when unknown:
+    // never converted at half size then).
     private readonly shownSize: () => { width: number; height: number },
     private readonly newImageData: (data: Uint8ClampedArray<ArrayBuffer>, w: number, h: number) => ImageData = (d, w, h) => new ImageData(d, w, h),
   ) {
@@ -80,7 +81,7 @@ export class FramePainter {
           // at half size: a 720p own view in a grid cell, a screen share
           // in the strip.
           const shown = this.shownSize();
-          const half = shown.width > 0 && shown.height > 0 && w >= 2 * shown.width && h >= 2 * shown.height;
+          const half = shown.width >= 1 && shown.height >= 1 && w >= 2 * shown.width && h >= 2 * shown.height;
           const [cw, ch] = half ? halfSize(w, h) : [w, h];
           this.put(conv.convert(layout, w, h, half), cw, ch);
           this.onDrawn();
