@@ -100,6 +100,30 @@ export function launchBrowser(extraArgs = []) {
   });
 }
 
+// Awaits wait (a Playwright wait on page); when it fails, saves a
+// screenshot (artifacts/e2e-WHAT.png) and fails with every tile's state, so
+// that a page that was slow in CI can be told from one that was stuck.
+export async function orExplain(page, what, wait) {
+  try {
+    return await wait;
+  } catch (e) {
+    const file = path.join(artifacts, `e2e-${what}.png`);
+    await page.screenshot({ path: file }).catch(() => {});
+    const tiles = await page
+      .evaluate(() =>
+        [...document.querySelectorAll("[data-tile]")].map((t) => ({
+          name: t.dataset.name,
+          self: "self" in t.dataset,
+          hidden: t.hidden,
+          state: t.dataset.state,
+          decoding: t.dataset.decoding,
+        })),
+      )
+      .catch((err) => `unreadable: ${err.message}`);
+    throw new Error(`${what}: ${e.message}\ntiles: ${JSON.stringify(tiles)}\nscreenshot: ${file}`, { cause: e });
+  }
+}
+
 // Chromium with a fake camera and microphone. Screen sharing works headless
 // as tab capture: --auto-accept-this-tab-capture plus preferCurrentTab,
 // which guestContext injects. (--use-fake-ui-for-media-stream breaks it.)

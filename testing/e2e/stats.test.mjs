@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { artifacts, guestContext, guestURL, launchMediaBrowser, startServe } from "./harness.mjs";
+import { artifacts, guestContext, guestURL, launchMediaBrowser, orExplain, startServe } from "./harness.mjs";
 
 let browser;
 let server;
@@ -32,7 +32,7 @@ async function guest(name, viewport = { width: 960, height: 600 }, init = null) 
   await page.goto(guestURL(server.url, "stats", { name }));
   // The fifth guest joins while four pages encode and decode video on the
   // 2 cores: its join took over 15 s once in CI.
-  await page.locator('[data-view="meeting"]').waitFor({ timeout: 30000 });
+  await orExplain(page, `${name}-join`, page.locator('[data-view="meeting"]').waitFor({ timeout: 30000 }));
   pages.push(page);
   return page;
 }
@@ -97,24 +97,32 @@ test("tiles off the stage stop taking frames", async () => {
   // Everyone mutes (M): the fake microphones' beeps would make each the
   // active speaker in turn, and the active speaker is kept on the stage.
   for (const p of pages) await p.locator("body").press("m");
-  await eve.locator("[data-more]:not([hidden])").waitFor({ timeout: 20000 });
-  await eve.waitForFunction(
-    () => {
-      const tiles = [...document.querySelectorAll("[data-tile]")];
-      const hidden = tiles.filter((t) => t.hidden);
-      return hidden.length > 0 && hidden.every((t) => t.dataset.decoding === "false" || !t.querySelector("video, canvas"));
-    },
-    null,
-    { timeout: 20000, polling: 200 },
+  await orExplain(eve, "eve-more", eve.locator("[data-more]:not([hidden])").waitFor({ timeout: 20000 }));
+  await orExplain(
+    eve,
+    "eve-hidden-tiles",
+    eve.waitForFunction(
+      () => {
+        const tiles = [...document.querySelectorAll("[data-tile]")];
+        const hidden = tiles.filter((t) => t.hidden);
+        return hidden.length > 0 && hidden.every((t) => t.dataset.decoding === "false" || !t.querySelector("video, canvas"));
+      },
+      null,
+      { timeout: 20000, polling: 200 },
+    ),
   );
   // The tiles on the stage still play.
-  await eve.waitForFunction(
-    () => {
-      const shown = [...document.querySelectorAll("[data-tile]:not([hidden]):not([data-self])")];
-      return shown.length > 0 && shown.every((t) => t.dataset.state === "live" && t.dataset.decoding === "true");
-    },
-    null,
-    { timeout: 20000, polling: 200 },
+  await orExplain(
+    eve,
+    "eve-shown-tiles",
+    eve.waitForFunction(
+      () => {
+        const shown = [...document.querySelectorAll("[data-tile]:not([hidden]):not([data-self])")];
+        return shown.length > 0 && shown.every((t) => t.dataset.state === "live" && t.dataset.decoding === "true");
+      },
+      null,
+      { timeout: 20000, polling: 200 },
+    ),
   );
   const hiddenVideos = await eve.evaluate(() =>
     [...document.querySelectorAll("[data-tile][hidden] video")].map((v) => v.paused),
