@@ -1,8 +1,8 @@
 // I420 to RGBA for the desktop window's tiles, compiled to WebAssembly
 // with SIMD (AssemblyScript). WebKitGTK draws a VideoFrame by converting it
 // through a GStreamer pipeline that it builds and tears down for every
-// frame; copying the frame out and converting it here costs a tenth of
-// that (see framepainter.ts).
+// frame; copying the frame out, converting it here and putting it on the
+// canvas costs a sixth of that (see framepainter.ts).
 //
 // BT.601 limited range, as VP8 is coded, in fixed point with 6 fractional
 // bits: every term fits an i16 lane, saturating adds and the unsigned
