@@ -115,6 +115,7 @@ describe("I420 to RGBA (WebAssembly)", () => {
 // A decoded frame as the painter sees it.
 class FakeFrame {
   closed = false;
+  copyFails = false;
   readonly displayWidth: number;
   readonly displayHeight: number;
   readonly visibleRect: { width: number; height: number };
@@ -130,7 +131,7 @@ class FakeFrame {
     return this.f.data.length;
   }
   copyTo(dest: Uint8Array): Promise<PlaneLayout[]> {
-    if (this.closed) return Promise.reject(new Error("closed"));
+    if (this.closed || this.copyFails) return Promise.reject(new Error("cannot copy"));
     dest.set(this.f.data);
     return Promise.resolve(this.f.layout);
   }
@@ -232,6 +233,20 @@ describe("FramePainter", () => {
     t.p.paint(frame(planes(1, 1, (p) => [235, 128, 128][p]!)));
     await settle();
     expect(t.puts).toEqual([{ width: 1, height: 1, first: [255, 255, 255, 255] }]);
+  });
+
+  it("lets the webview draw a tile whose frames cannot be copied", async () => {
+    const t = painter();
+    await settle();
+    const [a, b] = [frame(white()), frame(white())];
+    a.copyFails = true;
+    t.p.paint(a);
+    await settle();
+    expect(a.closed).toBe(true);
+    expect(t.drawn()).toBe(0);
+    t.p.paint(b);
+    expect(t.draws).toEqual([b]);
+    expect(t.drawn()).toBe(1);
   });
 
   it("draws nothing after close, and closes what it was given", async () => {

@@ -74,20 +74,23 @@ export class FramePainter {
     this.copying = true;
     frame
       .copyTo(conv.input(frame.allocationSize()))
-      .then(
-        (layout) => {
-          if (this.closed) return;
-          // A frame at least twice the size it is shown at is converted
-          // at half size: a 720p own view in a grid cell, a screen share
-          // in the strip.
-          const shown = this.shownSize();
-          const half = shown.width >= 1 && shown.height >= 1 && w >= 2 * shown.width && h >= 2 * shown.height;
-          const [cw, ch] = half ? halfSize(w, h) : [w, h];
-          this.put(conv.convert(layout, w, h, half), cw, ch);
-          this.onDrawn();
-        },
-        (e: unknown) => console.warn("parley: copying a video frame failed", e),
-      )
+      .then((layout) => {
+        if (this.closed) return;
+        // A frame at least twice the size it is shown at is converted
+        // at half size: a 720p own view in a grid cell, a screen share
+        // in the strip.
+        const shown = this.shownSize();
+        const half = shown.width >= 1 && shown.height >= 1 && w >= 2 * shown.width && h >= 2 * shown.height;
+        const [cw, ch] = half ? halfSize(w, h) : [w, h];
+        this.put(conv.convert(layout, w, h, half), cw, ch);
+        this.onDrawn();
+      })
+      .catch((e: unknown) => {
+        // A webview whose copyTo or putImageData fails here gets this
+        // tile's next frames drawn its own way.
+        console.warn("parley: converting a video frame failed; the webview draws this tile from now on", e);
+        this.converter = null;
+      })
       .finally(() => {
         frame.close();
         this.copying = false;
