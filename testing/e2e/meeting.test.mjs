@@ -360,9 +360,14 @@ describe("a browser guest with two bots", () => {
     const bots = [startBot(server.url, "Bot One", 12), startBot(server.url, "Bot Two", 12)];
     try {
       await remoteTilesLive(p, ["Bot One", "Bot Two"], 10000);
-    } finally {
+    } catch (e) {
       for (const b of bots) if (b.proc.exitCode === null) b.proc.kill("SIGINT");
+      throw e;
     }
+    // The bots then run out their 12 s: the page's video reaches a bot
+    // once the bot has subscribed and the page has sent it a keyframe,
+    // which can be after the page shows the bots (CI once stopped them
+    // 150 ms into their subscription, before any video).
     for (const b of bots) {
       const { code, events, stderr } = await b.done;
       assert.equal(code, 0, stderr);
