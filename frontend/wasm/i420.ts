@@ -27,6 +27,29 @@ function luma8(y: v128): v128 {
   return i16x8.add(i16x8.mul(d, i16x8.splat(kY)), i16x8.shr_s(d, 1));
 }
 
+// The chroma terms of eight chroma samples (cb, cr: i16 lanes, centred on
+// 0), each with the rounding of the final shift.
+@inline
+function redTerm(cr: v128): v128 {
+  return i16x8.add(i16x8.mul(cr, i16x8.splat(kRV)), i16x8.splat(half));
+}
+
+@inline
+function greenTerm(cb: v128, cr: v128): v128 {
+  return i16x8.sub(i16x8.splat(half), i16x8.add(i16x8.mul(cb, i16x8.splat(kGU)), i16x8.mul(cr, i16x8.splat(kGV))));
+}
+
+@inline
+function blueTerm(cb: v128): v128 {
+  return i16x8.add(i16x8.mul(cb, i16x8.splat(kBU)), i16x8.splat(half));
+}
+
+// One channel of eight pixels: luma term plus chroma term, scaled back.
+@inline
+function channel(luma: v128, term: v128): v128 {
+  return i16x8.shr_s(i16x8.add_sat_s(luma, term), 6);
+}
+
 // Sixteen pixels of one row: the luma at yp, each chroma term for eight
 // pixel pairs widened to sixteen lanes (lo: pixels 0–7, hi: 8–15).
 @inline
@@ -34,9 +57,9 @@ function row16(yp: usize, op: usize, rl: v128, rh: v128, gl: v128, gh: v128, bl:
   const y = v128.load(yp);
   const ylo = luma8(i16x8.extend_low_i8x16_u(y));
   const yhi = luma8(i16x8.extend_high_i8x16_u(y));
-  const r = i8x16.narrow_i16x8_u(i16x8.shr_s(i16x8.add_sat_s(ylo, rl), 6), i16x8.shr_s(i16x8.add_sat_s(yhi, rh), 6));
-  const g = i8x16.narrow_i16x8_u(i16x8.shr_s(i16x8.add_sat_s(ylo, gl), 6), i16x8.shr_s(i16x8.add_sat_s(yhi, gh), 6));
-  const b = i8x16.narrow_i16x8_u(i16x8.shr_s(i16x8.add_sat_s(ylo, bl), 6), i16x8.shr_s(i16x8.add_sat_s(yhi, bh), 6));
+  const r = i8x16.narrow_i16x8_u(channel(ylo, rl), channel(yhi, rh));
+  const g = i8x16.narrow_i16x8_u(channel(ylo, gl), channel(yhi, gh));
+  const b = i8x16.narrow_i16x8_u(channel(ylo, bl), channel(yhi, bh));
   const a = i8x16.splat(-1);
   const rgLo = i8x16.shuffle(r, g, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
   const rgHi = i8x16.shuffle(r, g, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
@@ -66,10 +89,15 @@ function clamp(v: i32): u32 {
   return <u32>(v < 0 ? 0 : v > 255 ? 255 : v);
 }
 
+// One pixel, for the columns left over after the SIMD steps: cb and cr
+// centred on 0.
 @inline
-function pixel(luma: i32, r: i32, g: i32, b: i32, op: usize): void {
+function pixel(luma: i32, cb: i32, cr: i32, op: usize): void {
   const d = luma - 16;
   const l = d * kY + (d >> 1);
+  const r = kRV * cr + half;
+  const g = half - kGU * cb - kGV * cr;
+  const b = kBU * cb + half;
   store<u32>(op, 0xff000000 | (clamp(l + b) << 16) | (clamp(l + g) << 8) | clamp(l + r));
 }
 
@@ -79,7 +107,6 @@ function pixel(luma: i32, r: i32, g: i32, b: i32, op: usize): void {
 // the chroma of the one before.
 export function i420ToRGBA(y: usize, yStride: i32, u: usize, uStride: i32, v: usize, vStride: i32, w: i32, h: i32, out: usize): void {
   const c128 = i16x8.splat(128);
-  const round = i16x8.splat(half);
   const outStride = w * 4;
   for (let row = 0; row < h; row += 2) {
     const y0 = y + <usize>(row * yStride);
@@ -93,9 +120,9 @@ export function i420ToRGBA(y: usize, yStride: i32, u: usize, uStride: i32, v: us
     for (; x + 16 <= w; x += 16) {
       const cb = i16x8.sub(v128.load8x8_u(up + <usize>(x >> 1)), c128);
       const cr = i16x8.sub(v128.load8x8_u(vp + <usize>(x >> 1)), c128);
-      const r = i16x8.add(i16x8.mul(cr, i16x8.splat(kRV)), round);
-      const g = i16x8.sub(round, i16x8.add(i16x8.mul(cb, i16x8.splat(kGU)), i16x8.mul(cr, i16x8.splat(kGV))));
-      const b = i16x8.add(i16x8.mul(cb, i16x8.splat(kBU)), round);
+      const r = redTerm(cr);
+      const g = greenTerm(cb, cr);
+      const b = blueTerm(cb);
       const rl = pairsLo(r);
       const rh = pairsHi(r);
       const gl = pairsLo(g);
@@ -108,11 +135,8 @@ export function i420ToRGBA(y: usize, yStride: i32, u: usize, uStride: i32, v: us
     for (; x < w; x++) {
       const cb = <i32>load<u8>(up + <usize>(x >> 1)) - 128;
       const cr = <i32>load<u8>(vp + <usize>(x >> 1)) - 128;
-      const r = kRV * cr + half;
-      const g = half - kGU * cb - kGV * cr;
-      const b = kBU * cb + half;
-      pixel(<i32>load<u8>(y0 + <usize>x), r, g, b, o0 + <usize>(x * 4));
-      pixel(<i32>load<u8>(y1 + <usize>x), r, g, b, o1 + <usize>(x * 4));
+      pixel(<i32>load<u8>(y0 + <usize>x), cb, cr, o0 + <usize>(x * 4));
+      pixel(<i32>load<u8>(y1 + <usize>x), cb, cr, o1 + <usize>(x * 4));
     }
   }
 }
@@ -124,8 +148,8 @@ export function i420ToRGBA(y: usize, yStride: i32, u: usize, uStride: i32, v: us
 function half8(l: v128, r: v128, g: v128, b: v128, op: usize): void {
   const yv = luma8(l);
   // r0..r7 g0..g7, and b0..b7 then eight opaque alphas, as bytes
-  const rg = i8x16.narrow_i16x8_u(i16x8.shr_s(i16x8.add_sat_s(yv, r), 6), i16x8.shr_s(i16x8.add_sat_s(yv, g), 6));
-  const ba = i8x16.narrow_i16x8_u(i16x8.shr_s(i16x8.add_sat_s(yv, b), 6), i16x8.splat(255));
+  const rg = i8x16.narrow_i16x8_u(channel(yv, r), channel(yv, g));
+  const ba = i8x16.narrow_i16x8_u(channel(yv, b), i16x8.splat(255));
   v128.store(op, i8x16.shuffle(rg, ba, 0, 8, 16, 24, 1, 9, 17, 25, 2, 10, 18, 26, 3, 11, 19, 27));
   v128.store(op, i8x16.shuffle(rg, ba, 4, 12, 20, 28, 5, 13, 21, 29, 6, 14, 22, 30, 7, 15, 23, 31), 16);
 }
@@ -139,7 +163,6 @@ export function i420ToRGBAHalf(y: usize, yStride: i32, u: usize, uStride: i32, v
   const ow = w >> 1;
   const oh = h >> 1;
   const c128 = i16x8.splat(128);
-  const round = i16x8.splat(half);
   const one = i16x8.splat(1);
   for (let row = 0; row < oh; row++) {
     const y0 = y + <usize>(2 * row * yStride);
@@ -154,10 +177,7 @@ export function i420ToRGBAHalf(y: usize, yStride: i32, u: usize, uStride: i32, v
       const l = i16x8.shr_u(i16x8.add(i16x8.extadd_pairwise_i8x16_u(m), one), 1);
       const cb = i16x8.sub(v128.load8x8_u(up + <usize>x), c128);
       const cr = i16x8.sub(v128.load8x8_u(vp + <usize>x), c128);
-      const r = i16x8.add(i16x8.mul(cr, i16x8.splat(kRV)), round);
-      const g = i16x8.sub(round, i16x8.add(i16x8.mul(cb, i16x8.splat(kGU)), i16x8.mul(cr, i16x8.splat(kGV))));
-      const b = i16x8.add(i16x8.mul(cb, i16x8.splat(kBU)), round);
-      half8(l, r, g, b, o + <usize>(x * 4));
+      half8(l, redTerm(cr), greenTerm(cb, cr), blueTerm(cb), o + <usize>(x * 4));
     }
     for (; x < ow; x++) {
       const a = y0 + <usize>(2 * x);
@@ -165,7 +185,7 @@ export function i420ToRGBAHalf(y: usize, yStride: i32, u: usize, uStride: i32, v
       const l = (<i32>load<u8>(a) + <i32>load<u8>(a + 1) + <i32>load<u8>(c) + <i32>load<u8>(c + 1) + 2) >> 2;
       const cb = <i32>load<u8>(up + <usize>x) - 128;
       const cr = <i32>load<u8>(vp + <usize>x) - 128;
-      pixel(l, kRV * cr + half, half - kGU * cb - kGV * cr, kBU * cb + half, o + <usize>(x * 4));
+      pixel(l, cb, cr, o + <usize>(x * 4));
     }
   }
 }
