@@ -100,6 +100,19 @@ export function launchBrowser(extraArgs = []) {
   });
 }
 
+// Every tile on page as a line: name, kind, data-state, whether it is
+// hidden and takes frames, and its <video>'s state.
+export function tileStates(page) {
+  return page.evaluate(() =>
+    [...document.querySelectorAll("[data-tile]")].map((t) => {
+      const v = t.querySelector("video");
+      const media = v ? ` video ready=${v.readyState} ${v.videoWidth}x${v.videoHeight} paused=${v.paused} track=${v.srcObject?.getVideoTracks()[0]?.readyState}/${v.srcObject?.getVideoTracks()[0]?.muted ? "muted" : "unmuted"}` : " no video";
+      const kind = `${t.hasAttribute("data-screen") ? " (screen)" : ""}${t.hasAttribute("data-self") ? " (self)" : ""}`;
+      return `${t.dataset.name}${kind}: ${t.dataset.state}${t.hidden ? " hidden" : ""} decoding=${t.dataset.decoding}${media}`;
+    }),
+  );
+}
+
 // Awaits wait (a Playwright wait on page); when it fails, saves a
 // screenshot (artifacts/e2e-WHAT.png) and fails with every tile's state, so
 // that a page that was slow in CI can be told from one that was stuck.
@@ -109,17 +122,7 @@ export async function orExplain(page, what, wait) {
   } catch (e) {
     const file = path.join(artifacts, `e2e-${what}.png`);
     await page.screenshot({ path: file }).catch(() => {});
-    const tiles = await page
-      .evaluate(() =>
-        [...document.querySelectorAll("[data-tile]")].map((t) => ({
-          name: t.dataset.name,
-          self: "self" in t.dataset,
-          hidden: t.hidden,
-          state: t.dataset.state,
-          decoding: t.dataset.decoding,
-        })),
-      )
-      .catch((err) => `unreadable: ${err.message}`);
+    const tiles = await tileStates(page).catch((err) => `unreadable: ${err.message}`);
     throw new Error(`${what}: ${e.message}\ntiles: ${JSON.stringify(tiles)}\nscreenshot: ${file}`, { cause: e });
   }
 }

@@ -8,7 +8,7 @@ import net from "node:net";
 import path from "node:path";
 import readline from "node:readline";
 import { after, before, describe, test } from "node:test";
-import { artifacts, guestURL, meetingSuite, parleyBin, startServe } from "./harness.mjs";
+import { artifacts, guestURL, meetingSuite, orExplain, parleyBin, startServe } from "./harness.mjs";
 
 const suite = meetingSuite();
 const { closeAll, serve } = suite;
@@ -29,28 +29,10 @@ function until(page, fn, arg, timeout) {
   return page.waitForFunction(fn, arg, { timeout, polling: 50 });
 }
 
-async function tileStates(page) {
-  return page.evaluate(() =>
-    [...document.querySelectorAll("[data-tile]")].map(
-      (t) => {
-        const v = t.querySelector("video");
-        const media = v ? ` video ready=${v.readyState} ${v.videoWidth}x${v.videoHeight} paused=${v.paused} track=${v.srcObject?.getVideoTracks()[0]?.readyState}/${v.srcObject?.getVideoTracks()[0]?.muted ? "muted" : "unmuted"}` : " no video";
-        return `${t.dataset.name}${t.hasAttribute("data-screen") ? " (screen)" : ""}${t.hasAttribute("data-self") ? " (self)" : ""}: ${t.dataset.state}${media}`;
-      },
-    ),
-  );
-}
-
-async function remoteTilesLive(page, names, timeout) {
-  try {
-    await waitRemoteTilesLive(page, names, timeout);
-  } catch (e) {
-    throw new Error(`${e.message}\ntiles: ${JSON.stringify(await tileStates(page))}`);
-  }
-}
-
-function waitRemoteTilesLive(page, names, timeout) {
-  return until(
+// Waits until page shows every one of names live (a screenshot and the
+// tiles' states when it does not).
+function remoteTilesLive(page, names, timeout) {
+  const live = until(
     page,
     (names) =>
       names.every((n) =>
@@ -61,6 +43,7 @@ function waitRemoteTilesLive(page, names, timeout) {
     names,
     timeout,
   );
+  return orExplain(page, `live-${names.join("-").replaceAll(" ", "")}`, live);
 }
 
 async function shot(page, file, viewport) {
