@@ -18,13 +18,13 @@ import (
 	"syscall"
 )
 
-// Socket returns the two ends of a SOCK_SEQPACKET socket pair (each
+// socket returns the two ends of a SOCK_SEQPACKET socket pair (each
 // message arrives whole, or not at all): Go's end, in non-blocking mode
 // for the poller, and the C thread's end, a blocking file descriptor the
 // caller hands to its thread and closes when the thread has ended. The C
 // side sends with MSG_NOSIGNAL, so that a send after Go closed its end
 // fails with EPIPE instead of raising SIGPIPE.
-func Socket(name string) (net.Conn, int, error) {
+func socket(name string) (net.Conn, int, error) {
 	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_SEQPACKET|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, -1, fmt.Errorf("%s: socket pair: %w", name, err)
@@ -43,7 +43,7 @@ func Socket(name string) (net.Conn, int, error) {
 // hand to a new C thread; it returns Go's end. When start fails, both
 // ends are closed (the thread never ran) and its error is returned.
 func Start(name string, start func(fd int) error) (net.Conn, error) {
-	conn, fd, err := Socket(name)
+	conn, fd, err := socket(name)
 	if err != nil {
 		return nil, err
 	}

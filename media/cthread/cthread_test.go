@@ -11,7 +11,7 @@ import (
 // The C thread's end is played here by raw system calls on its descriptor,
 // as a C thread would make them.
 func TestSocket(t *testing.T) {
-	conn, fd, err := Socket("test")
+	conn, fd, err := socket("test")
 	if err != nil {
 		t.Fatal(err)
 	}
