@@ -52,6 +52,7 @@ type remoteVideo struct {
 	width, height int
 	asm           vp8.Stats
 	paused        bool        // at the server: its tile is off the stage
+	half          bool        // at the server: reference frames only (a small tile)
 	pauseTimer    *time.Timer // pending pause (pauseDelay)
 	closed        bool
 	pauseMu       sync.Mutex // held while deciding and sending a pause or resume
@@ -64,8 +65,9 @@ const pauseDelay = time.Second
 
 // setWanted follows the tile on and off the stage (render.Track's
 // SetOnWanted): off it for pauseDelay, the server stops sending the video;
-// back on, it resumes (from a keyframe).
-func (v *remoteVideo) setWanted(wanted bool, log func(err error)) {
+// back on, it resumes (from a keyframe). A tile drawn small (half) draws
+// only the frames others refer to, so the server sends only those.
+func (v *remoteVideo) setWanted(wanted, half bool, log func(err error)) {
 	v.pauseMu.Lock()
 	defer v.pauseMu.Unlock()
 	v.mu.Lock()
@@ -73,17 +75,21 @@ func (v *remoteVideo) setWanted(wanted bool, log func(err error)) {
 		v.pauseTimer.Stop()
 		v.pauseTimer = nil
 	}
-	resume := !v.closed && wanted && v.paused
-	if resume {
-		v.paused = false
+	send := !v.closed && wanted && (v.paused || v.half != half)
+	if send {
+		v.paused, v.half = false, half
 	} else if !v.closed && !wanted && !v.paused {
 		var timer *time.Timer
 		timer = time.AfterFunc(pauseDelay, func() { v.pauseNow(timer, log) })
 		v.pauseTimer = timer
 	}
 	v.mu.Unlock()
-	if resume {
-		log(v.rt.SetPaused(false))
+	if send {
+		f := client.ForwardAll
+		if half {
+			f = client.ForwardReference
+		}
+		log(v.rt.SetForwarding(f))
 	}
 }
 
@@ -100,7 +106,7 @@ func (v *remoteVideo) pauseNow(timer *time.Timer, log func(err error)) {
 	}
 	v.mu.Unlock()
 	if due {
-		log(v.rt.SetPaused(true))
+		log(v.rt.SetForwarding(client.ForwardNone))
 	}
 }
 
@@ -250,8 +256,8 @@ func (m *meeting) addVideo(rt *client.RemoteTrack) {
 	ask := func() { _ = rt.RequestKeyframe() }
 	v := &remoteVideo{key: key, kind: rt.Kind, rt: rt}
 	v.out = m.a.render.AddTrack(render.TrackInfo{Participant: rt.ParticipantID, Track: rt.TrackID}, ask)
-	v.out.SetOnWanted(func(wanted bool) {
-		v.setWanted(wanted, func(err error) {
+	v.out.SetOnWanted(func(wanted, half bool) {
+		v.setWanted(wanted, half, func(err error) {
 			if err != nil {
 				m.a.opts.Log.Debug("pause or resume a track", "participant", key.participant, "track", key.track, "err", err)
 			}

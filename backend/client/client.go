@@ -477,13 +477,28 @@ func (c *Client) MuteParticipant(ctx context.Context, participantID, trackID str
 	return err
 }
 
-// SetPaused stops (true) or resumes the server's forwarding of another
-// participant's track to us without unsubscribing: for video we do not
-// show. A resumed video track starts at a keyframe. A track published
-// again starts unpaused. The server does not answer; pausing a track that
-// has ended meanwhile does nothing.
-func (c *Client) SetPaused(participantID, trackID string, paused bool) error {
-	return c.send(&signal.Pause{ID: c.nextID.Add(1), ParticipantID: participantID, TrackID: trackID, Paused: paused})
+// Forwarding is how much of another participant's track the server
+// sends us.
+type Forwarding int
+
+const (
+	// ForwardAll: everything (a track starts so, also when published again).
+	ForwardAll Forwarding = iota
+	// ForwardReference: only the video frames that later frames refer to,
+	// for a tile drawn small (half a Parley desktop camera's frames; all of
+	// a sender that marks none).
+	ForwardReference
+	// ForwardNone: nothing, for video we do not show; the track stays
+	// subscribed, and resumes from a keyframe.
+	ForwardNone
+)
+
+// SetForwarding sets how much of another participant's track the server
+// sends us, without unsubscribing. The server does not answer; a track
+// that has ended meanwhile is no error.
+func (c *Client) SetForwarding(participantID, trackID string, f Forwarding) error {
+	return c.send(&signal.Pause{ID: c.nextID.Add(1), ParticipantID: participantID, TrackID: trackID,
+		Paused: f == ForwardNone, ReferenceOnly: f == ForwardReference})
 }
 
 // Remove takes a participant out of the meeting (hosts only).

@@ -208,10 +208,10 @@ func (t *RemoteTrack) RequestKeyframe() error {
 	return nil
 }
 
-// SetPaused asks the server to stop (true) or resume forwarding this
-// track to us (see Client.SetPaused).
-func (t *RemoteTrack) SetPaused(paused bool) error {
-	return t.client.SetPaused(t.ParticipantID, t.TrackID, paused)
+// SetForwarding sets how much of this track the server sends us (see
+// Client.SetForwarding).
+func (t *RemoteTrack) SetForwarding(f Forwarding) error {
+	return t.client.SetForwarding(t.ParticipantID, t.TrackID, f)
 }
 
 // SetSink makes every received packet go to f (on the track's reader

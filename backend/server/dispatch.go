@@ -7,6 +7,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"parley/backend/sfu"
 	"parley/backend/signal"
 )
 
@@ -121,7 +122,14 @@ func (sess *session) handle(msg signal.Message) error {
 		sess.restartSubscribe()
 		return nil
 	case *signal.Pause:
-		return sess.room.media.SetPaused(m.ParticipantID, m.TrackID, sess.id, m.Paused)
+		fw := sfu.ForwardAll
+		switch {
+		case m.Paused:
+			fw = sfu.ForwardNone
+		case m.ReferenceOnly:
+			fw = sfu.ForwardReference
+		}
+		return sess.room.media.SetForwarding(m.ParticipantID, m.TrackID, sess.id, fw)
 	case *signal.Leave:
 		sess.setLeaveReason(signal.ReasonLeft)
 		return errLeft

@@ -19,9 +19,9 @@ type forwarder interface {
 	// the caller then renegotiates). errAlreadySubscribed if it is there.
 	Subscribe(t publishedTrack, subscriberID string, pc *webrtc.PeerConnection) error
 	Published() []publishedTrack
-	// SetPaused stops or resumes forwarding a track to one subscriber; a
-	// track the subscriber does not have (any more) is no error.
-	SetPaused(participantID, trackID, subscriberID string, paused bool) error
+	// SetForwarding sets how much of a track one subscriber gets; a track
+	// the subscriber does not have (any more) is no error.
+	SetForwarding(participantID, trackID, subscriberID string, f sfu.Forwarding) error
 	RemovePublisherTrack(participantID, trackID string) bool
 	RemoveParticipant(participantID string)
 	Close()
@@ -76,11 +76,11 @@ func (f *sfuForwarder) Published() []publishedTrack {
 	return out
 }
 
-func (f *sfuForwarder) SetPaused(pid, tid, subscriberID string, paused bool) error {
+func (f *sfuForwarder) SetForwarding(pid, tid, subscriberID string, fw sfu.Forwarding) error {
 	// A pause may cross the track's end (unpublished, its owner left) on
 	// the wire: then there is nothing left to pause.
 	if d := f.router.DownTrack(pid, tid, subscriberID); d != nil {
-		d.SetPaused(paused)
+		d.SetForwarding(fw)
 	}
 	return nil
 }

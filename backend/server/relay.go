@@ -123,9 +123,9 @@ func (t *relayTrack) readRTCP(sender *webrtc.RTPSender) {
 	}
 }
 
-// SetPaused is not offered: all subscribers of a track share its one
-// local track, so one cannot be paused alone.
-func (f *relayForwarder) SetPaused(string, string, string, bool) error {
+// SetForwarding is not offered: all subscribers of a track share its one
+// local track, so one cannot be paused (or thinned) alone.
+func (f *relayForwarder) SetForwarding(string, string, string, sfu.Forwarding) error {
 	return signal.Errorf(signal.CodeBadRequest, "the benchmark's bare relay cannot pause a track")
 }
 

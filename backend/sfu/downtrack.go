@@ -12,6 +12,8 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+
+	"parley/media/vp8"
 )
 
 // Retransmission limits.
@@ -27,6 +29,27 @@ const (
 	// Bitrate kept for each audio track of a subscriber when its downlink
 	// estimate is shared among its video tracks.
 	audioReserve = 64_000
+	// After a loss, a subscriber taking only reference frames gets every
+	// frame for this long: leaving frames out renumbers the packets that
+	// follow, and the lost packet's retransmission must still find its
+	// place.
+	thinningHoldAfterLoss = int64(time.Second)
+)
+
+// Forwarding is how much of a published track a subscriber gets.
+type Forwarding int
+
+const (
+	// ForwardAll: every packet.
+	ForwardAll Forwarding = iota
+	// ForwardReference: a VP8 video's frames that later frames refer to,
+	// leaving out those its sender marked non-reference (the N bit): half
+	// the rate of a sender with a half-rate layer, for a small tile. The
+	// forwarded stream is renumbered (sequence numbers, picture ids) so
+	// that it shows no gap. Other tracks are forwarded whole.
+	ForwardReference
+	// ForwardNone: nothing; the subscription stays (paused).
+	ForwardNone
 )
 
 // DownTrack is one subscription: a published track sent to one subscriber.
@@ -50,8 +73,9 @@ type DownTrack struct {
 	mime         string
 	clockRate    uint32
 
-	binding atomic.Pointer[binding]
-	paused  atomic.Bool // the subscriber does not show it (SetPaused)
+	binding   atomic.Pointer[binding]
+	paused    atomic.Bool // ForwardNone: the subscriber does not show it
+	reference atomic.Bool // ForwardReference
 
 	mu     sync.Mutex // munger and seqMap
 	m      munger
@@ -94,6 +118,7 @@ type seqEntry struct {
 	out      uint16
 	src      uint16
 	ts       uint32
+	picShift uint16 // subtracted from the picture id (frames left out)
 	valid    bool
 	lastSent int64
 }
@@ -231,10 +256,11 @@ func (d *DownTrack) writeRTP(p *packet, out *outScratch) {
 
 		return
 	}
-	seq, ts, res := d.m.next(p, b, d.receiver.keyframes, d.clockRate)
+	seq, ts, res := d.m.next(p, b, d.receiver.keyframes, d.clockRate, d.reference.Load())
+	picShift := d.m.picShift
 	if res == forward {
 		e := &d.seqMap[seq&d.mask]
-		*e = seqEntry{out: seq, src: p.seq, ts: ts, valid: true}
+		*e = seqEntry{out: seq, src: p.seq, ts: ts, picShift: picShift, valid: true}
 	}
 	d.mu.Unlock()
 	if res != forward {
@@ -262,7 +288,12 @@ func (d *DownTrack) writeRTP(p *packet, out *outScratch) {
 		out.level[0] = p.level
 		_ = h.SetExtension(b.audioLevelID, out.level[:])
 	}
-	n, err := b.writer.WriteRTP(h, p.payload)
+	payload := p.payload
+	if picShift != 0 && p.thin.PictureIDBits != 0 && len(payload) <= len(out.payload) {
+		payload = out.payload[:copy(out.payload, payload)]
+		vp8.ShiftPictureID(payload, p.thin.PictureIDBits, picShift)
+	}
+	n, err := b.writer.WriteRTP(h, payload)
 	if n == 0 && err == nil {
 		// The subscriber's transport is not up yet: nothing was sent, so
 		// start again (with a key frame) once it is.
@@ -282,14 +313,19 @@ func (d *DownTrack) writeRTP(p *packet, out *outScratch) {
 	}
 }
 
-// SetPaused stops (true) or resumes forwarding to this subscriber, which
-// stays subscribed. Resumed video starts at a keyframe, asked for at once;
-// its sequence numbers and timestamps go on from the last packet sent, so
-// the subscriber sees a pause, not a loss.
-func (d *DownTrack) SetPaused(paused bool) {
+// SetForwarding sets how much of the track this subscriber gets. A pause
+// (ForwardNone) keeps the subscription. Resumed video starts at a keyframe,
+// asked for at once; its sequence numbers and timestamps go on from the
+// last packet sent, so the subscriber sees a pause, not a loss. Switching
+// between ForwardAll and ForwardReference needs no keyframe: frames are
+// left out from the next non-reference one, or no longer from the next
+// frame.
+func (d *DownTrack) SetForwarding(f Forwarding) {
+	paused := f == ForwardNone
 	// Under d.mu, which writeRTP holds from its second look at paused to
 	// its decision: no packet of the old run slips out after a resume.
 	d.mu.Lock()
+	d.reference.Store(f == ForwardReference)
 	changed := d.paused.Swap(paused) != paused
 	if changed {
 		d.m.started = false // a new run, from the next keyframe
@@ -390,7 +426,7 @@ func (d *DownTrack) retransmit(b *binding, seq uint16, now int64) {
 		return
 	}
 	e.lastSent = now
-	src, ts := e.src, e.ts
+	src, ts, picShift := e.src, e.ts, e.picShift
 	d.mu.Unlock()
 
 	n := d.receiver.cache.get(src, d.rtxBuf[:])
@@ -407,6 +443,10 @@ func (d *DownTrack) retransmit(b *binding, seq uint16, now int64) {
 	payload := d.rtxBuf[hl:n]
 	if sh.Padding && len(payload) > 0 && int(payload[len(payload)-1]) <= len(payload) {
 		payload = payload[:len(payload)-int(payload[len(payload)-1])]
+	}
+	if picShift != 0 {
+		// The cache holds the publisher's numbering; rtxBuf is ours.
+		vp8.ShiftPictureID(payload, vp8.ReadThinning(payload).PictureIDBits, picShift)
 	}
 	h := &d.rtxOut.hdr
 	h.Padding = false
@@ -525,6 +565,12 @@ const (
 // first packet, on a new binding and after a write that could not be sent,
 // and continues one sequence number and the elapsed time after the last
 // packet sent.
+//
+// Packets left out on purpose (padding; non-reference frames when only
+// reference frames are wanted) leave no gap: the offset grows by them, and
+// older packets arriving late are dropped, since the offset no longer fits
+// them. Frames are left out only when no loss was seen for
+// thinningHoldAfterLoss, so that retransmissions of lost packets still fit.
 type munger struct {
 	started    bool
 	binding    *binding
@@ -539,9 +585,22 @@ type munger struct {
 	prevSeq uint16
 	prevTs  uint32
 	prevAt  int64
+	// frames left out (ForwardReference)
+	skipping bool   // the frame of timestamp skipTs is being left out
+	skipTs   uint32 // the last frame left out
+	skipped  bool   // skipTs is set
+	picShift uint16 // frames left out in this run: the picture ids' offset
+	lossAt   int64  // arrival of the packet after the last gap, 0: none
 }
 
-func (m *munger) next(p *packet, b *binding, gate bool, clockRate uint32) (uint16, uint32, mungeResult) {
+// leaveOut drops the packets up to seq from the run without a gap.
+func (m *munger) leaveOut(seq uint16) {
+	m.snOffset += seq - m.lastSrc
+	m.lastSrc = seq
+	m.runStart = seq + 1
+}
+
+func (m *munger) next(p *packet, b *binding, gate bool, clockRate uint32, referenceOnly bool) (uint16, uint32, mungeResult) {
 	if m.started && m.binding != b {
 		m.started = false
 	}
@@ -572,15 +631,32 @@ func (m *munger) next(p *packet, b *binding, gate bool, clockRate uint32) (uint1
 		m.lastSrc = p.seq - 1
 		m.started = true
 		m.binding = b
+		m.skipping, m.skipped, m.picShift, m.lossAt = false, false, 0, 0
 	}
 	d := int16(p.seq - m.lastSrc)
 	if d > 0 {
 		if p.paddingOnly && d == 1 {
-			// Padding (bandwidth probes) is for the publisher's link only:
-			// drop it without leaving a gap.
-			m.snOffset++
-			m.lastSrc = p.seq
-			m.runStart = p.seq + 1
+			// Padding (bandwidth probes) is for the publisher's link only.
+			m.leaveOut(p.seq)
+
+			return 0, 0, drop
+		}
+		if m.skipping && p.ts == m.skipTs {
+			// More of the frame being left out; anything lost since its
+			// last packet was part of it too.
+			m.leaveOut(p.seq)
+
+			return 0, 0, drop
+		}
+		m.skipping = false
+		if d > 1 {
+			m.lossAt = p.arrival
+		}
+		if referenceOnly && d == 1 && p.thin.NonReference && p.thin.FrameStart && !p.keyframe &&
+			(m.lossAt == 0 || p.arrival-m.lossAt >= thinningHoldAfterLoss) {
+			m.skipping, m.skipped, m.skipTs = true, true, p.ts
+			m.picShift++
+			m.leaveOut(p.seq)
 
 			return 0, 0, drop
 		}
@@ -592,7 +668,8 @@ func (m *munger) next(p *packet, b *binding, gate bool, clockRate uint32) (uint1
 		return m.lastOutSeq, m.lastOutTs, forward
 	}
 	// A late packet (e.g. retransmitted by the publisher after our NACK).
-	if d == 0 || p.paddingOnly || int16(p.seq-m.runStart) < 0 {
+	// One of the last frame left out would arrive as a headless fragment.
+	if d == 0 || p.paddingOnly || int16(p.seq-m.runStart) < 0 || (m.skipped && p.ts == m.skipTs) {
 		return 0, 0, drop
 	}
 

@@ -104,6 +104,7 @@ type packet struct {
 	ts          uint32
 	marker      bool
 	keyframe    bool
+	thin        vp8.Thinning // VP8 only
 	paddingOnly bool
 	hasLevel    bool
 	level       uint8
@@ -116,10 +117,16 @@ type packet struct {
 type outScratch struct {
 	hdr   rtp.Header
 	level [1]byte
+	// payload holds a payload whose picture id is renumbered: the
+	// packet's own is shared by every DownTrack.
+	payload []byte
 }
 
 func newOutScratch() outScratch {
-	return outScratch{hdr: rtp.Header{Version: 2, Extensions: make([]rtp.Extension, 0, 4)}}
+	return outScratch{
+		hdr:     rtp.Header{Version: 2, Extensions: make([]rtp.Extension, 0, 4)},
+		payload: make([]byte, maxPacketSize),
+	}
 }
 
 var errKindMismatch = errors.New("sfu: track kind does not match the RTP media kind")
@@ -451,9 +458,12 @@ func (r *Receiver) handlePacket(buf []byte, now int64) {
 		payload:     payload,
 		arrival:     now,
 	}
-	if r.keyframes && vp8.KeyframeStart(payload) {
-		p.keyframe = true
-		r.stats.keyframes.Add(1)
+	if r.keyframes {
+		p.thin = vp8.ReadThinning(payload)
+		if vp8.KeyframeStart(payload) {
+			p.keyframe = true
+			r.stats.keyframes.Add(1)
+		}
 	}
 	if r.audioLevel != 0 {
 		if ext := h.GetExtension(r.audioLevel); len(ext) > 0 {

@@ -689,7 +689,7 @@ func TestPublishBitrate(t *testing.T) {
 		t.Errorf("stats %+v", s)
 	}
 	// The slow subscriber hides the tile: the others get the full rate.
-	dts[2].SetPaused(true)
+	dts[2].SetForwarding(ForwardNone)
 	if got := r.publishBitrate(now); got != uint64(cfg.MaxVideoBitrate) {
 		t.Errorf("a paused subscriber caps the publisher: %d", got)
 	}

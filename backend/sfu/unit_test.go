@@ -104,43 +104,43 @@ func TestMunger(t *testing.T) {
 	}
 	ms := int64(time.Millisecond)
 	// Video waits for a key frame.
-	if _, _, r := m.next(pk(40000, 1, false, ms), b1, true, 90000); r != dropNeedKeyframe {
+	if _, _, r := m.next(pk(40000, 1, false, ms), b1, true, 90000, false); r != dropNeedKeyframe {
 		t.Fatalf("delta frame before key frame: %v", r)
 	}
-	seq, ts, r := m.next(pk(40001, 900, true, 2*ms), b1, true, 90000)
+	seq, ts, r := m.next(pk(40001, 900, true, 2*ms), b1, true, 90000, false)
 	if r != forward || seq != 1001 || ts != 5000 {
 		t.Fatalf("key frame: %d %d %v", seq, ts, r)
 	}
-	seq, ts, _ = m.next(pk(40003, 3900, false, 40*ms), b1, true, 90000)
+	seq, ts, _ = m.next(pk(40003, 3900, false, 40*ms), b1, true, 90000, false)
 	if seq != 1003 || ts != 8000 {
 		t.Fatalf("after a gap: %d %d (want 1003 8000)", seq, ts)
 	}
 	// The missing packet, late (retransmitted by the publisher).
-	if seq, _, r = m.next(pk(40002, 900, false, 41*ms), b1, true, 90000); r != forward || seq != 1002 {
+	if seq, _, r = m.next(pk(40002, 900, false, 41*ms), b1, true, 90000, false); r != forward || seq != 1002 {
 		t.Fatalf("late packet: %d %v", seq, r)
 	}
-	if _, _, r = m.next(pk(40002, 900, false, 41*ms), b1, true, 90000); r != forward {
+	if _, _, r = m.next(pk(40002, 900, false, 41*ms), b1, true, 90000, false); r != forward {
 		t.Logf("duplicate of a late packet: %v", r)
 	}
 	// Padding only, in order: dropped without a gap.
-	if _, _, r = m.next(&packet{seq: 40004, ts: 3900, paddingOnly: true, arrival: 42 * ms}, b1, true, 90000); r != drop {
+	if _, _, r = m.next(&packet{seq: 40004, ts: 3900, paddingOnly: true, arrival: 42 * ms}, b1, true, 90000, false); r != drop {
 		t.Fatalf("padding: %v", r)
 	}
-	if seq, _, _ = m.next(pk(40005, 6900, false, 70*ms), b1, true, 90000); seq != 1004 {
+	if seq, _, _ = m.next(pk(40005, 6900, false, 70*ms), b1, true, 90000, false); seq != 1004 {
 		t.Fatalf("after padding: %d, want 1004", seq)
 	}
 	// A new binding (source switch): restart on the next key frame, one
 	// sequence number later and the elapsed time later.
-	if _, _, r = m.next(pk(7, 123456, false, 100*ms), b2, true, 90000); r != dropNeedKeyframe {
+	if _, _, r = m.next(pk(7, 123456, false, 100*ms), b2, true, 90000, false); r != dropNeedKeyframe {
 		t.Fatalf("switch without key frame: %v", r)
 	}
-	seq, ts, _ = m.next(pk(8, 123456, true, 170*ms), b2, true, 90000)
+	seq, ts, _ = m.next(pk(8, 123456, true, 170*ms), b2, true, 90000, false)
 	if seq != 1005 || ts != 8000+3000+9000 {
 		t.Fatalf("after switch: %d %d, want 1005 %d", seq, ts, 8000+3000+9000)
 	}
 	// A first packet that could not be sent is undone.
 	m.notSent(seq)
-	seq, _, _ = m.next(pk(9, 123456+3000, true, 200*ms), b2, true, 90000)
+	seq, _, _ = m.next(pk(9, 123456+3000, true, 200*ms), b2, true, 90000, false)
 	if seq != 1005 {
 		t.Fatalf("after notSent: %d, want 1005", seq)
 	}
@@ -152,17 +152,78 @@ func TestMungerDiscontinuity(t *testing.T) {
 	pk := func(seq uint16, key bool) *packet {
 		return &packet{seq: seq, ts: uint32(seq) * 100, keyframe: key, arrival: int64(seq) * int64(time.Millisecond), payload: []byte{1}}
 	}
-	m.next(pk(100, true), b, true, 90000)
-	m.next(pk(101, false), b, true, 90000)
+	m.next(pk(100, true), b, true, 90000, false)
+	m.next(pk(101, false), b, true, 90000, false)
 	// Jump forward by 20000: a new run, at the next key frame, continuous.
-	if _, _, r := m.next(pk(20101, false), b, true, 90000); r != dropNeedKeyframe {
+	if _, _, r := m.next(pk(20101, false), b, true, 90000, false); r != dropNeedKeyframe {
 		t.Fatalf("jump forwarded: %v", r)
 	}
-	if seq, _, r := m.next(pk(20102, true), b, true, 90000); r != forward || seq != 13 {
+	if seq, _, r := m.next(pk(20102, true), b, true, 90000, false); r != forward || seq != 13 {
 		t.Fatalf("after jump: %d %v, want 13", seq, r)
 	}
 	// Jump backward by 5000: not dropped as old forever.
-	if seq, _, r := m.next(pk(15102, true), b, true, 90000); r != forward || seq != 14 {
+	if seq, _, r := m.next(pk(15102, true), b, true, 90000, false); r != forward || seq != 14 {
 		t.Fatalf("after backward jump: %d %v, want 14", seq, r)
+	}
+}
+
+// TestMungerReferenceOnly feeds frames of two packets, alternately
+// reference and non-reference, to a munger asked for reference frames
+// only: what it forwards is numbered without gaps, the picture ids' shift
+// counts the frames left out, and losses keep their place for
+// retransmissions.
+func TestMungerReferenceOnly(t *testing.T) {
+	b := &binding{}
+	m := munger{lastOutSeq: 999}
+	ms := int64(time.Millisecond)
+	type step struct {
+		seq     uint16
+		frame   uint32 // the frame's timestamp is frame*3000
+		nonRef  bool
+		start   bool
+		at      int64
+		want    mungeResult
+		wantSeq uint16 // when forwarded
+		shift   uint16 // picShift after the packet
+	}
+	steps := []struct {
+		name string
+		step
+	}{
+		{"keyframe", step{100, 1, false, true, 0, forward, 1000, 0}},
+		{"keyframe, second packet", step{101, 1, false, false, 1, forward, 1001, 0}},
+		{"non-reference frame left out", step{102, 2, true, true, 33, drop, 0, 1}},
+		{"its second packet too", step{103, 2, true, false, 34, drop, 0, 1}},
+		{"next reference frame, no gap", step{104, 3, false, true, 66, forward, 1002, 1}},
+		{"its second packet", step{105, 3, false, false, 67, forward, 1003, 1}},
+		// 107 is lost: it belongs to the frame being left out.
+		{"non-reference frame", step{106, 4, true, true, 100, drop, 0, 2}},
+		{"its third packet, after a loss", step{108, 4, true, false, 102, drop, 0, 2}},
+		{"reference frame after it", step{109, 5, false, true, 133, forward, 1004, 2}},
+		{"late packet of the frame left out", step{107, 4, true, false, 134, drop, 0, 2}},
+		// 110 is lost: the first packet of a reference frame.
+		{"reference frame, first packet lost", step{111, 6, false, false, 166, forward, 1006, 2}},
+		{"non-reference frame soon after a loss is kept", step{112, 7, true, true, 200, forward, 1007, 2}},
+		{"the lost packet, retransmitted", step{110, 6, false, true, 201, forward, 1005, 2}},
+		{"its second packet", step{113, 7, true, false, 202, forward, 1008, 2}},
+		{"reference frame", step{114, 8, false, true, 233, forward, 1009, 2}},
+		{"a second after the loss, frames are left out again", step{115, 9, true, true, 1200, drop, 0, 3}},
+		{"reference frame", step{116, 10, false, true, 1233, forward, 1010, 3}},
+	}
+	for _, s := range steps {
+		p := &packet{seq: s.seq, ts: s.frame * 3000, keyframe: s.frame == 1 && s.start, arrival: s.at * ms,
+			payload: []byte{1}}
+		p.thin.NonReference, p.thin.FrameStart = s.nonRef, s.start
+		seq, _, r := m.next(p, b, true, 90000, true)
+		if r != s.want || (r == forward && seq != s.wantSeq) || m.picShift != s.shift {
+			t.Fatalf("%s: %v seq %d shift %d, want %v seq %d shift %d", s.name, r, seq, m.picShift, s.want, s.wantSeq, s.shift)
+		}
+	}
+	// Everything again: the next non-reference frame is forwarded, with
+	// the shift of the frames left out before.
+	p := &packet{seq: 117, ts: 11 * 3000, arrival: 1266 * ms, payload: []byte{1}}
+	p.thin.NonReference, p.thin.FrameStart = true, true
+	if seq, _, r := m.next(p, b, true, 90000, false); r != forward || seq != 1011 || m.picShift != 3 {
+		t.Fatalf("all frames again: %v seq %d shift %d, want forward 1011 shift 3", r, seq, m.picShift)
 	}
 }

@@ -55,6 +55,8 @@ var roundTrips = []struct {
 	{"restart", `{"type":"restart","pc":"subscribe"}`, &Restart{PC: PCSubscribe}},
 	{"pause", `{"type":"pause","participantId":"p2","trackId":"camera","paused":true}`,
 		&Pause{ParticipantID: "p2", TrackID: "camera", Paused: true}},
+	{"pause to reference frames", `{"type":"pause","participantId":"p2","trackId":"camera","paused":false,"referenceOnly":true}`,
+		&Pause{ParticipantID: "p2", TrackID: "camera", ReferenceOnly: true}},
 	{"participant-state", `{"type":"participant-state","participantId":"p1","state":"reconnecting"}`,
 		&ParticipantState{ParticipantID: "p1", State: StateReconnecting}},
 	{"resume hello", `{"type":"hello","version":2,"room":"r","name":"a","resume":"tok"}`,

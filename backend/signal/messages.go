@@ -749,11 +749,18 @@ func (m *Restart) Validate() error {
 // participant's track to the sender, which keeps it subscribed: a client
 // pauses the video of tiles it does not show, and resumes it (starting at
 // a keyframe) when it shows them again.
+//
+// ReferenceOnly (with Paused false) asks for only the frames that later
+// frames refer to, for a tile drawn small: the server leaves out the VP8
+// frames their sender marked non-reference (half of a Parley desktop
+// camera's) and renumbers the rest so that they show no gap. Servers
+// that predate it ignore it and send everything.
 type Pause struct {
 	ID            int64  `json:"id,omitempty"`
 	ParticipantID string `json:"participantId"`
 	TrackID       string `json:"trackId"`
 	Paused        bool   `json:"paused"`
+	ReferenceOnly bool   `json:"referenceOnly,omitempty"`
 }
 
 func (*Pause) Type() string       { return TypePause }

@@ -176,7 +176,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	s.conn = c
 	var changed wantChanges
 	for _, t := range s.tracks {
-		changed.set(t, false)
+		changed.set(t, false, false)
 		t.synced = false
 	}
 	s.mu.Unlock()
@@ -242,8 +242,7 @@ func (s *Server) setWanted(c *conn, ids, halfIDs []uint32) {
 		return
 	}
 	for id, t := range s.tracks {
-		t.half = half[id]
-		if changed.set(t, want[id]) && want[id] {
+		if changed.set(t, want[id], half[id]) && want[id] {
 			t.startLocked(c)
 		}
 	}
@@ -253,16 +252,18 @@ func (s *Server) setWanted(c *conn, ids, halfIDs []uint32) {
 // them after: the callbacks may block (they send a message to the room).
 type wantChanges []func()
 
-// set sets t.wanted with s.mu held and reports whether it changed.
-func (w *wantChanges) set(t *Track, wanted bool) bool {
-	if t.wanted == wanted {
+// set sets t.wanted and t.half with s.mu held and reports whether wanted
+// changed.
+func (w *wantChanges) set(t *Track, wanted, half bool) bool {
+	if t.wanted == wanted && t.half == half {
 		return false
 	}
-	t.wanted = wanted
+	wantedChanged := t.wanted != wanted
+	t.wanted, t.half = wanted, half
 	if f := t.onWanted; f != nil {
-		*w = append(*w, func() { f(wanted) })
+		*w = append(*w, func() { f(wanted, half) })
 	}
-	return true
+	return wantedChanged
 }
 
 func (w wantChanges) tell() {
@@ -284,9 +285,9 @@ type Track struct {
 	s    *Server
 	// requestKeyframe asks the sender for a keyframe (may be nil).
 	requestKeyframe func()
-	// onWanted hears when the webview starts or stops wanting the track
-	// (may be nil; see SetOnWanted).
-	onWanted func(wanted bool)
+	// onWanted hears when the webview starts or stops wanting the track,
+	// or drawing it small (may be nil; see SetOnWanted).
+	onWanted func(wanted, half bool)
 
 	// Guarded by s.mu: the per-frame work is a few appends, and one lock
 	// keeps "wanted", the GOP and the connection's queue consistent.
@@ -330,10 +331,11 @@ func (s *Server) AddTrack(info TrackInfo, requestKeyframe func()) *Track {
 	return t
 }
 
-// SetOnWanted makes f hear whenever the webview starts (true) or stops
-// (false) wanting the track: its tile was shown or hidden. f runs on the
-// socket's goroutine, with no lock held.
-func (t *Track) SetOnWanted(f func(wanted bool)) {
+// SetOnWanted makes f hear whenever the webview starts (wanted) or stops
+// wanting the track, its tile shown or hidden, and whenever it starts
+// (half) or stops drawing it small, when only the frames others refer to
+// are drawn. f runs on the socket's goroutine, with no lock held.
+func (t *Track) SetOnWanted(f func(wanted, half bool)) {
 	t.s.mu.Lock()
 	defer t.s.mu.Unlock()
 	t.onWanted = f

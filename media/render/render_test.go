@@ -3,6 +3,7 @@ package render
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -307,20 +308,21 @@ func TestNewConnectionReplacesOld(t *testing.T) {
 }
 
 // The producer hears when the webview starts and stops wanting a track
-// (the app pauses the track at the server meanwhile), and a new webview
-// connection starts with nothing wanted.
+// (the app pauses the track at the server meanwhile) or drawing it small
+// (the app asks the server for its reference frames only), and a new
+// webview connection starts with nothing wanted.
 func TestOnWantedFollowsTheWebview(t *testing.T) {
 	ctx, s := listen(t)
 	a := s.AddTrack(TrackInfo{Participant: "p1", Track: "camera"}, nil)
 	defer a.Close()
 	var mu sync.Mutex
-	var heard []bool
-	a.SetOnWanted(func(w bool) {
+	var heard []string
+	a.SetOnWanted(func(wanted, half bool) {
 		mu.Lock()
 		defer mu.Unlock()
-		heard = append(heard, w)
+		heard = append(heard, fmt.Sprintf("wanted=%v half=%v", wanted, half))
 	})
-	saw := func(want ...bool) {
+	saw := func(want ...string) {
 		t.Helper()
 		eventually(t, func() bool {
 			mu.Lock()
@@ -328,15 +330,22 @@ func TestOnWantedFollowsTheWebview(t *testing.T) {
 			return slices.Equal(heard, want)
 		})
 	}
+	const (
+		shown = "wanted=true half=false"
+		small = "wanted=true half=true"
+		gone  = "wanted=false half=false"
+	)
 	ws := dialServer(ctx, t, s)
 	want(ctx, t, ws, "1")
-	saw(true)
+	saw(shown)
 	want(ctx, t, ws, "1") // no change, no call
+	wantHalf(ctx, t, ws, "1", "1")
+	saw(shown, small)
 	want(ctx, t, ws, "")
-	saw(true, false)
+	saw(shown, small, gone)
 	want(ctx, t, ws, "1")
-	saw(true, false, true)
+	saw(shown, small, gone, shown)
 	// The page reloads: the new connection wants nothing yet.
 	dial(ctx, t, s.URL())
-	saw(true, false, true, false)
+	saw(shown, small, gone, shown, gone)
 }

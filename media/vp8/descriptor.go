@@ -74,3 +74,45 @@ func readPictureID(payload []byte) pictureID {
 	}
 	return pictureID{id: uint16(payload[2]&0x7f)<<8 | uint16(payload[3]), bits: 15}
 }
+
+// Thinning is what a forwarder needs to leave out a sender's
+// non-reference frames (half its rate, for a small tile) and keep the
+// stream it forwards continuous.
+type Thinning struct {
+	// NonReference: the N bit, set on every packet of a frame that no
+	// other frame refers to.
+	NonReference bool
+	// FrameStart: the first packet of a frame (S bit, partition 0).
+	FrameStart bool
+	// PictureIDBits is 7 or 15 when the descriptor carries a picture id
+	// (at byte 2), 0 when not.
+	PictureIDBits uint8
+}
+
+// ReadThinning reads the descriptor fields of Thinning from an RTP payload.
+func ReadThinning(payload []byte) Thinning {
+	if len(payload) < 1 {
+		return Thinning{}
+	}
+	b0 := payload[0]
+	return Thinning{
+		NonReference:  b0&nonReferenceBit != 0,
+		FrameStart:    b0&0x10 != 0 && b0&0x07 == 0,
+		PictureIDBits: readPictureID(payload).bits,
+	}
+}
+
+// ShiftPictureID lowers the picture id of a payload whose descriptor has
+// one of the given width by by (modulo the width), in place: a forwarder
+// that left out by frames renumbers the later ones so that receivers,
+// which judge from picture ids whether a frame went missing, see none.
+func ShiftPictureID(payload []byte, bits uint8, by uint16) {
+	switch bits {
+	case 7:
+		payload[2] = byte((uint16(payload[2]&0x7f) - by) & 0x7f)
+	case 15:
+		id := ((uint16(payload[2]&0x7f)<<8 | uint16(payload[3])) - by) & 0x7fff
+		payload[2] = 0x80 | byte(id>>8)
+		payload[3] = byte(id)
+	}
+}

@@ -97,6 +97,23 @@ func serveRoom(t *testing.T, ctx context.Context, bin string) string {
 	}
 }
 
+// startBots has n bots (bot1, bot2, …) join invite, sending the test
+// pattern (360p30, every other frame non-reference) and tone, until the
+// test ends.
+func startBots(t *testing.T, ctx context.Context, bin, invite string, n int) {
+	t.Helper()
+	for i := 1; i <= n; i++ {
+		bot := exec.CommandContext(ctx, bin, "join", invite, "--name", "bot"+strconv.Itoa(i), "--source", "test", "--ice-iface", "lo")
+		if err := bot.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			_ = bot.Process.Signal(os.Interrupt)
+			_ = bot.Wait()
+		})
+	}
+}
+
 type clientFigures struct {
 	cores float64
 	pssMB int64
@@ -116,16 +133,7 @@ func measureClient(t *testing.T, ctx context.Context, bin, invite string, args .
 	if invite == "" {
 		invite = app.invite(t, 60*time.Second)
 	}
-	for i := 1; i <= 3; i++ {
-		bot := exec.CommandContext(ctx, bin, "join", invite, "--name", "bot"+strconv.Itoa(i), "--source", "test", "--ice-iface", "lo")
-		if err := bot.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			_ = bot.Process.Signal(os.Interrupt)
-			_ = bot.Wait()
-		})
-	}
+	startBots(t, ctx, bin, invite, 3)
 	waitOrExit(t, 12*time.Second, app)
 	pids := func() []int { return tree(app.cmd.Process.Pid) }
 	self := []int{app.cmd.Process.Pid}

@@ -232,7 +232,12 @@ type Report struct {
 		Playing []string `json:"playing"`
 		Mic     string   `json:"mic"`
 	} `json:"audio"`
-	Layout []Layout `json:"layout"`
+	Layout   []Layout `json:"layout"`
+	Received []struct {
+		Name   string `json:"name"`
+		Kind   string `json:"kind"`
+		Frames int    `json:"frames"`
+	} `json:"received"`
 }
 
 // Layout is a tile's place in the window (CSS pixels).

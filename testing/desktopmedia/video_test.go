@@ -126,3 +126,49 @@ func TestVideoBetweenTwoWindows(t *testing.T) {
 		})
 	}
 }
+
+// TestSmallTilesTakeOnlyTheFramesTheyDraw: a window in a grid of three
+// (itself and two bots, at 30 fps with every other frame non-reference)
+// draws the bots' tiles small, at half rate, unless one is the active
+// speaker's, and asks the host to send a small tile only the frames it
+// draws. So each bot's tile drew about as many frames as the window
+// received from that bot; without the host leaving out the other half it
+// received twice as many.
+func TestSmallTilesTakeOnlyTheFramesTheyDraw(t *testing.T) {
+	bin := needs(t, "Xvfb")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	invite := serveRoom(t, ctx, bin)
+	disp := startDisplay(t, "1024x640")
+	app := startApp(t, ctx, bin, disp, "Alice", nil, "--join", invite, "--source", "test", "--ice-iface", "lo")
+	startBots(t, ctx, bin, invite, 2)
+	waitOrExit(t, 15*time.Second, app)
+	stopAll(t, app)
+
+	r := app.readReport(t)
+	received := make(map[string]int)
+	for _, rc := range r.Received {
+		if rc.Kind == "video" {
+			received[rc.Name] = rc.Frames
+		}
+	}
+	bots := 0
+	for _, tile := range r.Tiles {
+		if tile.Self || tile.Kind != "video" {
+			continue
+		}
+		bots++
+		got := received[tile.Participant]
+		t.Logf("%s: %d frames received, %d drawn (%.1f fps over the last 10 s)", tile.Participant, got, tile.FramesDecoded, tile.DecodedFPS)
+		if tile.FramesDecoded < 50 {
+			t.Errorf("%s's tile drew only %d frames", tile.Participant, tile.FramesDecoded)
+			continue
+		}
+		if ratio := float64(got) / float64(tile.FramesDecoded); ratio > 1.5 {
+			t.Errorf("%s: received %d frames for %d drawn (%.1f×): the host sent the frames a small tile leaves out", tile.Participant, got, tile.FramesDecoded, ratio)
+		}
+	}
+	if bots != 2 {
+		t.Errorf("%d bot tiles in the report, want 2", bots)
+	}
+}
