@@ -100,8 +100,10 @@ export type ClientMessage =
   | { type: "remove"; id?: number; participantId: string }
   | { type: "end"; id?: number }
   | { type: "restart"; id?: number; pc: "subscribe" }
-  // Version 2: stop or resume the forwarding of another participant's track.
-  | { type: "pause"; id?: number; participantId: string; trackId: string; paused: boolean }
+  // Version 2: stop or resume the forwarding of another participant's track;
+  // referenceOnly (with paused false) asks for the frames later ones refer
+  // to, for a tile drawn small.
+  | { type: "pause"; id?: number; participantId: string; trackId: string; paused: boolean; referenceOnly?: boolean }
   | { type: "admit"; id?: number; knockId: string }
   | { type: "deny"; id?: number; knockId: string }
   | { type: "offer"; id?: number; pc: "publish"; sdp: string }

@@ -101,14 +101,16 @@ export function launchBrowser(extraArgs = []) {
 }
 
 // Every tile on page as a line: name, kind, data-state, whether it is
-// hidden and takes frames, and its <video>'s state.
+// hidden and takes frames, its frame rate (full or half), its <video>'s
+// state and the first line of its stats overlay, if shown.
 export function tileStates(page) {
   return page.evaluate(() =>
     [...document.querySelectorAll("[data-tile]")].map((t) => {
       const v = t.querySelector("video");
       const media = v ? ` video ready=${v.readyState} ${v.videoWidth}x${v.videoHeight} paused=${v.paused} track=${v.srcObject?.getVideoTracks()[0]?.readyState}/${v.srcObject?.getVideoTracks()[0]?.muted ? "muted" : "unmuted"}` : " no video";
       const kind = `${t.hasAttribute("data-screen") ? " (screen)" : ""}${t.hasAttribute("data-self") ? " (self)" : ""}`;
-      return `${t.dataset.name}${kind}: ${t.dataset.state}${t.hidden ? " hidden" : ""} decoding=${t.dataset.decoding}${media}`;
+      const stats = t.querySelector("[data-stats]")?.textContent?.split("\n")[0];
+      return `${t.dataset.name}${kind}: ${t.dataset.state}${t.hidden ? " hidden" : ""} decoding=${t.dataset.decoding} rate=${t.dataset.rate}${media}${stats ? ` stats "${stats}"` : ""}`;
     }),
   );
 }

@@ -337,17 +337,35 @@ function startBot(url, name, durationS) {
 
 describe("a browser guest with two bots", () => {
   after(closeAll);
-  test("the page shows both bots live and the bots receive the page's video", async () => {
+  test("the page shows both bots live, decodes half a small tile's frames, and the bots receive the page's video", async () => {
     const server = await serve(["--room", "bots"]);
     const p = await guest(server, "bots", "Fay");
-    const bots = [startBot(server.url, "Bot One", 12), startBot(server.url, "Bot Two", 12)];
+    const bots = [startBot(server.url, "Bot One", 16), startBot(server.url, "Bot Two", 16)];
     try {
       await remoteTilesLive(p, ["Bot One", "Bot Two"], 10000);
+      // In a grid of three, the tiles other than the active speaker's are
+      // drawn small (data-rate="half"): the host then sends only the
+      // bot's reference frames, 15 of its 30 a second, and the browser
+      // decodes only those (the stats overlay's fps).
+      await p.locator("body").press("i");
+      await orExplain(
+        p,
+        "half-rate-tile",
+        p.waitForFunction(
+          () =>
+            [...document.querySelectorAll('[data-tile][data-rate="half"]:not([data-self])')].some((t) => {
+              const m = /· ([\d.]+) fps/.exec(t.querySelector("[data-stats]")?.textContent ?? "");
+              return m !== null && Number(m[1]) > 5 && Number(m[1]) <= 20;
+            }),
+          null,
+          { timeout: 10000, polling: 250 },
+        ),
+      );
     } catch (e) {
       for (const b of bots) if (b.proc.exitCode === null) b.proc.kill("SIGINT");
       throw e;
     }
-    // The bots then run out their 12 s: the page's video reaches a bot
+    // The bots then run out their 16 s: the page's video reaches a bot
     // once the bot has subscribed and the page has sent it a keyframe,
     // which can be after the page shows the bots (CI once stopped them
     // 150 ms into their subscription, before any video).

@@ -819,12 +819,16 @@ export class BrowserEngine implements Engine {
       return;
     }
     // Its tile says whether it is on the stage; the host stops sending
-    // what stays off it for a while (and resumes from a keyframe).
+    // what stays off it for a while (and resumes from a keyframe). A tile
+    // drawn small takes only the frames others refer to.
     let paused = false;
+    let half = false;
     let timer = 0;
     const send = (p: boolean): void => {
       paused = p;
-      if (!s.closed) s.ws.send({ type: "pause", participantId: b.participantId, trackId: b.trackId, paused: p });
+      if (s.closed) return;
+      const referenceOnly = half && !p ? { referenceOnly: true } : {};
+      s.ws.send({ type: "pause", participantId: b.participantId, trackId: b.trackId, paused: p, ...referenceOnly });
     };
     const setWanted = (wanted: boolean): void => {
       this.win.clearTimeout(timer);
@@ -835,12 +839,17 @@ export class BrowserEngine implements Engine {
         timer = this.win.setTimeout(() => send(true), pauseDelayMs);
       }
     };
+    const setHalfRate = (h: boolean): void => {
+      if (h === half) return;
+      half = h;
+      if (!paused) send(false);
+    };
     this.emit({
       type: "media",
       participantId: b.participantId,
       trackId: b.trackId,
       kind: "video",
-      source: { type: "stream", stream: new MediaStream([track]), setWanted },
+      source: { type: "stream", stream: new MediaStream([track]), setWanted, setHalfRate },
     });
   }
 

@@ -20,9 +20,16 @@ import type {
 // MediaStreams (played by a <video>); the desktop engine decodes VP8 with
 // WebCodecs and hands out VideoFrames, which a tile draws on a <canvas>.
 // A stream's setWanted, when there, tells the engine whether its tile is
-// on the stage, so that the host stops sending what nobody sees.
+// on the stage, so that the host stops sending what nobody sees; its
+// setHalfRate whether the tile is drawn small, so that the host sends only
+// the frames others refer to (half of a desktop camera's).
 export type VideoSource =
-  | { type: "stream"; stream: MediaStream; setWanted?: (wanted: boolean) => void }
+  | {
+      type: "stream";
+      stream: MediaStream;
+      setWanted?: (wanted: boolean) => void;
+      setHalfRate?: (half: boolean) => void;
+    }
   | { type: "frames"; feed: FrameFeed };
 
 export interface FrameFeed {

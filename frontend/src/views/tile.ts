@@ -208,6 +208,7 @@ export class Tile {
       this.media.replaceChildren(v);
       if (this.visible) void v.play().catch(() => undefined);
       else src.setWanted?.(false);
+      if (this.halfRate) src.setHalfRate?.(true);
       this.watchFrames(v);
     } else {
       this.media.replaceChildren(h("canvas", {}));
@@ -275,6 +276,7 @@ export class Tile {
     this.el.dataset.rate = half ? "half" : "full";
     const src = this.source;
     if (src?.type === "frames" && this.onFeedFrame) src.feed.setHalfRate?.(this.onFeedFrame, half);
+    else if (src?.type === "stream") src.setHalfRate?.(half);
   }
 
   private watchFrames(v: VideoWithRVFC): void {
