@@ -90,6 +90,10 @@ type DownTrack struct {
 	rembBps atomic.Uint64
 	rembAt  atomic.Int64
 	stats   downTrackCounters
+	// what share of the publisher's bytes reaches this subscriber
+	// (publisherRate; the Receiver's goroutine only)
+	share                float64
+	shareSent, shareLeft uint64
 
 	// lifecycle
 	life        sync.Mutex
@@ -265,8 +269,11 @@ func (d *DownTrack) writeRTP(p *packet, out *outScratch) {
 	d.mu.Unlock()
 	if res != forward {
 		d.stats.dropped.Add(1)
-		if res == dropNeedKeyframe {
+		switch res {
+		case dropNeedKeyframe:
 			d.receiver.RequestKeyframe()
+		case leaveOutFrame:
+			d.stats.leftOut.Add(uint64(len(p.payload)))
 		}
 
 		return
@@ -503,6 +510,32 @@ func (d *DownTrack) estimate(now int64) uint64 {
 	return est
 }
 
+// Bounds of the share of a publisher's bytes that a subscriber taking
+// reference frames only is sent, and the bytes (sent and left out) that a
+// new measurement of it needs.
+const (
+	minForwardedShare   = 0.25
+	shareMeasuringBytes = 16 << 10
+)
+
+// publisherRate is the publisher bitrate at which this subscriber is sent
+// est: more than est while frames are left out for it, by the share of
+// the publisher's bytes it was sent since the last call (a thumbnail
+// viewer on a slow link does not hold everyone else's picture down to its
+// own rate). Called on the Receiver's goroutine.
+func (d *DownTrack) publisherRate(est uint64) uint64 {
+	sent, left := d.stats.bytes.Load(), d.stats.leftOut.Load()
+	if ds, dl := sent-d.shareSent, left-d.shareLeft; ds+dl >= shareMeasuringBytes {
+		d.share = max(float64(ds)/float64(ds+dl), minForwardedShare)
+		d.shareSent, d.shareLeft = sent, left
+	}
+	if !d.reference.Load() || d.share == 0 {
+		return est
+	}
+
+	return uint64(float64(est) / d.share)
+}
+
 // Close ends the subscription: the track is removed from the subscriber's
 // PeerConnection (renegotiate it afterwards). Same as Router.Unsubscribe.
 func (d *DownTrack) Close() { d.close(true) }
@@ -557,6 +590,7 @@ const (
 	forward mungeResult = iota
 	drop
 	dropNeedKeyframe
+	leaveOutFrame // a packet of a non-reference frame, for ForwardReference
 )
 
 // munger maps the publisher's sequence numbers and timestamps to the
@@ -646,7 +680,7 @@ func (m *munger) next(p *packet, b *binding, gate bool, clockRate uint32, refere
 			// last packet was part of it too.
 			m.leaveOut(p.seq)
 
-			return 0, 0, drop
+			return 0, 0, leaveOutFrame
 		}
 		m.skipping = false
 		if d > 1 {
@@ -658,7 +692,7 @@ func (m *munger) next(p *packet, b *binding, gate bool, clockRate uint32, refere
 			m.picShift++
 			m.leaveOut(p.seq)
 
-			return 0, 0, drop
+			return 0, 0, leaveOutFrame
 		}
 		m.lastSrc = p.seq
 		m.lastOutSeq = p.seq - m.snOffset

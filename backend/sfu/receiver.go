@@ -411,7 +411,8 @@ func (r *Receiver) tick(now int64) {
 // subscribers, clamped to the configured range; the maximum when no
 // subscriber limits it (a REMB stays in force at the publisher until the
 // next one, so the cap is lifted explicitly). A subscriber that paused the
-// track (its tile is hidden) does not hold everyone else's picture back.
+// track (its tile is hidden) does not hold everyone else's picture back,
+// and one that takes reference frames only counts for what it is sent.
 func (r *Receiver) publishBitrate(now int64) uint64 {
 	hi := uint64(r.cfg.MaxVideoBitrate)
 	if r.kind == KindScreen {
@@ -422,8 +423,8 @@ func (r *Receiver) publishBitrate(now int64) uint64 {
 		if d.paused.Load() {
 			continue
 		}
-		if e := d.estimate(now); e > 0 && e < lowest {
-			lowest = e
+		if e := d.estimate(now); e > 0 {
+			lowest = min(lowest, d.publisherRate(e))
 		}
 	}
 

@@ -695,6 +695,33 @@ func TestPublishBitrate(t *testing.T) {
 	}
 }
 
+// A subscriber taking reference frames only, sent 40 % of the publisher's
+// bytes, caps the publisher at its estimate divided by that share: what it
+// is sent then fits its link.
+func TestPublishBitrateOfAThinnedSubscriber(t *testing.T) {
+	r, dts, _ := pureReceiver(t, KindVideo, 1)
+	d := dts[0]
+	now := monoNow() + int64(time.Hour)
+	d.handleRTCP([]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: 300_000, SSRCs: []uint32{d.SSRC()}}}, now)
+	d.SetForwarding(ForwardReference)
+	if got := r.publishBitrate(now); got != 300_000 {
+		t.Errorf("before any byte was measured: %d, want the estimate, 300000", got)
+	}
+	d.stats.bytes.Add(40_000)
+	d.stats.leftOut.Add(60_000)
+	if got := r.publishBitrate(now); got != 750_000 {
+		t.Errorf("sent 40 %% of the bytes: %d, want 750000", got)
+	}
+	d.stats.bytes.Add(1_000) // too few to measure again
+	if got := r.publishBitrate(now); got != 750_000 {
+		t.Errorf("after a few more bytes: %d, want 750000 still", got)
+	}
+	d.SetForwarding(ForwardAll)
+	if got := r.publishBitrate(now); got != 300_000 {
+		t.Errorf("taking everything again: %d, want 300000", got)
+	}
+}
+
 func TestKeyframeRequestsRateLimited(t *testing.T) {
 	r, dts, _ := pureReceiver(t, KindVideo, 2)
 	r.cfg.PLIInterval = 100 * time.Millisecond

@@ -43,5 +43,6 @@ type DownTrackStats struct {
 
 type downTrackCounters struct {
 	packets, bytes, dropped, nacks, rtx, rtxMiss, plis, firs atomic.Uint64
+	leftOut                                                  atomic.Uint64 // payload bytes of frames left out (ForwardReference)
 	lost, fractionLost, jitterNs, rttNs, estimate            atomic.Uint64
 }

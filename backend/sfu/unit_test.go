@@ -192,13 +192,13 @@ func TestMungerReferenceOnly(t *testing.T) {
 	}{
 		{"keyframe", step{100, 1, false, true, 0, forward, 1000, 0}},
 		{"keyframe, second packet", step{101, 1, false, false, 1, forward, 1001, 0}},
-		{"non-reference frame left out", step{102, 2, true, true, 33, drop, 0, 1}},
-		{"its second packet too", step{103, 2, true, false, 34, drop, 0, 1}},
+		{"non-reference frame left out", step{102, 2, true, true, 33, leaveOutFrame, 0, 1}},
+		{"its second packet too", step{103, 2, true, false, 34, leaveOutFrame, 0, 1}},
 		{"next reference frame, no gap", step{104, 3, false, true, 66, forward, 1002, 1}},
 		{"its second packet", step{105, 3, false, false, 67, forward, 1003, 1}},
 		// 107 is lost: it belongs to the frame being left out.
-		{"non-reference frame", step{106, 4, true, true, 100, drop, 0, 2}},
-		{"its third packet, after a loss", step{108, 4, true, false, 102, drop, 0, 2}},
+		{"non-reference frame", step{106, 4, true, true, 100, leaveOutFrame, 0, 2}},
+		{"its third packet, after a loss", step{108, 4, true, false, 102, leaveOutFrame, 0, 2}},
 		{"reference frame after it", step{109, 5, false, true, 133, forward, 1004, 2}},
 		{"late packet of the frame left out", step{107, 4, true, false, 134, drop, 0, 2}},
 		// 110 is lost: the first packet of a reference frame.
@@ -207,7 +207,7 @@ func TestMungerReferenceOnly(t *testing.T) {
 		{"the lost packet, retransmitted", step{110, 6, false, true, 201, forward, 1005, 2}},
 		{"its second packet", step{113, 7, true, false, 202, forward, 1008, 2}},
 		{"reference frame", step{114, 8, false, true, 233, forward, 1009, 2}},
-		{"a second after the loss, frames are left out again", step{115, 9, true, true, 1200, drop, 0, 3}},
+		{"a second after the loss, frames are left out again", step{115, 9, true, true, 1200, leaveOutFrame, 0, 3}},
 		{"reference frame", step{116, 10, false, true, 1233, forward, 1010, 3}},
 	}
 	for _, s := range steps {
