@@ -296,7 +296,7 @@ func (d *DownTrack) writeRTP(p *packet, out *outScratch) {
 		_ = h.SetExtension(b.audioLevelID, out.level[:])
 	}
 	payload := p.payload
-	if picShift != 0 && p.thin.PictureIDBits != 0 && len(payload) <= len(out.payload) {
+	if picShift != 0 && p.thin.PictureIDBits != 0 {
 		payload = out.payload[:copy(out.payload, payload)]
 		vp8.ShiftPictureID(payload, p.thin.PictureIDBits, picShift)
 	}

@@ -118,7 +118,8 @@ type outScratch struct {
 	hdr   rtp.Header
 	level [1]byte
 	// payload holds a payload whose picture id is renumbered: the
-	// packet's own is shared by every DownTrack.
+	// packet's own is shared by every DownTrack. It is as large as the
+	// read buffer, so any payload fits.
 	payload []byte
 }
 

@@ -8,7 +8,7 @@ func KeyframeStart(payload []byte) bool {
 		return false
 	}
 	b0 := payload[0]
-	if b0&0x10 == 0 || b0&0x07 != 0 { // S bit, partition index
+	if !startsFrame(b0) {
 		return false
 	}
 	i := 1
@@ -41,6 +41,10 @@ func KeyframeStart(payload []byte) bool {
 
 	return payload[i]&0x01 == 0
 }
+
+// startsFrame reports whether the first byte of a payload descriptor marks
+// the first packet of a frame: S bit set, partition index 0.
+func startsFrame(b0 byte) bool { return b0&0x10 != 0 && b0&0x07 == 0 }
 
 // pictureID is a frame's VP8 picture id (RFC 7741 §4.2), which senders
 // count up by one per frame: a gap means a whole frame was lost, which
@@ -97,7 +101,7 @@ func ReadThinning(payload []byte) Thinning {
 	b0 := payload[0]
 	return Thinning{
 		NonReference:  b0&nonReferenceBit != 0,
-		FrameStart:    b0&0x10 != 0 && b0&0x07 == 0,
+		FrameStart:    startsFrame(b0),
 		PictureIDBits: readPictureID(payload).bits,
 	}
 }
