@@ -57,6 +57,8 @@ export function startServe(args = [], { timeoutMs = 15000 } = {}) {
         // With --json: the ready event (hostUrl, fingerprint, …).
         ready: ev?.event === "ready" ? ev : null,
         proc,
+        // What it logged so far, for failure messages.
+        log: () => Buffer.concat(stderr).toString(),
         stop: () =>
           new Promise((done) => {
             if (proc.exitCode !== null) return done(proc.exitCode);
@@ -117,15 +119,17 @@ export function tileStates(page) {
 
 // Awaits wait (a Playwright wait on page); when it fails, saves a
 // screenshot (artifacts/e2e-WHAT.png) and fails with every tile's state, so
-// that a page that was slow in CI can be told from one that was stuck.
-export async function orExplain(page, what, wait) {
+// that a page that was slow in CI can be told from one that was stuck;
+// more, if given, adds what it resolves to.
+export async function orExplain(page, what, wait, more = null) {
   try {
     return await wait;
   } catch (e) {
     const file = path.join(artifacts, `e2e-${what}.png`);
     await page.screenshot({ path: file }).catch(() => {});
     const tiles = await tileStates(page).catch((err) => `unreadable: ${err.message}`);
-    throw new Error(`${what}: ${e.message}\ntiles: ${JSON.stringify(tiles)}\nscreenshot: ${file}`, { cause: e });
+    const extra = more ? `\n${await more().catch((err) => `unreadable: ${err.message}`)}` : "";
+    throw new Error(`${what}: ${e.message}\ntiles: ${JSON.stringify(tiles)}${extra}\nscreenshot: ${file}`, { cause: e });
   }
 }
 
