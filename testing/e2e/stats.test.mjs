@@ -84,8 +84,10 @@ test("the stats overlay shows Bob's video on Ada's page and hides again", async 
 });
 
 // Keeps the page's RTCPeerConnections where the test can read their stats
-// (window.__pcs), and the pause messages it sends (window.__pauses, for
-// the failure message), without changing what the page does with them.
+// (window.__pcs; window.__videoReports(type, fields) gives those fields of
+// all their video "inbound-rtp" or "outbound-rtp" reports), and the pause
+// messages it sends (window.__pauses, for the failure message), without
+// changing what the page does with them.
 function recordPeerConnections() {
   const Original = window.RTCPeerConnection;
   window.__pcs = [];
@@ -94,6 +96,15 @@ function recordPeerConnections() {
       super(...args);
       window.__pcs.push(this);
     }
+  };
+  window.__videoReports = async (type, fields) => {
+    const out = [];
+    for (const pc of window.__pcs) {
+      for (const r of (await pc.getStats()).values()) {
+        if (r.type === type && r.kind === "video") out.push(Object.fromEntries(fields.map((f) => [f, r[f]])));
+      }
+    }
+    return out;
   };
   window.__pauses = [];
   const send = WebSocket.prototype.send;
@@ -121,19 +132,17 @@ async function explain(eve, tiles = null) {
         for (const pc of window.__pcs) {
           const state = [pc.connectionState, pc.iceConnectionState, pc.signalingState].join("/");
           const pairs = [];
-          const inbound = [];
           for (const r of (await pc.getStats()).values()) {
             if (r.type === "candidate-pair") pairs.push(`${r.state}${r.nominated ? "*" : ""} ${r.requestsSent}/${r.responsesReceived}`);
             if (r.type === "transport") pairs.push(`dtls ${r.dtlsState} ice ${r.iceState}`);
-            if (r.type === "inbound-rtp" && r.kind === "video") {
-              const { trackIdentifier, packetsReceived, packetsLost, framesDecoded, keyFramesDecoded, pliCount, nackCount } = r;
-              inbound.push({ trackIdentifier, packetsReceived, packetsLost, framesDecoded, keyFramesDecoded, pliCount, nackCount });
-            }
           }
-          out.push({ state, pairs, inbound });
+          out.push({ state, pairs });
         }
         return out;
       }),
+      inbound: await eve.evaluate(() =>
+        window.__videoReports("inbound-rtp", ["trackIdentifier", "packetsReceived", "packetsLost", "framesDecoded", "keyFramesDecoded", "pliCount", "nackCount"]),
+      ),
       sent: await Promise.all(pages.filter((p) => p !== eve).map(async (p) => [p.guestName, await outboundVideo(p)])),
       log: eve.logs.slice(-120),
       server: server.log().split("\n").slice(-40),
@@ -146,17 +155,9 @@ async function explain(eve, tiles = null) {
 // A page's video senders' counters: whether a publisher keeps sending and
 // answers keyframe requests.
 function outboundVideo(page) {
-  return page.evaluate(async () => {
-    const out = [];
-    for (const pc of window.__pcs) {
-      for (const r of (await pc.getStats()).values()) {
-        if (r.type !== "outbound-rtp" || r.kind !== "video") continue;
-        const { bytesSent, framesEncoded, keyFramesEncoded, pliCount, nackCount, framesPerSecond, frameWidth, qualityLimitationReason } = r;
-        out.push({ bytesSent, framesEncoded, keyFramesEncoded, pliCount, nackCount, framesPerSecond, frameWidth, qualityLimitationReason });
-      }
-    }
-    return out;
-  });
+  return page.evaluate(() =>
+    window.__videoReports("outbound-rtp", ["bytesSent", "framesEncoded", "keyFramesEncoded", "pliCount", "nackCount", "framesPerSecond", "frameWidth", "qualityLimitationReason"]),
+  );
 }
 
 // A window too small for every tile shows "+N" for the rest: those tiles
@@ -226,15 +227,7 @@ test("tiles off the stage stop taking frames", async () => {
   };
   for (let round = 0; round < 4 && !settled(tiles); round++) {
     tiles = await eve.evaluate(async () => {
-      const bytes = async () => {
-        const out = new Map();
-        for (const pc of window.__pcs) {
-          for (const r of (await pc.getStats()).values()) {
-            if (r.type === "inbound-rtp" && r.kind === "video") out.set(r.trackIdentifier, r.bytesReceived);
-          }
-        }
-        return out;
-      };
+      const bytes = async () => new Map((await window.__videoReports("inbound-rtp", ["trackIdentifier", "bytesReceived"])).map((r) => [r.trackIdentifier, r.bytesReceived]));
       const place = new Map(); // track id → "on", "off" or "moved"
       const look = () => {
         for (const t of document.querySelectorAll("[data-tile]:not([data-self])")) {
