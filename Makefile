@@ -106,9 +106,12 @@ test-bench-smoke: $(BIN)
 test-frontend: frontend/node_modules/.installed
 	cd frontend && npm run build:wasm && npm run typecheck && npx vitest run
 
+# In a network namespace of their own (testing/e2e/isolated.sh): Chromium
+# and the server would otherwise send their media to the machine's own
+# network addresses.
 test-e2e: $(BIN)
 	PARLEY_BIN=$(CURDIR)/$(BIN) PARLEY_ARTIFACTS=$(CURDIR)/$(ARTIFACTS) \
-		node --test --test-concurrency=1 testing/e2e/*.test.mjs
+		testing/e2e/isolated.sh node --test --test-concurrency=1 testing/e2e/*.test.mjs
 
 # The real app in real windows under Xvfb, one test at a time; screenshots
 # and reports land in testing/artifacts.

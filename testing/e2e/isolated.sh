@@ -1,0 +1,18 @@
+#!/bin/sh
+# isolated.sh CMD… runs CMD in a network namespace of its own, so that
+# nothing the browser tests send can reach an address outside it: pion
+# gathers on every interface and Chromium on every one but loopback, and
+# in the machine's own namespace their media went to its eth0 addresses.
+# Chromium needs an interface other than loopback to gather a candidate
+# at all, so the namespace has one veth pair with both ends inside it.
+set -eu
+userns=
+[ "$(id -u)" = 0 ] || userns=--map-root-user
+exec unshare --net $userns sh -ec '
+	ip link set lo up
+	ip link add e2e0 type veth peer name e2e1
+	ip addr add 10.200.0.1/24 dev e2e0
+	ip link set e2e0 up
+	ip link set e2e1 up
+	exec "$@"
+' isolated.sh "$@"
