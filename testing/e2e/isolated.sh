@@ -10,9 +10,21 @@ userns=
 [ "$(id -u)" = 0 ] || userns=--map-root-user
 exec unshare --net $userns sh -ec '
 	ip link set lo up
+	# No IPv6 on the pair: its link-local addresses would settle (DAD)
+	# after Chromium starts, and Chromium fails a page load under way
+	# when the network changes (ERR_NETWORK_CHANGED).
+	v6=/proc/sys/net/ipv6/conf/default/disable_ipv6
+	[ ! -e $v6 ] || echo 1 >$v6
 	ip link add e2e0 type veth peer name e2e1
 	ip addr add 10.200.0.1/24 dev e2e0
 	ip link set e2e0 up
 	ip link set e2e1 up
+	# The same for the link coming up.
+	i=0
+	until ip -o link show e2e0 | grep -q "state UP"; do
+		i=$((i + 1))
+		[ $i -le 100 ] || { echo "isolated.sh: e2e0 did not come up" >&2; exit 1; }
+		sleep 0.05
+	done
 	exec "$@"
 ' isolated.sh "$@"
