@@ -152,6 +152,11 @@ func (p *packetSink) decode(t *testing.T) []int16 {
 // near-end beeps from 7 s on. What the Sender sends has the echo
 // attenuated by ≥ 20 dB (ERLE) after 2 s of speech, and the beeps get
 // through.
+//
+// Under the race detector the ERLE is logged, not judged: the race
+// detector holds up the test's own device clock (pulsetest) by 25–85 ms
+// several times a second, and the virtual speaker then underruns as no
+// sound card does. make test runs this package both ways.
 func TestEchoCancelledOnRealDevices(t *testing.T) {
 	far := append(make([]int16, Rate), speech(t, 9)...) // 1 s of silence, then speech
 	pa := pulsetest.Start(t)
@@ -231,7 +236,7 @@ func TestEchoCancelledOnRealDevices(t *testing.T) {
 	t.Logf("ERLE per 500 ms: %v", course)
 	erle := 10 * math.Log10(eMic/math.Max(eSent, 1))
 	t.Logf("ERLE %.1f dB (mic RMS %.0f, sent RMS %.0f)", erle, math.Sqrt(eMic/float64(b-a)), math.Sqrt(eSent/float64(b-a)))
-	if erle < 20 {
+	if erle < 20 && !raceDetector {
 		t.Errorf("echo attenuated by %.1f dB, want ≥ 20", erle)
 	}
 	// The near-end beeps pass: the 1 kHz power in what was sent while they
