@@ -18,16 +18,23 @@ import (
 	"parley/media/opus"
 )
 
-// pcmSource plays samples once, then silence.
+// pcmSource plays samples once, then silence. With stall set, the pull
+// at sample stallAt takes that long, as a mix held up by the machine.
 type pcmSource struct {
 	mu      sync.Mutex
 	samples []int16
 	pos     int
+	stallAt int
+	stall   time.Duration
 }
 
 func (p *pcmSource) Pull(out []int16) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.stall > 0 && p.pos >= p.stallAt {
+		time.Sleep(p.stall)
+		p.stall = 0
+	}
 	n := copy(out, p.samples[min(p.pos, len(p.samples)):])
 	clear(out[n:])
 	p.pos += len(out)
@@ -151,13 +158,27 @@ func (p *packetSink) decode(t *testing.T) []int16 {
 // virtual microphone hears it 60 ms later at full level (the room), plus
 // near-end beeps from 7 s on. What the Sender sends has the echo
 // attenuated by ≥ 20 dB (ERLE) after 2 s of speech, and the beeps get
-// through.
+// through — also when the mix stalls for 150 ms mid-speech (a busy
+// machine): the speaker's pump then plays silence it accounts for,
+// where an underrun would move the echo away from its reference.
 //
 // Under the race detector the ERLE is logged, not judged: the race
 // detector holds up the test's own device clock (pulsetest) by 25–85 ms
 // several times a second, and the virtual speaker then underruns as no
 // sound card does. make test runs this package both ways.
 func TestEchoCancelledOnRealDevices(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		stall time.Duration
+	}{
+		{"steady", 0},
+		{"the mix stalls 150 ms", 150 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testEchoCancelled(t, tc.stall) })
+	}
+}
+
+func testEchoCancelled(t *testing.T, stall time.Duration) {
 	far := append(make([]int16, Rate), speech(t, 9)...) // 1 s of silence, then speech
 	pa := pulsetest.Start(t)
 	spk := pa.Speaker(t, "spk")
@@ -200,7 +221,9 @@ func TestEchoCancelledOnRealDevices(t *testing.T) {
 	go func() { done <- sender.Run(runCtx) }()
 
 	mixer := NewMixer()
-	mixer.Add("far", &pcmSource{samples: far})
+	// The stall comes 4 s in: 1 s of silence and 3 s of speech, once the
+	// canceller has converged.
+	mixer.Add("far", &pcmSource{samples: far, stallAt: 4 * Rate, stall: stall})
 	s, err := ctx.Open(StreamConfig{Speaker: "spk", Mic: "room", Capture: true}, mixer, capture)
 	if err != nil {
 		t.Fatal(err)

@@ -20,6 +20,12 @@ type soundCard struct {
 	// unwritten counts frames whose reference was not written yet while
 	// the speaker was playing: echo cancelled against silence.
 	unwritten int
+	// fills: the speaker's pump plays a frame of silence whenever the
+	// play loop leaves its queue empty, and tells the loop of them with
+	// its next request (after the loop's next frame), as pumpRun does.
+	fills   bool
+	filled  int // frames of silence the loop has not heard of yet
+	pending int // of those, played before the frame the loop writes next
 }
 
 // tick advances 10 ms. The play loop keeps queue frames queued (none
@@ -35,6 +41,14 @@ func (s *soundCard) tick(queue int, playStalled, micOff, readStalled bool) {
 	for !playStalled && s.queued < queue {
 		s.ring.write(frame)
 		s.queued++
+		if s.pending > 0 {
+			s.ring.fillBeforeLast(int64(s.pending) * FrameSamples)
+			s.pending = 0
+		}
+	}
+	if s.fills && s.queued == 0 {
+		s.queued++
+		s.pending++
 	}
 	if !micOff {
 		s.recorded = append(s.recorded, s.played)
@@ -46,7 +60,9 @@ func (s *soundCard) tick(queue int, playStalled, micOff, readStalled bool) {
 		}
 		ref := s.ring.captured + s.ring.shift
 		s.offsets = append(s.offsets, ref-s.recorded[s.delivered]*FrameSamples)
-		if ref+FrameSamples > s.ring.written && s.queued > 0 {
+		// (Silence the pump played and the loop has not heard of yet is
+		// past what was written, and is what the reference reads there.)
+		if ref+FrameSamples > s.ring.written && s.queued > 0 && s.pending == 0 {
 			s.unwritten++
 		}
 		s.ring.aligned(far)
@@ -64,6 +80,7 @@ func TestFarRingFollowsSlips(t *testing.T) {
 	type events struct {
 		queue                            func(tick int) int
 		playStalled, micOff, readStalled func(tick int) bool
+		pumpFills                        bool
 	}
 	never := func(int) bool { return false }
 	four := func(int) int { return 4 }
@@ -81,16 +98,18 @@ func TestFarRingFollowsSlips(t *testing.T) {
 		name string
 		ev   events
 	}{
-		{"steady", events{four, never, never, never}},
-		{"bursty loops", events{four, func(tick int) bool { return tick%3 == 1 }, never, func(tick int) bool { return tick%2 == 1 }}},
-		{"microphone delivers nothing for 500 ms after its first frames", events{four, never, between(2, 52), never}},
-		{"microphone loses 250 ms mid-call", events{four, never, between(200, 225), never}},
-		{"speaker underruns for 300 ms", events{four, between(200, 230), never, never}},
-		{"capture loop stalls 300 ms and catches up", events{four, never, never, between(200, 230)}},
-		{"writer keeps two frames queued from 1 s on", events{func(tick int) int { return 4 - 2*min(tick/100, 1) }, never, never, never}},
+		{"steady", events{four, never, never, never, false}},
+		{"bursty loops", events{four, func(tick int) bool { return tick%3 == 1 }, never, func(tick int) bool { return tick%2 == 1 }, false}},
+		{"microphone delivers nothing for 500 ms after its first frames", events{four, never, between(2, 52), never, false}},
+		{"microphone loses 250 ms mid-call", events{four, never, between(200, 225), never, false}},
+		{"speaker underruns for 300 ms", events{four, between(200, 230), never, never, false}},
+		{"capture loop stalls 300 ms and catches up", events{four, never, never, between(200, 230), false}},
+		{"writer keeps two frames queued from 1 s on", events{func(tick int) int { return 4 - 2*min(tick/100, 1) }, never, never, never, false}},
+		{"play loop stalls 300 ms, the pump plays silence", events{four, between(200, 230), never, never, true}},
+		{"play loop stalls 3 s, longer than the ring", events{four, between(200, 500), never, never, true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := &soundCard{ring: newFarRing(2*Rate, quiet)}
+			s := &soundCard{ring: newFarRing(2*Rate, quiet), fills: tc.ev.pumpFills}
 			for tick := range 600 {
 				s.tick(tc.ev.queue(tick), tc.ev.playStalled(tick), tc.ev.micOff(tick), tc.ev.readStalled(tick))
 			}

@@ -9,6 +9,9 @@ package audio
 #include <pulse/error.h>
 #include <pulse/pulseaudio.h>
 #include <pthread.h>
+#include <poll.h>
+#include <errno.h>
+#include <stdint.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
@@ -192,8 +195,14 @@ static void parley_watch_end(parley_watch *w) {
 // package cthread for why not Go) and talks to Go over a SOCK_SEQPACKET
 // socket, one message per frame: a microphone pump sends each frame it
 // records; a speaker pump sends "r" when it can take the next frame and
-// then waits for it. Either sends "e" and the PulseAudio error code when
-// the device fails, then ends. A pump also ends when Go closes its end
+// then waits for it. "r" carries (a uint32) how many frames of silence
+// the pump played before the frame Go sent last: when Go is late (a
+// scheduling stall, a pause), the pump feeds the speaker silence rather
+// than let it run dry, since an underrun shifts the speaker's timeline
+// by an amount no one measures, and the echo canceller then cancels
+// against the wrong samples until it reconverges, seconds later. Either
+// sends "e" and the PulseAudio error code when the device fails, then
+// ends. A pump also ends when Go closes its end
 // (send fails with EPIPE, recv returns 0).
 
 typedef struct {
@@ -225,11 +234,46 @@ static void parley_pump_fail(parley_pump *p, int err) {
 	send(p->fd, msg, sizeof msg, MSG_NOSIGNAL);
 }
 
+// The speaker's queue holds tlength (40 ms) when the pump asks for a
+// frame; a frame of silence goes in once Go has not answered for
+// PARLEY_FILL_AFTER_MS, and another every frame after that, which leaves
+// a margin for this thread's own wake-up before the queue runs dry.
+#define PARLEY_FILL_AFTER_MS 25
+#define PARLEY_FRAME_MS 10
+
+static long long parley_now_ms(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+// parley_pump_await waits until Go's frame (or its close) can be read,
+// playing silence meanwhile and counting the frames in *fillers; -1 with
+// *err when the stream fails.
+static int parley_pump_await(parley_pump *p, const char *silence, uint32_t *fillers, int *err) {
+	long long due = parley_now_ms() + PARLEY_FILL_AFTER_MS;
+	for (;;) {
+		struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
+		long long wait = due - parley_now_ms();
+		int n = poll(&pfd, 1, wait > 0 ? (int)wait : 0);
+		if (n > 0) return 0;
+		if (n < 0 && errno != EINTR) return 0; // the recv that follows reports it
+		if (n < 0) continue;
+		if (pa_simple_write(p->s, silence, p->frame_bytes, err) < 0) return -1;
+		(*fillers)++;
+		due += PARLEY_FRAME_MS;
+	}
+}
+
 static void *parley_pump_run(void *arg) {
 	parley_pump *p = arg;
 	char *buf = malloc(p->frame_bytes);
+	char *silence = calloc(1, p->frame_bytes);
+	uint32_t fillers = 0;
 	int err = 0;
-	if (!buf) {
+	if (!buf || !silence) {
+		free(buf);
+		free(silence);
 		parley_pump_fail(p, PA_ERR_INTERNAL);
 		return NULL;
 	}
@@ -241,7 +285,14 @@ static void *parley_pump_run(void *arg) {
 			}
 			if (send(p->fd, buf, p->frame_bytes, MSG_NOSIGNAL) < 0) break;
 		} else {
-			if (send(p->fd, "r", 1, MSG_NOSIGNAL) < 0) break;
+			char req[1 + sizeof(uint32_t)] = {'r'};
+			memcpy(req + 1, &fillers, sizeof fillers);
+			if (send(p->fd, req, sizeof req, MSG_NOSIGNAL) < 0) break;
+			fillers = 0;
+			if (parley_pump_await(p, silence, &fillers, &err) < 0) {
+				parley_pump_fail(p, err);
+				break;
+			}
 			ssize_t got = recv(p->fd, buf, p->frame_bytes, 0);
 			if (got != p->frame_bytes) break;
 			if (pa_simple_write(p->s, buf, p->frame_bytes, &err) < 0) {
@@ -251,6 +302,7 @@ static void *parley_pump_run(void *arg) {
 		}
 	}
 	free(buf);
+	free(silence);
 	pthread_mutex_lock(&p->mu);
 	p->done = 1;
 	int abandoned = p->abandoned;
@@ -688,9 +740,17 @@ func (s *Stream) playLoop() {
 	frame := make([]int16, FrameSamples)
 	req := make([]byte, 8)
 	for !s.stop.Load() {
-		if _, err := s.play.read(req); err != nil {
+		msg, err := s.play.read(req)
+		if err == nil && (len(msg) != 5 || msg[0] != 'r') {
+			err = fmt.Errorf("a %d-byte request from the speaker's thread", len(msg))
+		}
+		if err != nil {
 			s.fail(fmt.Errorf("%w: %w", ErrSpeakerLost, err))
 			return
+		}
+		if fillers := binary.NativeEndian.Uint32(msg[1:]); fillers > 0 {
+			s.log.Debug("audio: the speaker played silence while the mix was late", "ms", int64(fillers)*1000*FrameSamples/Rate)
+			s.far.fillBeforeLast(int64(fillers) * FrameSamples)
 		}
 		s.mixer.Mix(frame, time.Now())
 		s.far.write(frame)
@@ -773,6 +833,7 @@ type farRing struct {
 	// different lead held for slipHold frames is a slip.
 	lead, slipLead int64
 	slipFrames     int
+	scratch        [FrameSamples]int16 // for fillBeforeLast
 }
 
 func newFarRing(n int, log *slog.Logger) *farRing { return &farRing{buf: make([]int16, n), log: log} }
@@ -789,6 +850,31 @@ func (r *farRing) write(frame []int16) {
 	if loud {
 		r.lastLoud = r.written
 	}
+}
+
+// fillBeforeLast records n samples of silence that the speaker played
+// before the last frame written (its pump filled in while the mix was
+// late), so that the ring keeps every sample where the speaker played
+// it and the reference stays on the echo.
+func (r *farRing) fillBeforeLast(n int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	size := int64(len(r.buf))
+	last := min(int64(FrameSamples), r.written)
+	start := r.written - last
+	for i := range last {
+		r.scratch[i] = r.buf[(start+i)%size]
+	}
+	for p := max(start, start+n-size); p < start+n; p++ {
+		r.buf[p%size] = 0
+	}
+	for i, v := range r.scratch[:last] {
+		r.buf[(start+n+int64(i))%size] = v
+	}
+	if r.lastLoud > start {
+		r.lastLoud += n
+	}
+	r.written += n
 }
 
 // leadMargin is how far the reference should lead the echo: the canceller
