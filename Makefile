@@ -109,18 +109,19 @@ test-bench-smoke: $(BIN)
 test-frontend: frontend/node_modules/.installed
 	cd frontend && npm run build:wasm && npm run typecheck && npx vitest run
 
-# In a network namespace of their own (testing/e2e/isolated.sh): Chromium
+# In a network namespace of their own (testing/isolated.sh): Chromium
 # and the server would otherwise send their media to the machine's own
 # network addresses.
 test-e2e: $(BIN)
 	PARLEY_BIN=$(CURDIR)/$(BIN) PARLEY_ARTIFACTS=$(CURDIR)/$(ARTIFACTS) \
-		testing/e2e/isolated.sh node --test --test-concurrency=1 testing/e2e/*.test.mjs
+		testing/isolated.sh node --test --test-concurrency=1 testing/e2e/*.test.mjs
 
 # The real app in real windows under Xvfb, one test at a time; screenshots
-# and reports land in testing/artifacts.
+# and reports land in testing/artifacts. Isolated as test-e2e is: the
+# window's lobby looks for rooms on the LAN (mDNS).
 test-desktop: $(BIN)
 	PARLEY_BIN=$(CURDIR)/$(BIN) PARLEY_ARTIFACTS=$(CURDIR)/$(ARTIFACTS) PARLEY_REQUIRE_AUDIO=1 \
-		xvfb-run -a -s "-screen 0 1280x800x24" go test -count=1 -p 1 -v -timeout 15m ./testing/desktop/ ./testing/desktopmedia/
+		testing/isolated.sh xvfb-run -a -s "-screen 0 1280x800x24" go test -count=1 -p 1 -v -timeout 15m ./testing/desktop/ ./testing/desktopmedia/
 
 # The benchmarks behind testing/bench/RESULTS.md: the SFU's forward path
 # (allocations per packet), the VP8 encoder, meetings of 4, 10 and 16 bots
@@ -131,7 +132,7 @@ bench: build
 	go test -run=NONE -bench=. -benchmem -benchtime=90x ./media/vp8enc/
 	for n in 4 10 16; do $(BIN) bench --participants $$n --duration 10s || exit 1; done
 	PARLEY_BENCH=1 PARLEY_BIN=$(CURDIR)/$(BIN) PARLEY_ARTIFACTS=$(CURDIR)/$(ARTIFACTS) \
-		go test -count=1 -run CPU -v ./testing/desktopmedia/
+		testing/isolated.sh go test -count=1 -run CPU -v ./testing/desktopmedia/
 
 clean:
 	rm -rf build/bin frontend/dist frontend/src/generated $(ARTIFACTS)

@@ -1,8 +1,9 @@
 #!/bin/sh
 # isolated.sh CMD… runs CMD in a network namespace of its own, so that
-# nothing the browser tests send can reach an address outside it: pion
-# gathers on every interface and Chromium on every one but loopback, and
-# in the machine's own namespace their media went to its eth0 addresses.
+# nothing the browser and window tests send can reach an address outside
+# it: pion gathers on every interface and Chromium on every one but
+# loopback (in the machine's own namespace their media went to its eth0
+# addresses), and the window's lobby asks the LAN for rooms over mDNS.
 # Chromium needs an interface other than loopback to gather a candidate
 # at all, so the namespace has one veth pair with both ends inside it.
 set -eu
