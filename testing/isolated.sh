@@ -16,15 +16,15 @@ exec unshare --net $userns sh -ec '
 	# when the network changes (ERR_NETWORK_CHANGED).
 	v6=/proc/sys/net/ipv6/conf/default/disable_ipv6
 	[ ! -e $v6 ] || echo 1 >$v6
-	ip link add e2e0 type veth peer name e2e1
-	ip addr add 10.200.0.1/24 dev e2e0
-	ip link set e2e0 up
-	ip link set e2e1 up
+	ip link add iso0 type veth peer name iso1
+	ip addr add 10.200.0.1/24 dev iso0
+	ip link set iso0 up
+	ip link set iso1 up
 	# The same for the link coming up.
 	i=0
-	until ip -o link show e2e0 | grep -q "state UP"; do
+	until ip -o link show iso0 | grep -q "state UP"; do
 		i=$((i + 1))
-		[ $i -le 100 ] || { echo "isolated.sh: e2e0 did not come up" >&2; exit 1; }
+		[ $i -le 100 ] || { echo "isolated.sh: iso0 did not come up" >&2; exit 1; }
 		sleep 0.05
 	done
 	exec "$@"

@@ -22,10 +22,11 @@ type soundCard struct {
 	unwritten int
 	// fills: the speaker's pump plays a frame of silence whenever the
 	// play loop leaves its queue empty, and tells the loop of them with
-	// its next request (after the loop's next frame), as pumpRun does.
-	fills   bool
-	filled  int // frames of silence the loop has not heard of yet
-	pending int // of those, played before the frame the loop writes next
+	// its next request, after the loop's next frame (parley_pump_run).
+	fills bool
+	// pending counts the frames of silence played that the loop has not
+	// heard of yet: they come before the frame it writes next.
+	pending int
 }
 
 // tick advances 10 ms. The play loop keeps queue frames queued (none
