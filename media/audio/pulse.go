@@ -202,8 +202,8 @@ static void parley_watch_end(parley_watch *w) {
 // by an amount no one measures, and the echo canceller then cancels
 // against the wrong samples until it reconverges, seconds later. Either
 // sends "e" and the PulseAudio error code when the device fails, then
-// ends. A pump also ends when Go closes its end
-// (send fails with EPIPE, recv returns 0).
+// ends. A pump also ends when Go closes its end (send fails with EPIPE,
+// recv returns 0).
 
 typedef struct {
 	pa_simple *s;
