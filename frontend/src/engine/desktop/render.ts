@@ -75,7 +75,10 @@ type Listener = (frame: VideoFrame) => void;
 // when waiting one more animation frame would let a track's next frame
 // replace the one waiting. Four tiles at 15 fps then repaint 15 times a
 // second (each of their frames arriving in its own animation frame made
-// up to 30), and a tile at 30 fps still gets every frame.
+// up to 30), and a tile at 30 fps still gets every frame. A track whose
+// next frame is overdue (a frozen sender, a self view fed keyframes only)
+// is not waited for: painting on the timing rule alone, the window drew
+// the other tiles at 11–13 of their 15 fps.
 const minPaintIntervalMs = 1000 / 30 - 6;
 // One animation frame and some arrival jitter.
 const waitMarginMs = 1000 / 60 + 4;
@@ -90,6 +93,8 @@ export class Presenter {
   private pending = new Map<RenderTrack, Waiting>();
   // Tracks being drawn (they have listeners).
   private tracks = new Set<RenderTrack>();
+  // When each track's latest frame was offered.
+  private arrivals = new Map<RenderTrack, number>();
   private scheduled = 0;
   private last = -Infinity;
 
@@ -101,6 +106,7 @@ export class Presenter {
   offer(track: RenderTrack, frame: VideoFrame): void {
     track.noteFrameTime(frame.timestamp);
     this.tracks.add(track);
+    this.arrivals.set(track, this.now());
     const older = this.pending.get(track);
     if (older) {
       older.frame.close();
@@ -118,11 +124,22 @@ export class Presenter {
   // track whose rate is not known yet is painted at once.
   private due(now: number): boolean {
     if (now - this.last < minPaintIntervalMs) return false;
-    if (this.pending.size === this.tracks.size) return true;
+    if (this.roundComplete(now)) return true;
     for (const [track, w] of this.pending) {
       if (now + waitMarginMs >= w.since + (track.frameIntervalMs ?? 0)) return true;
     }
     return false;
+  }
+
+  // Whether every track that is sending has a frame waiting.
+  private roundComplete(now: number): boolean {
+    for (const track of this.tracks) {
+      if (this.pending.has(track)) continue;
+      const interval = track.frameIntervalMs;
+      const at = this.arrivals.get(track);
+      if (interval !== null && at !== undefined && now < at + 1.5 * interval + waitMarginMs) return false;
+    }
+    return true;
   }
 
   private flush(now: number): void {
@@ -142,6 +159,7 @@ export class Presenter {
     this.pending.get(track)?.frame.close();
     this.pending.delete(track);
     this.tracks.delete(track);
+    this.arrivals.delete(track);
   }
 
   close(): void {
@@ -150,6 +168,7 @@ export class Presenter {
     for (const w of this.pending.values()) w.frame.close();
     this.pending.clear();
     this.tracks.clear();
+    this.arrivals.clear();
   }
 }
 
