@@ -115,6 +115,30 @@ describe("three guests in one room", () => {
     console.log(`# all remote tiles live ${took} ms after the third join`);
   });
 
+  // Without a GPU (the desktop window) every frame of an animation is a
+  // repaint: a tile's endless loading shimmer cost the window 0.2 core.
+  test("nothing in the meeting animates forever; a waiting tile's shimmer stops", async () => {
+    const found = await pages.Ada.evaluate(() => {
+      const forever = document
+        .getAnimations()
+        .filter((a) => a.effect.getComputedTiming().iterations === Infinity)
+        .map((a) => `${a.animationName ?? "?"} on ${a.effect.target?.className}`);
+      const waiting = document.createElement("div");
+      waiting.className = "tile";
+      waiting.dataset.state = "connecting";
+      document.body.append(waiting);
+      const shimmer = document
+        .getAnimations()
+        .filter((a) => a.effect.target === waiting)
+        .map((a) => a.effect.getComputedTiming().endTime);
+      waiting.remove();
+      return { forever, shimmer };
+    });
+    assert.deepEqual(found.forever, [], "animations that never end");
+    assert.equal(found.shimmer.length, 1, "the waiting tile shimmers");
+    assert.ok(found.shimmer[0] <= 6000, `the shimmer runs ${found.shimmer[0]} ms`);
+  });
+
   test("muting shows data-muted=true on the other pages within 1 s", async () => {
     await Promise.all(["Bob", "Cy"].map((n) => tile(pages[n], "Ada").and(pages[n].locator('[data-muted="false"]')).waitFor()));
     await pages.Ada.getByRole("button", { name: /^Mute microphone/ }).click();
