@@ -240,6 +240,9 @@ static void parley_pump_fail(parley_pump *p, int err) {
 // a margin for this thread's own wake-up before the queue runs dry.
 #define PARLEY_FILL_AFTER_MS 25
 #define PARLEY_FRAME_MS 10
+// The speaker pump's request for a frame: 'r', then the number of
+// silent frames it played since the last request (uint32, native order).
+#define PARLEY_REQ_BYTES (1 + sizeof(uint32_t))
 
 static long long parley_now_ms(void) {
 	struct timespec ts;
@@ -285,7 +288,7 @@ static void *parley_pump_run(void *arg) {
 			}
 			if (send(p->fd, buf, p->frame_bytes, MSG_NOSIGNAL) < 0) break;
 		} else {
-			char req[1 + sizeof(uint32_t)] = {'r'};
+			char req[PARLEY_REQ_BYTES] = {'r'};
 			memcpy(req + 1, &fillers, sizeof fillers);
 			if (send(p->fd, req, sizeof req, MSG_NOSIGNAL) < 0) break;
 			fillers = 0;
@@ -741,7 +744,7 @@ func (s *Stream) playLoop() {
 	req := make([]byte, 8)
 	for !s.stop.Load() {
 		msg, err := s.play.read(req)
-		if err == nil && (len(msg) != 5 || msg[0] != 'r') {
+		if err == nil && (len(msg) != C.PARLEY_REQ_BYTES || msg[0] != 'r') {
 			err = fmt.Errorf("a %d-byte request from the speaker's thread", len(msg))
 		}
 		if err != nil {
