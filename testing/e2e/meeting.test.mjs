@@ -117,7 +117,7 @@ describe("three guests in one room", () => {
 
   // Without a GPU (the desktop window) every frame of an animation is a
   // repaint: a tile's endless loading shimmer cost the window 0.2 core.
-  test("nothing in the meeting animates forever; a waiting tile's shimmer stops", async () => {
+  test("nothing in the meeting animates forever; a waiting tile shows initials and its shimmer stops", async () => {
     const found = await pages.Ada.evaluate(() => {
       const forever = document
         .getAnimations()
@@ -126,17 +126,22 @@ describe("three guests in one room", () => {
       const waiting = document.createElement("div");
       waiting.className = "tile";
       waiting.dataset.state = "connecting";
+      const avatar = document.createElement("div");
+      avatar.className = "avatar";
+      waiting.append(avatar);
       document.body.append(waiting);
+      const initials = getComputedStyle(avatar).display !== "none";
       const shimmer = document
         .getAnimations()
         .filter((a) => a.effect.target === waiting)
         .map((a) => a.effect.getComputedTiming().endTime);
       waiting.remove();
-      return { forever, shimmer };
+      return { forever, shimmer, initials };
     });
     assert.deepEqual(found.forever, [], "animations that never end");
     assert.equal(found.shimmer.length, 1, "the waiting tile shimmers");
     assert.ok(found.shimmer[0] <= 6000, `the shimmer runs ${found.shimmer[0]} ms`);
+    assert.ok(found.initials, "the waiting tile hides its initials");
   });
 
   test("muting shows data-muted=true on the other pages within 1 s", async () => {
