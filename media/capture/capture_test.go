@@ -99,15 +99,8 @@ func TestShareScreen(t *testing.T) {
 			t.Skipf("%s not installed", tool)
 		}
 	}
-	disp := startXvfb(t, "800x600")
-	t.Setenv("DISPLAY", disp)
-	png := filepath.Join(t.TempDir(), "magenta.png")
-	if out, err := exec.Command("convert", "-size", "800x600", "xc:#ff00ff", png).CombinedOutput(); err != nil {
-		t.Fatalf("convert: %v\n%s", err, out)
-	}
-	// display paints the root window and exits 1 all the same: the
-	// decoded colour below is the check.
-	_ = exec.Command("display", "-window", "root", png).Run()
+	t.Setenv("DISPLAY", startXvfb(t, "800x600"))
+	paintRoot(t, "-size", "800x600", "xc:#ff00ff")
 	screens := Screens()
 	if len(screens) == 0 {
 		t.Fatal("no screen found on the X display")
@@ -162,6 +155,59 @@ func TestShareScreen(t *testing.T) {
 	}
 }
 
+// paintRoot draws the image that convert makes of args on the root
+// window of $DISPLAY.
+func paintRoot(t testing.TB, args ...string) {
+	t.Helper()
+	for _, tool := range []string{"convert", "display"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed", tool)
+		}
+	}
+	png := filepath.Join(t.TempDir(), "root.png")
+	if out, err := exec.Command("convert", append(args, png)...).CombinedOutput(); err != nil {
+		t.Fatalf("convert: %v\n%s", err, out)
+	}
+	// display paints the root window and exits 1 all the same: the
+	// colours read back are the check.
+	_ = exec.Command("display", "-window", "root", png).Run()
+}
+
+// Both ways of grabbing the screen give its colours in place: shared
+// memory (what Xvfb on this machine allows) and GetImage, its fallback.
+func TestScreenGrab(t *testing.T) {
+	if _, err := exec.LookPath("Xvfb"); err != nil {
+		t.Skip("Xvfb not installed")
+	}
+	t.Setenv("DISPLAY", startXvfb(t, "320x240"))
+	paintRoot(t, "-size", "160x240", "xc:#ff0000", "-size", "160x240", "xc:#0040ff", "+append")
+	for _, shared := range []bool{true, false} {
+		r, err := openX11("", 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.shmMem == nil {
+			t.Fatal("no shared memory with the X server on this machine")
+		}
+		if !shared {
+			r.dropSharedMemory()
+		}
+		img, _, err := r.Read()
+		r.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			x, y int
+			want color.RGBA
+		}{{10, 10, color.RGBA{255, 0, 0, 255}}, {300, 230, color.RGBA{0, 64, 255, 255}}} {
+			if got := img.At(c.x, c.y); got != c.want {
+				t.Errorf("shared memory %v: pixel %d,%d is %v, want %v", shared, c.x, c.y, got, c.want)
+			}
+		}
+	}
+}
+
 // frameReader hands the decoder one frame per Read.
 type frameReader struct{ frames [][]byte }
 
@@ -174,7 +220,7 @@ func (f *frameReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-func startXvfb(t *testing.T, size string) string {
+func startXvfb(t testing.TB, size string) string {
 	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {

@@ -1,0 +1,63 @@
+package capture
+
+import (
+	"syscall"
+	"testing"
+)
+
+// processCPUms is this process's CPU time so far. A screen grab's wall
+// time includes the X server's work; the app pays only its own part.
+func processCPUms() float64 {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e6
+}
+
+func benchmarkScreen(b *testing.B, read func() error) {
+	c0 := processCPUms()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := read(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric((processCPUms()-c0)/float64(b.N), "cpu-ms/op")
+}
+
+// BenchmarkScreenGrab is one grab of a 1280×720 Xvfb screen, through
+// shared memory and by GetImage.
+func BenchmarkScreenGrab(b *testing.B) {
+	b.Setenv("DISPLAY", startXvfb(b, "1280x720"))
+	for _, shared := range []bool{true, false} {
+		name := "GetImage"
+		if shared {
+			name = "shm"
+		}
+		b.Run(name, func(b *testing.B) {
+			r, err := openX11("", 1000)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer r.Close()
+			if !shared {
+				r.dropSharedMemory()
+			} else if r.shmMem == nil {
+				b.Fatal("no shared memory with the X server")
+			}
+			benchmarkScreen(b, func() error { _, _, err := r.Read(); return err })
+		})
+	}
+}
+
+// BenchmarkScreenSource is a 1280×720 screen grabbed, converted and
+// encoded with the screen settings (the screen is still: the encoder
+// skips most of it).
+func BenchmarkScreenSource(b *testing.B) {
+	b.Setenv("DISPLAY", startXvfb(b, "1280x720"))
+	src, err := OpenScreen("", Options{MaxWidth: 1280, MaxHeight: 720, FPS: 1000, Bitrate: 1_200_000, Screen: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer src.Close()
+	benchmarkScreen(b, func() error { _, err := src.Read(); return err })
+}
