@@ -142,7 +142,8 @@ func OpenScreen(id string, opts Options) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	src, err := encode(r, r.w, r.h, opts, r.Close)
+	// The encoder scales screen grabs (BGRX) itself, faster and sharper.
+	src, err := encode(r, r.w, r.h, false, opts, r.Close)
 	if err != nil {
 		_ = r.Close()
 		return nil, err
@@ -187,7 +188,7 @@ func OpenCamera(id string, opts Options) (*Source, error) {
 	if IsPattern(id) {
 		w, h := fit(1280, 720, opts.MaxWidth, opts.MaxHeight)
 		p := testsrc.NewLivePattern(w, h, opts.FPS)
-		return encode(p, w, h, opts, p.Close)
+		return encode(p, w, h, true, opts, p.Close)
 	}
 	d, err := find(driver.Camera, id)
 	if err != nil {
@@ -214,7 +215,7 @@ func open(d driver.Driver, opts Options) (*Source, error) {
 		_ = d.Close()
 		return nil, fmt.Errorf("capture: record %s: %w", d.ID(), err)
 	}
-	src, err := encode(reader, p.Width, p.Height, opts, d.Close)
+	src, err := encode(reader, p.Width, p.Height, true, opts, d.Close)
 	if err != nil {
 		_ = d.Close()
 		return nil, err
@@ -222,11 +223,11 @@ func open(d driver.Driver, opts Options) (*Source, error) {
 	return src, nil
 }
 
-// encode scales reader's w×h frames into the cap and encodes them;
-// closeDevice is called by Source.Close.
-func encode(reader video.Reader, w0, h0 int, opts Options, closeDevice func() error) (*Source, error) {
+// encode encodes reader's w0×h0 frames at the size cap, scaling them down
+// first if scale is set; closeDevice is called by Source.Close.
+func encode(reader video.Reader, w0, h0 int, scale bool, opts Options, closeDevice func() error) (*Source, error) {
 	w, h := fit(w0, h0, opts.MaxWidth, opts.MaxHeight)
-	if w != w0 || h != h0 {
+	if scale && (w != w0 || h != h0) {
 		// Approximate bilinear: keeps text legible at a fraction of the
 		// cost of the exact filter.
 		reader = video.Scale(w, h, video.ScalerApproxBiLinear)(reader)

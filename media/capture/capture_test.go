@@ -3,6 +3,7 @@ package capture
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"image/color"
 	"os"
 	"os/exec"
@@ -91,16 +92,22 @@ func TestFit(t *testing.T) {
 }
 
 // TestShareScreen captures a real X server (Xvfb) whose screen is painted
-// magenta, and checks the encoded stream: its rate, size, first keyframe,
-// and the colour once decoded.
+// magenta, and checks the encoded stream: its rate, size (a screen over
+// the cap scaled down), first keyframe, and the colour once decoded.
 func TestShareScreen(t *testing.T) {
+	for _, c := range []struct{ screen, want string }{{"800x600", "800x600"}, {"1920x1080", "1280x720"}} {
+		t.Run(c.screen, func(t *testing.T) { shareScreen(t, c.screen, c.want) })
+	}
+}
+
+func shareScreen(t *testing.T, screen, want string) {
 	for _, tool := range []string{"Xvfb", "display"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("%s not installed", tool)
 		}
 	}
-	t.Setenv("DISPLAY", startXvfb(t, "800x600"))
-	paintRoot(t, "-size", "800x600", "xc:#ff00ff")
+	t.Setenv("DISPLAY", startXvfb(t, screen))
+	paintRoot(t, "-size", screen, "xc:#ff00ff")
 	screens := Screens()
 	if len(screens) == 0 {
 		t.Fatal("no screen found on the X display")
@@ -110,8 +117,8 @@ func TestShareScreen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	if src.Width != 800 || src.Height != 600 {
-		t.Errorf("capturing %dx%d, want 800x600", src.Width, src.Height)
+	if got := fmt.Sprintf("%dx%d", src.Width, src.Height); got != want {
+		t.Errorf("capturing %s, want %s", got, want)
 	}
 	var frames [][]byte
 	start := time.Now()
@@ -135,7 +142,7 @@ func TestShareScreen(t *testing.T) {
 	}
 	t.Logf("%.1f frames per second", fps)
 	// Decode the stream and look at the middle of the last frame.
-	dec, err := vpx.NewDecoder(&frameReader{frames: frames}, prop.Media{Video: prop.Video{Width: 800, Height: 600}})
+	dec, err := vpx.NewDecoder(&frameReader{frames: frames}, prop.Media{Video: prop.Video{Width: src.Width, Height: src.Height}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +153,7 @@ func TestShareScreen(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		last = img.At(400, 300)
+		last = img.At(src.Width/2, src.Height/2)
 		release()
 	}
 	r, g, b, _ := last.RGBA()
@@ -192,8 +199,7 @@ func TestScreenGrab(t *testing.T) {
 		if !shared {
 			r.dropSharedMemory()
 		}
-		img, _, err := r.Read()
-		r.Close()
+		img, release, err := r.Read()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -205,6 +211,19 @@ func TestScreenGrab(t *testing.T) {
 				t.Errorf("shared memory %v: pixel %d,%d is %v, want %v", shared, c.x, c.y, got, c.want)
 			}
 		}
+		// Close waits for the frame: it is the shared segment itself.
+		closed := make(chan struct{})
+		go func() {
+			r.Close()
+			close(closed)
+		}()
+		select {
+		case <-closed:
+			t.Fatal("Close detached the segment under a frame still in use")
+		case <-time.After(50 * time.Millisecond):
+		}
+		release()
+		<-closed
 	}
 }
 

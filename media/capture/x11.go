@@ -12,13 +12,14 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unsafe"
 
 	"github.com/jezek/xgb"
 	"github.com/jezek/xgb/shm"
 	"github.com/jezek/xgb/xproto"
 	"github.com/pion/mediadevices/pkg/io/video"
 	"golang.org/x/sys/unix"
+
+	"parley/media/vp8enc"
 )
 
 // Screens are captured with X11 requests of our own (jezek/xgb), not with
@@ -28,8 +29,8 @@ import (
 // uses MIT-SHM only once the server has attached the segment and a grab
 // through it matched a plain GetImage of the same screen; otherwise it
 // stays with GetImage. A GetImage of a 1280×720 screen is 3.7 MB over the
-// local socket, read into two fresh buffers: 6.6 ms of this process's CPU
-// a frame, against 1.6 ms through shared memory.
+// local socket, read into two fresh buffers. Frames go to the encoder in
+// the server's byte order (vp8enc.BGRX), which scales them itself.
 
 const screenPrefix = "x11:"
 
@@ -84,9 +85,12 @@ type x11Reader struct {
 	w, h  int
 	tick  *time.Ticker
 	done  chan struct{} // closed by Close: a waiting Read returns
-	img   *image.RGBA
+	frame vp8enc.BGRX
 	depth byte
 	once  sync.Once
+	// Held from a grab until its frame is released, and by Close.
+	inUse  sync.Mutex
+	closed bool
 	// The shared-memory segment the server writes frames into (nil:
 	// GetImage).
 	shmMem []byte
@@ -121,7 +125,7 @@ func openX11(id string, fps int) (*x11Reader, error) {
 		return nil, fmt.Errorf("capture: screen %d has depth %d; only 24 and 32 bits are supported", n, root.RootDepth)
 	}
 	r := &x11Reader{c: c, root: root.Root, w: int(root.WidthInPixels), h: int(root.HeightInPixels), depth: root.RootDepth, done: make(chan struct{})}
-	r.img = image.NewRGBA(image.Rect(0, 0, r.w, r.h))
+	r.frame = vp8enc.BGRX{Stride: r.w * 4, Rect: image.Rect(0, 0, r.w, r.h)}
 	if err := r.useSharedMemory(); err != nil {
 		slog.Debug("screen capture without shared memory", "err", err)
 	}
@@ -236,40 +240,39 @@ func (r *x11Reader) grabPlain() ([]byte, error) {
 	return reply.Data, nil
 }
 
-// Read waits for the next frame time and grabs the screen; io.EOF once
-// closed.
+// Read waits for the next frame time and grabs the screen: a BGRX frame
+// that may be the shared segment itself, so it must be released (before
+// the next Read); io.EOF once closed.
 func (r *x11Reader) Read() (image.Image, func(), error) {
 	select {
 	case <-r.tick.C:
 	case <-r.done:
 		return nil, func() {}, io.EOF
 	}
+	r.inUse.Lock()
+	if r.closed {
+		r.inUse.Unlock()
+		return nil, func() {}, io.EOF
+	}
 	data, err := r.grab()
 	if err != nil {
+		r.inUse.Unlock()
 		return nil, func() {}, fmt.Errorf("capture: grab screen: %w", err)
 	}
-	bgrxToRGBA(r.img.Pix, data)
-	return r.img, func() {}, nil
+	r.frame.Pix = data
+	var release sync.Once
+	return &r.frame, func() { release.Do(r.inUse.Unlock) }, nil
 }
 
-// bgrxToRGBA swaps red and blue a pixel (32 bits) at a time, about three
-// times faster than byte by byte.
-func bgrxToRGBA(dst, src []byte) {
-	n := min(len(dst), len(src)) / 4
-	if n == 0 {
-		return
-	}
-	d := unsafe.Slice((*uint32)(unsafe.Pointer(&dst[0])), n)
-	s := unsafe.Slice((*uint32)(unsafe.Pointer(&src[0])), n)
-	for i, v := range s {
-		d[i] = 0xff000000 | (v&0xff)<<16 | v&0xff00 | (v>>16)&0xff
-	}
-}
-
+// Close ends a Read waiting for its frame time, and detaches the shared
+// segment once the frame being encoded from it is released.
 func (r *x11Reader) Close() error {
 	r.once.Do(func() {
 		r.tick.Stop()
 		close(r.done)
+		r.inUse.Lock()
+		defer r.inUse.Unlock()
+		r.closed = true
 		r.dropSharedMemory()
 		r.c.Close()
 	})

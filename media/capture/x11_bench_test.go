@@ -44,20 +44,28 @@ func BenchmarkScreenGrab(b *testing.B) {
 			} else if r.shmMem == nil {
 				b.Fatal("no shared memory with the X server")
 			}
-			benchmarkScreen(b, func() error { _, _, err := r.Read(); return err })
+			benchmarkScreen(b, func() error {
+				_, release, err := r.Read()
+				release()
+				return err
+			})
 		})
 	}
 }
 
-// BenchmarkScreenSource is a 1280×720 screen grabbed, converted and
-// encoded with the screen settings (the screen is still: the encoder
-// skips most of it).
+// BenchmarkScreenSource is a screen grabbed, converted (a 1080p screen
+// scaled down to 720p) and encoded with the screen settings (the screen
+// is still: the encoder skips most of it).
 func BenchmarkScreenSource(b *testing.B) {
-	b.Setenv("DISPLAY", startXvfb(b, "1280x720"))
-	src, err := OpenScreen("", Options{MaxWidth: 1280, MaxHeight: 720, FPS: 1000, Bitrate: 1_200_000, Screen: true})
-	if err != nil {
-		b.Fatal(err)
+	for _, size := range []string{"1280x720", "1920x1080"} {
+		b.Run(size, func(b *testing.B) {
+			b.Setenv("DISPLAY", startXvfb(b, size))
+			src, err := OpenScreen("", Options{MaxWidth: 1280, MaxHeight: 720, FPS: 1000, Bitrate: 1_200_000, Screen: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer src.Close()
+			benchmarkScreen(b, func() error { _, err := src.Read(); return err })
+		})
 	}
-	defer src.Close()
-	benchmarkScreen(b, func() error { _, err := src.Read(); return err })
 }

@@ -143,33 +143,6 @@ static vpx_codec_err_t parley_vp8_set_bitrate(parley_vp8 *e, int kbps) {
 	return vpx_codec_enc_config_set(&e->ctx, &e->cfg);
 }
 
-// RGBA to I420 with BT.601 limited-range integer coefficients, as
-// browsers and libyuv do; chroma is the 2x2 block's average colour. In C:
-// several times faster than Go here.
-void parley_rgba_to_i420(const unsigned char *pix, int stride, int w, int h,
-		unsigned char *y, unsigned char *u, unsigned char *v) {
-	int cw = w / 2;
-	for (int j = 0; j + 1 < h; j += 2) {
-		const unsigned char *r0 = pix + (size_t)j * stride, *r1 = r0 + stride;
-		unsigned char *y0 = y + (size_t)j * w, *y1 = y0 + w;
-		unsigned char *cu = u + (size_t)(j / 2) * cw, *cv = v + (size_t)(j / 2) * cw;
-		for (int i = 0; i < cw; i++) {
-			const unsigned char *p[4] = {r0 + 8 * i, r0 + 8 * i + 4, r1 + 8 * i, r1 + 8 * i + 4};
-			unsigned char *dst[4] = {y0 + 2 * i, y0 + 2 * i + 1, y1 + 2 * i, y1 + 2 * i + 1};
-			int rs = 0, gs = 0, bs = 0;
-			for (int k = 0; k < 4; k++) {
-				int r = p[k][0], g = p[k][1], b = p[k][2];
-				*dst[k] = (unsigned char)(((66 * r + 129 * g + 25 * b + 128) >> 8) + 16);
-				rs += r;
-				gs += g;
-				bs += b;
-			}
-			cu[i] = (unsigned char)(((-38 * rs - 74 * gs + 112 * bs + 512) >> 10) + 128);
-			cv[i] = (unsigned char)(((112 * rs - 94 * gs - 18 * bs + 512) >> 10) + 128);
-		}
-	}
-}
-
 static void parley_vp8_close(parley_vp8 *e) {
 	vpx_codec_destroy(&e->ctx);
 	free(e->planes);
@@ -332,20 +305,26 @@ func (e *Encoder) SetBitrate(bps int) {
 // Bitrate is the target bitrate in force (bits per second).
 func (e *Encoder) Bitrate() int { return int(e.bitrate.Load()) }
 
-// Encode encodes img (Width×Height) captured at pts (time since the
-// stream's start; it sets the frame's duration, which rate control
-// needs when capture runs slower than FPS).
+// Encode encodes img (Width×Height, or a larger BGRX frame, which it
+// scales down) captured at pts (time since the stream's start; it sets
+// the frame's duration, which rate control needs when capture runs
+// slower than FPS).
 func (e *Encoder) Encode(img image.Image, pts time.Duration) (Frame, error) {
 	if e.c == nil {
 		return Frame{}, ErrClosed
 	}
 	if b := img.Bounds(); b.Dx() != e.w || b.Dy() != e.h {
-		return Frame{}, fmt.Errorf("vp8enc: frame is %dx%d, the encoder takes %dx%d", b.Dx(), b.Dy(), e.w, e.h)
+		_, bgrx := img.(*BGRX)
+		if !bgrx || b.Dx() < e.w || b.Dy() < e.h || b.Dx() > maxDownscale*e.w || b.Dy() > maxDownscale*e.h {
+			return Frame{}, fmt.Errorf("vp8enc: frame is %dx%d, the encoder takes %dx%d", b.Dx(), b.Dy(), e.w, e.h)
+		}
 	}
 	if err := e.applyBitrate(); err != nil {
 		return Frame{}, err
 	}
-	e.load(img)
+	if err := e.load(img); err != nil {
+		return Frame{}, fmt.Errorf("vp8enc: %w", err)
+	}
 	ts := int64(pts * 90_000 / time.Second)
 	dur := e.frameDur
 	if e.started {

@@ -1,0 +1,131 @@
+package vp8enc
+
+import (
+	"image"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+func newEncoder(t *testing.T, w, h int) *Encoder {
+	t.Helper()
+	e, err := New(Options{Width: w, Height: h, FPS: 15, Bitrate: 500_000, Screen: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	return e
+}
+
+func newBGRX(w, h int, colour func(x, y int) (r, g, b uint8)) *BGRX {
+	m := &BGRX{Pix: make([]byte, w*h*4), Stride: w * 4, Rect: image.Rect(0, 0, w, h)}
+	for y := range h {
+		for x := range w {
+			r, g, b := colour(x, y)
+			i := y*m.Stride + x*4
+			m.Pix[i], m.Pix[i+1], m.Pix[i+2], m.Pix[i+3] = b, g, r, 0
+		}
+	}
+	return m
+}
+
+// A BGRX frame of the encoder's size converts exactly as the RGBA frame
+// of the same colours does.
+func TestBGRXAsRGBA(t *testing.T) {
+	const w, h = 64, 36
+	rng := rand.New(rand.NewPCG(3, 4))
+	bgrx := newBGRX(w, h, func(int, int) (uint8, uint8, uint8) {
+		return uint8(rng.IntN(256)), uint8(rng.IntN(256)), uint8(rng.IntN(256))
+	})
+	rgba := image.NewRGBA(bgrx.Rect)
+	for y := range h {
+		for x := range w {
+			rgba.Set(x, y, bgrx.At(x, y))
+		}
+	}
+	e := newEncoder(t, w, h)
+	if err := e.load(rgba); err != nil {
+		t.Fatal(err)
+	}
+	want := slices.Concat(e.y, e.u, e.v)
+	if err := e.load(bgrx); err != nil {
+		t.Fatal(err)
+	}
+	if got := slices.Concat(e.y, e.u, e.v); !slices.Equal(got, want) {
+		t.Error("the BGRX frame's planes differ from the RGBA frame's")
+	}
+}
+
+// Scaling a 1920×1080 screen down to 1280×720 averages areas: flat
+// colours stay exact, and a line one pixel wide shows in the result with
+// at least a third of its contrast, whatever its position.
+func TestBGRXScaledDown(t *testing.T) {
+	const sw, sh, w, h = 1920, 1080, 1280, 720
+	e := newEncoder(t, w, h)
+	flat := newBGRX(sw, sh, func(x, y int) (uint8, uint8, uint8) {
+		if x < sw/2 {
+			return 255, 0, 0
+		}
+		return 0, 64, 255
+	})
+	if err := e.load(flat); err != nil {
+		t.Fatal(err)
+	}
+	red := newEncoder(t, 2, 2)
+	_ = red.load(newBGRX(2, 2, func(int, int) (uint8, uint8, uint8) { return 255, 0, 0 }))
+	blue := newEncoder(t, 2, 2)
+	_ = blue.load(newBGRX(2, 2, func(int, int) (uint8, uint8, uint8) { return 0, 64, 255 }))
+	for _, c := range []struct {
+		x, y int
+		want *Encoder
+	}{{0, 0, red}, {600, 359, red}, {660, 0, blue}, {1279, 719, blue}} {
+		cx, cy := c.x/2, c.y/2
+		if e.y[c.y*w+c.x] != c.want.y[0] || e.u[cy*w/2+cx] != c.want.u[0] || e.v[cy*w/2+cx] != c.want.v[0] {
+			t.Errorf("pixel %d,%d: YUV %d %d %d, want %d %d %d", c.x, c.y, e.y[c.y*w+c.x], e.u[cy*w/2+cx], e.v[cy*w/2+cx],
+				c.want.y[0], c.want.u[0], c.want.v[0])
+		}
+	}
+	for _, vertical := range []bool{true, false} {
+		for pos := 900; pos < 906; pos++ {
+			line := newBGRX(sw, sh, func(x, y int) (uint8, uint8, uint8) {
+				if (vertical && x == pos) || (!vertical && y == pos) {
+					return 255, 255, 255
+				}
+				return 0, 0, 0
+			})
+			if err := e.load(line); err != nil {
+				t.Fatal(err)
+			}
+			// Across the middle row, or down the middle column.
+			brightest, kind := uint8(0), "vertical"
+			if vertical {
+				for x := range w {
+					brightest = max(brightest, e.y[(h/2)*w+x])
+				}
+			} else {
+				kind = "horizontal"
+				for y := range h {
+					brightest = max(brightest, e.y[y*w+w/2])
+				}
+			}
+			if brightest < 16+219/3 {
+				t.Errorf("a %s line at %d: brightest luma %d, want ≥ %d", kind, pos, brightest, 16+219/3)
+			}
+		}
+	}
+}
+
+// The encoder takes a larger BGRX frame, but not a smaller one, nor one
+// so large that scaling it down would skip pixels.
+func TestBGRXSizes(t *testing.T) {
+	e := newEncoder(t, 64, 36)
+	for _, c := range []struct {
+		w, h int
+		ok   bool
+	}{{64, 36, true}, {128, 72, true}, {100, 36, true}, {62, 36, false}, {64, 34, false}, {64 * 16, 36, false}} {
+		_, err := e.Encode(newBGRX(c.w, c.h, func(int, int) (uint8, uint8, uint8) { return 1, 2, 3 }), 0)
+		if (err == nil) != c.ok {
+			t.Errorf("%dx%d: %v, want ok %v", c.w, c.h, err, c.ok)
+		}
+	}
+}
