@@ -228,8 +228,9 @@ func open(d driver.Driver, opts Options) (*Source, error) {
 func encode(reader video.Reader, w0, h0 int, scale bool, opts Options, closeDevice func() error) (*Source, error) {
 	w, h := fit(w0, h0, opts.MaxWidth, opts.MaxHeight)
 	if scale && (w != w0 || h != h0) {
-		// Approximate bilinear: keeps text legible at a fraction of the
-		// cost of the exact filter.
+		// Approximate bilinear: a fraction of the exact filter's cost,
+		// enough for a camera's smooth picture (screens keep their text
+		// through the encoder's own area averaging).
 		reader = video.Scale(w, h, video.ScalerApproxBiLinear)(reader)
 	}
 	enc, err := vp8enc.New(vp8enc.Options{

@@ -78,7 +78,7 @@ type Listener = (frame: VideoFrame) => void;
 // up to 30), and a tile at 30 fps still gets every frame. A track whose
 // next frame is overdue (a frozen sender, a self view fed keyframes only)
 // is not waited for: painting on the timing rule alone, the window drew
-// the other tiles at 11–13 of their 15 fps.
+// the other tiles at 10–13 of their 15 fps.
 const minPaintIntervalMs = 1000 / 30 - 6;
 // One animation frame and some arrival jitter.
 const waitMarginMs = 1000 / 60 + 4;
