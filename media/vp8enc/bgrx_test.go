@@ -129,3 +129,31 @@ func TestBGRXSizes(t *testing.T) {
 		}
 	}
 }
+
+// A frame equal to the one loaded last is not converted again (the planes
+// still hold it); any other frame, or another kind of image, is.
+func TestBGRXStillFrameSkipped(t *testing.T) {
+	const w, h = 64, 36
+	e := newEncoder(t, w, h)
+	grey := func(l uint8) *BGRX { return newBGRX(w, h, func(int, int) (uint8, uint8, uint8) { return l, l, l }) }
+	load := func(img image.Image) uint8 {
+		t.Helper()
+		if err := e.load(img); err != nil {
+			t.Fatal(err)
+		}
+		return e.y[0]
+	}
+	dark := load(grey(10))
+	e.y[0] = 99 // a conversion would overwrite it
+	if got := load(grey(10)); got != 99 {
+		t.Errorf("the same frame again was converted (luma %d)", got)
+	}
+	bright := load(grey(200))
+	if bright == 99 || bright == dark {
+		t.Errorf("a new frame gave luma %d", bright)
+	}
+	load(image.NewRGBA(image.Rect(0, 0, w, h))) // black
+	if got := load(grey(200)); got != bright {
+		t.Errorf("after an RGBA frame, the BGRX frame before it again gave luma %d, want %d", got, bright)
+	}
+}

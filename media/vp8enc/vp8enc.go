@@ -213,14 +213,17 @@ var ErrClosed = errors.New("vp8enc: closed")
 // Encoder encodes I420 frames to VP8. Encode and Close from one goroutine;
 // ForceKeyframe and SetBitrate from any.
 type Encoder struct {
-	c          *C.parley_vp8
-	thread     net.Conn // to the encoding thread
-	signal     []byte
-	w, h       int
-	frameDur   uint64 // 90 kHz
-	y, u, v    []byte // the C-side I420 planes the encoder reads
-	out        []byte
-	scratch    *image.RGBA // other image types are drawn here first
+	c        *C.parley_vp8
+	thread   net.Conn // to the encoding thread
+	signal   []byte
+	w, h     int
+	frameDur uint64 // 90 kHz
+	y, u, v  []byte // the C-side I420 planes the encoder reads
+	out      []byte
+	scratch  *image.RGBA // other image types are drawn here first
+	// The BGRX frame the planes hold (Pix nil: none), and its buffer.
+	lastBGRX   BGRX
+	lastPix    []byte
 	lastPTS    int64
 	started    bool
 	halfRate   bool

@@ -360,6 +360,36 @@ func BenchmarkEncodeScreen720p(b *testing.B) {
 	benchmarkEncode(b, vp8enc.Options{Width: 1280, Height: 720, FPS: 15, Bitrate: 1_200_000, Screen: true}, true)
 }
 
+// BenchmarkEncodeScreen1080p is a 1920×1080 screen grab (BGRX) that
+// changes every frame, scaled down to 1280×720 and encoded with the
+// screen settings.
+func BenchmarkEncodeScreen1080p(b *testing.B) {
+	const sw, sh = 1920, 1080
+	e := mustNew(b, vp8enc.Options{Width: 1280, Height: 720, FPS: 15, Bitrate: 1_200_000, Screen: true})
+	sc := newScene(sw, sh)
+	frames := make([]*vp8enc.BGRX, 8)
+	for i := range frames {
+		img := newYCbCr(sw, sh)
+		sc.next(img)
+		m := &vp8enc.BGRX{Pix: make([]byte, sw*sh*4), Stride: sw * 4, Rect: img.Rect}
+		for y := range sh {
+			for x := range sw {
+				r, g, bl, _ := img.At(x, y).RGBA()
+				j := y*m.Stride + x*4
+				m.Pix[j], m.Pix[j+1], m.Pix[j+2] = uint8(bl>>8), uint8(g>>8), uint8(r>>8)
+			}
+		}
+		frames[i] = m
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if _, err := e.Encode(frames[i%len(frames)], frameTime(i, 15)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // With the half-rate layer, every other frame can be skipped: a decoder
 // given only the others still decodes them all, at full quality.
 func TestHalfRateLayer(t *testing.T) {
