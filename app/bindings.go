@@ -45,6 +45,9 @@ type JoinResult struct {
 	Welcome json.RawMessage `json:"welcome"`
 	// RenderURL is the render socket (also from RenderURL).
 	RenderURL string `json:"renderUrl"`
+	// Sharing: the screen share asked for at start (Options.ShareScreen)
+	// is on, and the window must say so.
+	Sharing bool `json:"sharing"`
 }
 
 // Events sent to the webview on EventName. Every one has a "type".
@@ -162,6 +165,7 @@ func (a *App) enter(p joinParams) (*JoinResult, error) {
 	}
 	a.release(m)
 	a.emit(connectionEvent{Type: "connection", State: "connected"})
+	sharing := false
 	if id := a.opts.ShareScreen; id != "" {
 		if id == "first" {
 			id = ""
@@ -169,9 +173,11 @@ func (a *App) enter(p joinParams) (*JoinResult, error) {
 		if err := a.ShareScreen(id); err != nil {
 			a.opts.Log.Warn("cannot share the screen", "err", err)
 			a.toast(err.Error())
+		} else {
+			sharing = true
 		}
 	}
-	return &JoinResult{SelfID: m.cl.ID(), Invite: m.invite, Welcome: welcome, RenderURL: a.render.URL()}, nil
+	return &JoinResult{SelfID: m.cl.ID(), Invite: m.invite, Welcome: welcome, RenderURL: a.render.URL(), Sharing: sharing}, nil
 }
 
 // current returns the running meeting.

@@ -58,7 +58,15 @@ func TestScreenShareBetweenTwoWindows(t *testing.T) {
 	shot := filepath.Join(art, "desktopmedia-screenshare-guest.png")
 	img := screenshot(t, dispB, shot)
 	origin := windowOrigin(t, dispB)
+	hostShot := filepath.Join(art, "desktopmedia-screenshare-host.png")
+	hostImg := screenshot(t, dispA, hostShot)
 	stopAll(t, guest, host)
+
+	// Alice shares from the start (--share): her window says so, with
+	// the red "You are sharing your screen" banner and its Stop button.
+	if got := share(hostImg, hostImg.Bounds(), sharingBanner, 12); got < 0.01 {
+		t.Errorf("the sharing banner's colour covers %.2f%% of Alice's window, want ≥ 1%% (see %s)", got*100, hostShot)
+	}
 
 	r := guest.readReport(t)
 	found := false
@@ -93,6 +101,9 @@ func TestScreenShareBetweenTwoWindows(t *testing.T) {
 		}
 	}
 }
+
+// sharingBanner is the banner's background while you share (style.css).
+var sharingBanner = color.RGBA{0x7a, 0x1f, 0x22, 0xff}
 
 func colorHex(c color.RGBA) string { return fmt.Sprintf("#%02x%02x%02x", c.R, c.G, c.B) }
 

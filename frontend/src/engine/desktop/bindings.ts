@@ -30,6 +30,8 @@ export interface DesktopJoinResult {
   invite: string;
   welcome: ServerMessage;
   renderUrl: string;
+  // The screen share asked for on the command line (--share) is on.
+  sharing?: boolean;
 }
 
 export interface RenderStats {

@@ -167,6 +167,7 @@ export class DesktopEngine implements Engine {
     this.selfId = res.selfId;
     this.invite = res.invite;
     this.render = new RenderSocket(res.renderUrl, this.win);
+    this.sharing = res.sharing === true;
     if (res.welcome.type === "welcome") this.emitWelcome(res.welcome);
     this.setState("connected");
     const early = this.early ?? [];
