@@ -227,6 +227,34 @@ func TestScreenGrab(t *testing.T) {
 	}
 }
 
+// An X server that cannot attach this process's shared memory (here: in
+// an IPC namespace of its own, as in some containers) refuses the
+// segment, and capture keeps to GetImage with the right colours, where
+// mediadevices' driver sent black frames.
+func TestScreenGrabWithoutSharedMemory(t *testing.T) {
+	if _, err := exec.LookPath("Xvfb"); err != nil {
+		t.Skip("Xvfb not installed")
+	}
+	t.Setenv("DISPLAY", startXvfbWith(t, "320x240", syscall.CLONE_NEWIPC))
+	paintRoot(t, "-size", "320x240", "xc:#20d020")
+	r, err := openX11("", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if r.shmMem != nil {
+		t.Fatal("shared memory in use with an X server in another IPC namespace")
+	}
+	img, release, err := r.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	if got, want := img.At(160, 120), (color.RGBA{0x20, 0xd0, 0x20, 0xff}); got != want {
+		t.Errorf("pixel 160,120 is %v, want %v", got, want)
+	}
+}
+
 // frameReader hands the decoder one frame per Read.
 type frameReader struct{ frames [][]byte }
 
@@ -241,6 +269,12 @@ func (f *frameReader) Read(p []byte) (int, error) {
 
 func startXvfb(t testing.TB, size string) string {
 	t.Helper()
+	return startXvfbWith(t, size, 0)
+}
+
+// startXvfbWith starts Xvfb in the new namespaces that cloneflags name.
+func startXvfbWith(t testing.TB, size string, cloneflags uintptr) string {
+	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -249,8 +283,11 @@ func startXvfb(t testing.TB, size string) string {
 	// when its last client disconnects.
 	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", size+"x24", "-nolisten", "tcp", "-noreset")
 	cmd.ExtraFiles = []*os.File{w}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Cloneflags: cloneflags}
 	if err := cmd.Start(); err != nil {
+		if cloneflags != 0 && errors.Is(err, syscall.EPERM) {
+			t.Skipf("cannot start Xvfb in its own namespace here: %v", err)
+		}
 		t.Fatal(err)
 	}
 	w.Close()
