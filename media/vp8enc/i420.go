@@ -194,9 +194,10 @@ var errScale = errors.New("cannot scale the frame down to the encoder's size")
 // 4:2:0 or 4:2:2 YCbCr, screens BGRX; anything else is drawn to RGBA
 // first (slow, but no source of ours makes it).
 func (e *Encoder) load(img image.Image) error {
-	if _, ok := img.(*BGRX); !ok {
-		e.lastBGRX.Pix = nil
+	if m, ok := img.(*BGRX); ok {
+		return e.loadBGRX(m)
 	}
+	e.lastBGRX.Rect = image.Rectangle{} // the planes will no longer hold it
 	switch m := img.(type) {
 	case *image.YCbCr:
 		switch m.SubsampleRatio {
@@ -210,8 +211,6 @@ func (e *Encoder) load(img image.Image) error {
 	case *image.RGBA:
 		e.loadRGBX(m.Pix[m.PixOffset(m.Rect.Min.X, m.Rect.Min.Y):], m.Stride, 0, 2)
 		return nil
-	case *BGRX:
-		return e.loadBGRX(m)
 	}
 	if e.scratch == nil {
 		e.scratch = image.NewRGBA(image.Rect(0, 0, e.w, e.h))
@@ -264,14 +263,13 @@ func (e *Encoder) loadBGRX(m *BGRX) error {
 	if m.Rect.Size() == e.lastBGRX.Rect.Size() && m.Stride == e.lastBGRX.Stride && bytes.Equal(pix, e.lastBGRX.Pix) {
 		return nil
 	}
-	e.lastBGRX.Pix = nil // the planes no longer hold it
+	e.lastBGRX.Rect = image.Rectangle{} // the planes no longer hold it
 	if sw == e.w && sh == e.h {
 		e.loadRGBX(pix, m.Stride, 2, 0)
 	} else if C.parley_bgrx_scale_to_i420((*C.uchar)(unsafe.Pointer(&pix[0])), C.int(m.Stride), C.int(sw), C.int(sh), C.int(e.w), C.int(e.h),
 		(*C.uchar)(unsafe.Pointer(&e.y[0])), (*C.uchar)(unsafe.Pointer(&e.u[0])), (*C.uchar)(unsafe.Pointer(&e.v[0]))) != 0 {
 		return errScale
 	}
-	e.lastBGRX = BGRX{Pix: append(e.lastPix[:0], pix...), Stride: m.Stride, Rect: m.Rect}
-	e.lastPix = e.lastBGRX.Pix
+	e.lastBGRX = BGRX{Pix: append(e.lastBGRX.Pix[:0], pix...), Stride: m.Stride, Rect: m.Rect}
 	return nil
 }

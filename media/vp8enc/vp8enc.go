@@ -221,9 +221,9 @@ type Encoder struct {
 	y, u, v  []byte // the C-side I420 planes the encoder reads
 	out      []byte
 	scratch  *image.RGBA // other image types are drawn here first
-	// The BGRX frame the planes hold (Pix nil: none), and its buffer.
+	// The BGRX frame the planes hold; an empty Rect, which no frame has,
+	// when they hold none (Pix stays, as the buffer for the next).
 	lastBGRX   BGRX
-	lastPix    []byte
 	lastPTS    int64
 	started    bool
 	halfRate   bool
