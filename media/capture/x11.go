@@ -89,8 +89,7 @@ type x11Reader struct {
 	depth byte
 	once  sync.Once
 	// Held from a grab until its frame is released, and by Close.
-	inUse  sync.Mutex
-	closed bool
+	inUse sync.Mutex
 	// The shared-memory segment the server writes frames into (nil:
 	// GetImage).
 	shmMem []byte
@@ -250,9 +249,11 @@ func (r *x11Reader) Read() (image.Image, func(), error) {
 		return nil, func() {}, io.EOF
 	}
 	r.inUse.Lock()
-	if r.closed {
+	select {
+	case <-r.done: // closed while this Read waited for the lock
 		r.inUse.Unlock()
 		return nil, func() {}, io.EOF
+	default:
 	}
 	data, err := r.grab()
 	if err != nil {
@@ -272,7 +273,6 @@ func (r *x11Reader) Close() error {
 		close(r.done)
 		r.inUse.Lock()
 		defer r.inUse.Unlock()
-		r.closed = true
 		r.dropSharedMemory()
 		r.c.Close()
 	})
