@@ -5,7 +5,7 @@ import { guestParams, roomFromPath } from "../src/guest";
 import { connectionLostScreen, endedScreen, joinErrorScreen, lobbyDeniedScreen, waitSeconds } from "../src/meeting/errors";
 import { commandForKey } from "../src/meeting/shortcuts";
 import { cleanDisplayName, isValidRoomName, normalizeErrorCode, parseServerMessage } from "../src/protocol";
-import { tileState } from "../src/views/tile";
+import { pausedAfterMs, tileState, videoPaused } from "../src/views/tile";
 
 describe("tileState", () => {
   it.each([
@@ -15,6 +15,20 @@ describe("tileState", () => {
     [{ videoOff: false, hasSource: true, lastFrameAt: 500, now: 1400 }, "live"],
     [{ videoOff: false, hasSource: true, lastFrameAt: 500, now: 1600 }, "stale"],
   ])("%j → %s", (input, want) => expect(tileState(input)).toBe(want));
+});
+
+describe("videoPaused", () => {
+  const stale = { state: "stale" as const, screen: false, lastFrameAt: 1000, waitingSince: 0 };
+  it.each([
+    ["a camera whose frames stopped long enough", { ...stale, now: 1000 + pausedAfterMs }, true],
+    ["not yet long enough", { ...stale, now: 999 + pausedAfterMs }, false],
+    ["a screen (a still one may send nothing)", { ...stale, screen: true, now: 10_000 }, false],
+    ["a tile still live", { ...stale, state: "live" as const, now: 10_000 }, false],
+    ["a tile waiting for its first frame", { ...stale, state: "connecting" as const, lastFrameAt: null, now: 10_000 }, false],
+    // Back on the stage at 5000 after frames last drawn at 1000: the wait counts from 5000.
+    ["just back on the stage", { ...stale, waitingSince: 5000, now: 5000 + pausedAfterMs - 1 }, false],
+    ["back on the stage, still no frame", { ...stale, waitingSince: 5000, now: 5000 + pausedAfterMs }, true],
+  ])("%s", (_, input, want) => expect(videoPaused(input)).toBe(want));
 });
 
 describe("commandForKey", () => {

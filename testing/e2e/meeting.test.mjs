@@ -408,3 +408,44 @@ describe("a browser guest with two bots", () => {
     }
   });
 });
+
+describe("a sender whose video stops", () => {
+  after(closeAll);
+  test("its tile says 'video paused' after 3 s without frames, and stops saying so when they return", async () => {
+    const server = await serve(["--room", "frozen"]);
+    const p = await guest(server, "frozen", "Gus");
+    const bot = startBot(server.url, "Bot", 40);
+    try {
+      await remoteTilesLive(p, ["Bot"], 10000);
+      const botTile = tile(p, "Bot");
+      assert.equal(await botTile.getAttribute("data-paused"), null);
+      // Frozen, the bot sends nothing; its signaling socket outlives the
+      // pause (the server gives up on a silent one after 6 s or more).
+      bot.proc.kill("SIGSTOP");
+      const stoppedAt = Date.now();
+      try {
+        await orExplain(p, "video-paused", botTile.and(p.locator("[data-paused]")).waitFor({ timeout: 6000 }));
+        // The sign waits: a freeze of a second (a camera switch, a
+        // keyframe after loss) passes without it.
+        assert.ok(Date.now() - stoppedAt >= 2500, `paused after ${Date.now() - stoppedAt} ms`);
+        assert.equal(await botTile.getAttribute("data-state"), "stale");
+        assert.equal(await botTile.locator(".tile-badge").textContent(), "video paused");
+        assert.ok(await botTile.locator(".tile-badge").isVisible());
+        // The frozen picture is dimmed, so it does not pass for a still person.
+        assert.equal(await botTile.locator(".tile-media").evaluate((m) => getComputedStyle(m).opacity), "0.4");
+        await p.screenshot({ path: path.join(artifacts, "meeting-video-paused.png") });
+      } finally {
+        bot.proc.kill("SIGCONT");
+      }
+      await orExplain(
+        p,
+        "video-resumed",
+        botTile.and(p.locator('[data-state="live"]:not([data-paused])')).waitFor({ timeout: 5000 }),
+      );
+      assert.ok(await botTile.locator(".tile-badge").isHidden());
+    } finally {
+      if (bot.proc.exitCode === null) bot.proc.kill("SIGINT");
+      await bot.done;
+    }
+  });
+});

@@ -15,6 +15,9 @@
 //   data-speaking="true|false", data-active (active speaker), data-pinned
 //   data-reconnecting             the participant's connection dropped and
 //                                 they may come back (a "reconnecting…" badge)
+//   data-paused                   a camera tile on the stage has had no frame
+//                                 for pausedAfterMs: its last picture is
+//                                 dimmed under a "video paused" badge
 //   data-decoding="true|false"    whether the tile takes frames: a tile
 //                                 laid out off the stage (hidden) does
 //                                 not, so its video is not decoded
@@ -34,6 +37,10 @@ export type TileState = "connecting" | "live" | "video-off" | "stale";
 
 export const liveWindowMs = 1000;
 
+// Long enough that a camera switch or a keyframe after loss (a second or
+// less) passes without the sign.
+export const pausedAfterMs = 3000;
+
 // The pure rule behind data-state.
 export function tileState(opts: {
   videoOff: boolean;
@@ -44,6 +51,20 @@ export function tileState(opts: {
   if (opts.videoOff) return "video-off";
   if (!opts.hasSource || opts.lastFrameAt === null) return "connecting";
   return opts.now - opts.lastFrameAt <= liveWindowMs ? "live" : "stale";
+}
+
+// Whether a tile says its video is paused: a camera whose frames stopped
+// while the tile was waiting for them (since it came on the stage). Not a
+// screen: a still screen may send no frames at all, and looks the same.
+export function videoPaused(opts: {
+  state: TileState;
+  screen: boolean;
+  lastFrameAt: number | null;
+  waitingSince: number;
+  now: number;
+}): boolean {
+  if (opts.state !== "stale" || opts.screen || opts.lastFrameAt === null) return false;
+  return opts.now - Math.max(opts.lastFrameAt, opts.waitingSince) >= pausedAfterMs;
 }
 
 type VideoWithRVFC = HTMLVideoElement & {
@@ -69,6 +90,9 @@ export class Tile {
   private rvfcHandle = 0;
   private lastFrameAt: number | null = null;
   private lastFrameCount = 0;
+  // When the tile last started to take frames (source set, or back on
+  // the stage): frames missed while it took none are not a pause.
+  private waitingSince = performance.now();
   private model: TileModel;
   private visible = true;
   private statsEl: HTMLElement | null = null;
@@ -93,7 +117,7 @@ export class Tile {
       },
     });
     this.pinButton.append(icon("pin"));
-    this.badge = h("div", { class: "tile-badge", hidden: true }, "reconnecting…");
+    this.badge = h("div", { class: "tile-badge", hidden: true });
     this.el = h(
       "div",
       { class: "tile", "data-tile": true, "data-state": "connecting", "data-rate": "full", role: "group" },
@@ -127,7 +151,6 @@ export class Tile {
     toggleAttr(el, "data-active", m.active);
     toggleAttr(el, "data-pinned", m.pinned);
     toggleAttr(el, "data-reconnecting", m.reconnecting);
-    this.badge.hidden = !m.reconnecting;
     if (first || prev.name !== m.name || prev.self !== m.self || prev.screen !== m.screen) {
       const who = m.self ? `${m.name} (you)` : m.name;
       el.setAttribute("aria-label", m.screen ? `${who}: screen` : who);
@@ -185,6 +208,20 @@ export class Tile {
       now,
     });
     if (this.el.dataset.state !== state) this.el.dataset.state = state;
+    const paused =
+      this.visible &&
+      videoPaused({
+        state,
+        screen: this.model.screen,
+        lastFrameAt: this.lastFrameAt,
+        waitingSince: this.waitingSince,
+        now,
+      });
+    toggleAttr(this.el, "data-paused", paused);
+    // Reconnecting says more: it is why the video stopped.
+    const badge = this.model.reconnecting ? "reconnecting…" : paused ? "video paused" : null;
+    this.badge.hidden = badge === null;
+    if (badge !== null && this.badge.textContent !== badge) this.badge.textContent = badge;
   }
 
   private setSource(src: VideoSource | null): void {
@@ -193,6 +230,7 @@ export class Tile {
     this.source = src;
     this.lastFrameAt = null;
     this.lastFrameCount = 0;
+    this.waitingSince = performance.now();
     if (!src) {
       this.setDecoding();
       return;
@@ -223,6 +261,7 @@ export class Tile {
   private setVisible(visible: boolean): void {
     if (visible === this.visible) return;
     this.visible = visible;
+    if (visible) this.waitingSince = performance.now();
     const src = this.source;
     if (src?.type === "frames") {
       if (visible) this.subscribeFeed();
