@@ -257,6 +257,10 @@ func testEchoCancelled(t *testing.T, stall time.Duration) {
 		course = append(course, fmt.Sprintf("%.0f", 10*math.Log10(energy(mic[i:i+Rate/2])/math.Max(energy(sent[i:i+Rate/2]), 1))))
 	}
 	t.Logf("ERLE per 500 ms: %v", course)
+	// A failure with a long gap here is the test's sound card stalling
+	// (the machine held up), not the canceller.
+	t.Logf("the virtual sound card went unserved for %s at most; %d echo samples were asked for before the speaker had played them",
+		pa.LongestGap().Round(time.Millisecond), spk.Misses())
 	erle := 10 * math.Log10(eMic/math.Max(eSent, 1))
 	t.Logf("ERLE %.1f dB (mic RMS %.0f, sent RMS %.0f)", erle, math.Sqrt(eMic/float64(b-a)), math.Sqrt(eSent/float64(b-a)))
 	if erle < 20 && !raceDetector {

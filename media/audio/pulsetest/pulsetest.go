@@ -52,6 +52,8 @@ type Server struct {
 	speakers []*speakerPipe
 	mics     []*micPipe
 	running  bool
+
+	longestGap atomic.Int64 // between two services of the devices, ns
 }
 
 type speakerPipe struct {
@@ -189,6 +191,11 @@ func (s *Server) SetDefaultMic(t testing.TB, name string) {
 	}
 }
 
+// LongestGap is the longest time the devices went unserved (5 ms when
+// on time): a busy or stalled machine holding up this virtual sound
+// card, which a real card's clock would not be.
+func (s *Server) LongestGap() time.Duration { return time.Duration(s.longestGap.Load()) }
+
 // Now is the position of the shared clock, in samples.
 func (s *Server) Now() int64 {
 	return int64(time.Since(s.start) * Rate / time.Second)
@@ -257,12 +264,17 @@ func (s *Server) serve() {
 			}
 			s.devMu.Unlock()
 		}()
+		last := time.Now()
 		for {
 			select {
 			case <-s.ctx.Done():
 				return
 			case <-tick.C:
 			}
+			if gap := time.Since(last); int64(gap) > s.longestGap.Load() {
+				s.longestGap.Store(int64(gap))
+			}
+			last = time.Now()
 			s.devMu.Lock()
 			speakers, mics := s.speakers, s.mics
 			s.devMu.Unlock()
