@@ -157,3 +157,87 @@ func TestBGRXStillFrameSkipped(t *testing.T) {
 		t.Errorf("after an RGBA frame, the BGRX frame before it again gave luma %d, want %d", got, bright)
 	}
 }
+
+// A frame that differs from the last in a band of rows converts only the
+// row pairs those rows reach, and the planes come out as a fresh
+// conversion of the whole frame would: at the encoder's size and scaled.
+func TestBGRXChangedRowsOnly(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		sw, sh int
+	}{
+		{"same size", 64, 36},
+		{"scaled 3:2", 96, 54},
+		{"scaled unevenly", 101, 61},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const w, h = 64, 36
+			rng := rand.New(rand.NewPCG(5, 6))
+			random := func(int, int) (uint8, uint8, uint8) {
+				return uint8(rng.IntN(256)), uint8(rng.IntN(256)), uint8(rng.IntN(256))
+			}
+			first := newBGRX(tc.sw, tc.sh, random)
+			second := &BGRX{Pix: slices.Clone(first.Pix), Stride: first.Stride, Rect: first.Rect}
+			band := newBGRX(tc.sw, 3, random) // rows sh/2 … sh/2+2 change
+			copy(second.Pix[tc.sh/2*second.Stride:], band.Pix)
+
+			e := newEncoder(t, w, h)
+			load := func(e *Encoder, m *BGRX) []byte {
+				t.Helper()
+				if err := e.load(m); err != nil {
+					t.Fatal(err)
+				}
+				return slices.Concat(e.y, e.u, e.v)
+			}
+			load(e, first)
+			e.y[0], e.y[w*h-1] = 1, 1 // far from the band: a conversion would overwrite them
+			got := load(e, second)
+			if e.y[0] != 1 || e.y[w*h-1] != 1 {
+				t.Error("rows that did not change were converted again")
+			}
+			fresh := load(newEncoder(t, w, h), second)
+			got[0], got[w*h-1] = fresh[0], fresh[w*h-1]
+			if !slices.Equal(got, fresh) {
+				t.Error("the planes after a changed band differ from a conversion of the whole frame")
+			}
+			if slices.Equal(load(newEncoder(t, w, h), first), fresh) {
+				t.Fatal("the band changed nothing: the test shows nothing")
+			}
+		})
+	}
+}
+
+// BenchmarkLoadBGRX1080p converts 1920×1080 screens to the encoder's
+// 1280×720 planes: one that changes everywhere each frame, one where a
+// band of 48 rows changes (typing, a scrolled pane), one that is still.
+func BenchmarkLoadBGRX1080p(b *testing.B) {
+	const sw, sh = 1920, 1080
+	rng := rand.New(rand.NewPCG(7, 8))
+	noise := func(int, int) (uint8, uint8, uint8) {
+		return uint8(rng.IntN(256)), uint8(rng.IntN(256)), uint8(rng.IntN(256))
+	}
+	full := []*BGRX{newBGRX(sw, sh, noise), newBGRX(sw, sh, noise)}
+	band := []*BGRX{full[0], {Pix: slices.Clone(full[0].Pix), Stride: full[0].Stride, Rect: full[0].Rect}}
+	copy(band[1].Pix[500*sw*4:548*sw*4], full[1].Pix)
+	for _, bc := range []struct {
+		name   string
+		frames []*BGRX
+	}{
+		{"everywhere", full},
+		{"band", band},
+		{"still", full[:1]},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			e, err := New(Options{Width: 1280, Height: 720, FPS: 15, Bitrate: 1_200_000, Screen: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer e.Close()
+			for i := 0; b.Loop(); i++ {
+				if err := e.load(bc.frames[i%len(bc.frames)]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

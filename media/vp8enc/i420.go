@@ -31,13 +31,25 @@ static inline void parley_block(const int px[4][3], unsigned char *y0, unsigned 
 	*cv = parley_cr4(rs, gs, bs);
 }
 
+// parley_dirty says whether any source row in [from, to) changed since
+// the planes were written (dirty NULL: all did, or nothing is known).
+static inline int parley_dirty(const unsigned char *dirty, int from, int to) {
+	if (dirty == NULL) return 1;
+	for (int k = from; k < to; k++) {
+		if (dirty[k]) return 1;
+	}
+	return 0;
+}
+
 // 32-bit pixels with red at byte ri, green at 1 and blue at bi (RGBA:
-// 0, 2; BGRX: 2, 0) to I420 of the same size. In C: several times faster
-// than Go here.
+// 0, 2; BGRX: 2, 0) to I420 of the same size, leaving the row pairs whose
+// rows did not change (see parley_dirty). In C: several times faster than
+// Go here.
 static void parley_rgbx_to_i420(const unsigned char *pix, int stride, int w, int h, int ri, int bi,
-		unsigned char *y, unsigned char *u, unsigned char *v) {
+		const unsigned char *dirty, unsigned char *y, unsigned char *u, unsigned char *v) {
 	int cw = w / 2;
 	for (int j = 0; j + 1 < h; j += 2) {
+		if (!parley_dirty(dirty, j, j + 2)) continue;
 		const unsigned char *r0 = pix + (size_t)j * stride, *r1 = r0 + stride;
 		unsigned char *y0 = y + (size_t)j * w, *y1 = y0 + w;
 		unsigned char *cu = u + (size_t)(j / 2) * cw, *cv = v + (size_t)(j / 2) * cw;
@@ -103,10 +115,11 @@ static void parley_area_row(const unsigned char *row, const parley_taps *tx, int
 // parley_bgrx_scale_to_i420 scales a BGRX frame (sw×sh) down to w×h by
 // area averaging, in which every source pixel counts (a line of text one
 // pixel wide fades rather than vanishing, as it can with bilinear taps),
-// and converts it to I420. -1: out of memory, or scaled down more than
-// PARLEY_MAX_TAPS - 1 times.
+// and converts it to I420, leaving the row pairs made only of source rows
+// that did not change (see parley_dirty). -1: out of memory, or scaled
+// down more than PARLEY_MAX_TAPS - 1 times.
 static int parley_bgrx_scale_to_i420(const unsigned char *pix, int stride, int sw, int sh, int w, int h,
-		unsigned char *y, unsigned char *u, unsigned char *v) {
+		const unsigned char *dirty, unsigned char *y, unsigned char *u, unsigned char *v) {
 	// Source rows averaged across, cached by row: a row pair needs at most
 	// 2 * PARLEY_MAX_TAPS consecutive ones.
 	enum { slots = 2 * PARLEY_MAX_TAPS + 1 };
@@ -119,6 +132,7 @@ static int parley_bgrx_scale_to_i420(const unsigned char *pix, int stride, int s
 	for (int s = 0; s < slots; s++) tags[s] = -1;
 	int cw = w / 2;
 	for (int j = 0; j + 1 < h; j += 2) {
+		if (!parley_dirty(dirty, ty[j].start, ty[j + 1].start + ty[j + 1].n)) continue;
 		for (int half = 0; half < 2; half++) {
 			const parley_taps *t = &ty[j + half];
 			int *out = rgb + 3 * w * half;
@@ -209,14 +223,14 @@ func (e *Encoder) load(img image.Image) error {
 			return nil
 		}
 	case *image.RGBA:
-		e.loadRGBX(m.Pix[m.PixOffset(m.Rect.Min.X, m.Rect.Min.Y):], m.Stride, 0, 2)
+		e.loadRGBX(m.Pix[m.PixOffset(m.Rect.Min.X, m.Rect.Min.Y):], m.Stride, 0, 2, nil)
 		return nil
 	}
 	if e.scratch == nil {
 		e.scratch = image.NewRGBA(image.Rect(0, 0, e.w, e.h))
 	}
 	draw.Draw(e.scratch, e.scratch.Rect, img, img.Bounds().Min, draw.Src)
-	e.loadRGBX(e.scratch.Pix, e.scratch.Stride, 0, 2)
+	e.loadRGBX(e.scratch.Pix, e.scratch.Stride, 0, 2, nil)
 	return nil
 }
 
@@ -248,28 +262,67 @@ func (e *Encoder) loadYCbCr(m *image.YCbCr, halveRows bool) {
 	}
 }
 
-// loadRGBX converts 32-bit pixels with red at byte ri and blue at bi.
-func (e *Encoder) loadRGBX(pix []byte, stride, ri, bi int) {
+// loadRGBX converts 32-bit pixels with red at byte ri and blue at bi, all
+// rows, or with dirty only the row pairs it marks (see parley_dirty).
+func (e *Encoder) loadRGBX(pix []byte, stride, ri, bi int, dirty *C.uchar) {
 	C.parley_rgbx_to_i420((*C.uchar)(unsafe.Pointer(&pix[0])), C.int(stride), C.int(e.w), C.int(e.h), C.int(ri), C.int(bi),
-		(*C.uchar)(unsafe.Pointer(&e.y[0])), (*C.uchar)(unsafe.Pointer(&e.u[0])), (*C.uchar)(unsafe.Pointer(&e.v[0])))
+		dirty, (*C.uchar)(unsafe.Pointer(&e.y[0])), (*C.uchar)(unsafe.Pointer(&e.u[0])), (*C.uchar)(unsafe.Pointer(&e.v[0])))
 }
 
-// loadBGRX converts (and scales) m, unless it is the frame loaded last: a
-// still screen, most of a share, costs a comparison instead (1080p: about
-// 2 ms against 13).
+// loadBGRX converts (and scales) the rows of m that changed since the
+// frame loaded last; the planes still hold the rest. Most of a share is
+// still or changes in a band (typing, a scrolled pane): at 1080p a still
+// screen then costs the comparison, and a band of 48 changed rows about
+// a tenth of converting the whole (BenchmarkLoadBGRX1080p).
 func (e *Encoder) loadBGRX(m *BGRX) error {
 	sw, sh := m.Rect.Dx(), m.Rect.Dy()
-	pix := m.Pix[:m.Stride*(sh-1)+sw*4] // from Rect.Min, as in image.RGBA
-	if m.Rect.Size() == e.lastBGRX.Rect.Size() && m.Stride == e.lastBGRX.Stride && bytes.Equal(pix, e.lastBGRX.Pix) {
-		return nil
+	rowBytes := sw * 4
+	pix := m.Pix[:m.Stride*(sh-1)+rowBytes] // from Rect.Min, as in image.RGBA
+	last := &e.lastBGRX
+	var dirty *C.uchar // every row
+	if m.Rect.Size() == last.Rect.Size() && m.Stride == last.Stride {
+		if !e.markChangedRows(pix, m.Stride, rowBytes, sh) {
+			return nil
+		}
+		dirty = (*C.uchar)(unsafe.Pointer(&e.changed[0]))
 	}
-	e.lastBGRX.Rect = image.Rectangle{} // the planes no longer hold it
+	last.Rect = image.Rectangle{} // until the planes hold m
 	if sw == e.w && sh == e.h {
-		e.loadRGBX(pix, m.Stride, 2, 0)
+		e.loadRGBX(pix, m.Stride, 2, 0, dirty)
 	} else if C.parley_bgrx_scale_to_i420((*C.uchar)(unsafe.Pointer(&pix[0])), C.int(m.Stride), C.int(sw), C.int(sh), C.int(e.w), C.int(e.h),
-		(*C.uchar)(unsafe.Pointer(&e.y[0])), (*C.uchar)(unsafe.Pointer(&e.u[0])), (*C.uchar)(unsafe.Pointer(&e.v[0]))) != 0 {
+		dirty, (*C.uchar)(unsafe.Pointer(&e.y[0])), (*C.uchar)(unsafe.Pointer(&e.u[0])), (*C.uchar)(unsafe.Pointer(&e.v[0]))) != 0 {
 		return errScale
 	}
-	e.lastBGRX = BGRX{Pix: append(e.lastBGRX.Pix[:0], pix...), Stride: m.Stride, Rect: m.Rect}
+	if dirty == nil {
+		last.Pix = append(last.Pix[:0], pix...)
+	} else {
+		for y, c := range e.changed {
+			if c != 0 {
+				copy(last.Pix[y*m.Stride:y*m.Stride+rowBytes], pix[y*m.Stride:])
+			}
+		}
+	}
+	last.Stride, last.Rect = m.Stride, m.Rect
 	return nil
+}
+
+// markChangedRows sets e.changed[y] for each of the sh rows of pix that
+// differs from the last BGRX frame's (of the same size and stride), and
+// says whether any did.
+func (e *Encoder) markChangedRows(pix []byte, stride, rowBytes, sh int) bool {
+	if cap(e.changed) < sh {
+		e.changed = make([]byte, sh)
+	}
+	e.changed = e.changed[:sh]
+	some := false
+	for y := range sh {
+		row := pix[y*stride : y*stride+rowBytes]
+		if bytes.Equal(row, e.lastBGRX.Pix[y*stride:y*stride+rowBytes]) {
+			e.changed[y] = 0
+		} else {
+			e.changed[y] = 1
+			some = true
+		}
+	}
+	return some
 }

@@ -224,6 +224,7 @@ type Encoder struct {
 	// The BGRX frame the planes hold; an empty Rect, which no frame has,
 	// when they hold none (Pix stays, as the buffer for the next).
 	lastBGRX   BGRX
+	changed    []byte // per row of a BGRX frame: 1 where it differs from lastBGRX
 	lastPTS    int64
 	started    bool
 	halfRate   bool
