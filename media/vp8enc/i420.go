@@ -95,20 +95,51 @@ static int parley_area_taps(parley_taps *t, int sn, int dn) {
 	return 0;
 }
 
+// parley_lanes puts a BGRX pixel's blue, green and red in 16-bit lanes of
+// one word: a weight (at most 256) times it, and a sum of such products
+// whose weights add up to 256, stay within their lanes, so one multiply
+// weighs all three.
+static inline uint64_t parley_lanes(const unsigned char *p) {
+	return (uint64_t)p[0] | (uint64_t)p[1] << 16 | (uint64_t)p[2] << 32;
+}
+
 // One source row (BGRX) averaged across to w pixels: R, G, B times 256.
 static void parley_area_row(const unsigned char *row, const parley_taps *tx, int w, uint16_t *out) {
 	for (int i = 0; i < w; i++) {
 		const unsigned char *p = row + 4 * tx[i].start;
-		unsigned r = 0, g = 0, b = 0;
-		for (int k = 0; k < tx[i].n; k++, p += 4) {
-			unsigned wgt = tx[i].w[k];
-			b += wgt * p[0];
-			g += wgt * p[1];
-			r += wgt * p[2];
+		uint64_t sum;
+		if (tx[i].n == 2) { // all of a 1.5 times smaller screen
+			sum = tx[i].w[0] * parley_lanes(p) + tx[i].w[1] * parley_lanes(p + 4);
+		} else {
+			sum = 0;
+			for (int k = 0; k < tx[i].n; k++) sum += tx[i].w[k] * parley_lanes(p + 4 * k);
 		}
-		out[3 * i] = (uint16_t)r;
-		out[3 * i + 1] = (uint16_t)g;
-		out[3 * i + 2] = (uint16_t)b;
+		out[3 * i] = (uint16_t)(sum >> 32);
+		out[3 * i + 1] = (uint16_t)(sum >> 16);
+		out[3 * i + 2] = (uint16_t)sum;
+	}
+}
+
+// parley_area_column weighs the rows src (t's taps) into out: in one
+// pass the compiler can vectorize for 2 or 3 taps (what a screen up to
+// twice the encoder's size takes).
+static void parley_area_column(const uint16_t *const *src, const parley_taps *t, int n, int *out) {
+	if (t->n == 2) {
+		const uint16_t *a = src[0], *b = src[1];
+		const unsigned wa = t->w[0], wb = t->w[1];
+		for (int i = 0; i < n; i++) out[i] = (int)((wa * a[i] + wb * b[i] + 32768) >> 16);
+		return;
+	}
+	if (t->n == 3) {
+		const uint16_t *a = src[0], *b = src[1], *c = src[2];
+		const unsigned wa = t->w[0], wb = t->w[1], wc = t->w[2];
+		for (int i = 0; i < n; i++) out[i] = (int)((wa * a[i] + wb * b[i] + wc * c[i] + 32768) >> 16);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		unsigned sum = 32768;
+		for (int k = 0; k < t->n; k++) sum += t->w[k] * src[k][i];
+		out[i] = (int)(sum >> 16);
 	}
 }
 
@@ -136,18 +167,17 @@ static int parley_bgrx_scale_to_i420(const unsigned char *pix, int stride, int s
 		for (int half = 0; half < 2; half++) {
 			const parley_taps *t = &ty[j + half];
 			int *out = rgb + 3 * w * half;
-			for (int i = 0; i < 3 * w; i++) out[i] = 0;
+			const uint16_t *src[PARLEY_MAX_TAPS];
 			for (int k = 0; k < t->n; k++) {
-				int src = t->start + k, slot = src % slots;
+				int r = t->start + k, slot = r % slots;
 				uint16_t *row = rows + (size_t)3 * w * slot;
-				if (tags[slot] != src) {
-					parley_area_row(pix + (size_t)src * stride, tx, w, row);
-					tags[slot] = src;
+				if (tags[slot] != r) {
+					parley_area_row(pix + (size_t)r * stride, tx, w, row);
+					tags[slot] = r;
 				}
-				int wgt = t->w[k];
-				for (int i = 0; i < 3 * w; i++) out[i] += wgt * row[i];
+				src[k] = row;
 			}
-			for (int i = 0; i < 3 * w; i++) out[i] = (out[i] + 32768) >> 16;
+			parley_area_column(src, t, 3 * w, out);
 		}
 		const int *r0 = rgb, *r1 = rgb + 3 * w;
 		unsigned char *y0 = y + (size_t)j * w, *y1 = y0 + w;
