@@ -241,3 +241,88 @@ func BenchmarkLoadBGRX1080p(b *testing.B) {
 		})
 	}
 }
+
+// The scaler's fast arithmetic (three colours in the lanes of one word,
+// two or three taps in one pass) gives what plain area averaging with
+// the same 1/256 weights gives, for scales that take 2 to 5 taps.
+func TestBGRXScaleMatchesReference(t *testing.T) {
+	for _, c := range []struct{ sw, sh, w, h int }{
+		{1920, 1080, 1280, 720}, // 2 taps
+		{101, 61, 64, 36},       // 2 or 3
+		{192, 108, 64, 36},      // 3
+		{200, 113, 64, 36},      // 4 or 5
+	} {
+		rng := rand.New(rand.NewPCG(uint64(c.sw), uint64(c.sh)))
+		src := newBGRX(c.sw, c.sh, func(int, int) (uint8, uint8, uint8) {
+			return uint8(rng.IntN(256)), uint8(rng.IntN(256)), uint8(rng.IntN(256))
+		})
+		e := newEncoder(t, c.w, c.h)
+		if err := e.load(src); err != nil {
+			t.Fatal(err)
+		}
+		wantY, wantU, wantV := referenceScale(src, c.w, c.h)
+		if !slices.Equal(e.y, wantY) || !slices.Equal(e.u, wantU) || !slices.Equal(e.v, wantV) {
+			t.Errorf("%dx%d to %dx%d: the planes differ from plain area averaging", c.sw, c.sh, c.w, c.h)
+		}
+	}
+}
+
+// referenceScale is area averaging written out plainly: each destination
+// pixel weighs the source pixels it covers, in 1/256 across and down (the
+// largest share takes the rounding), and rounds once at the end.
+func referenceScale(m *BGRX, w, h int) (y, u, v []byte) {
+	taps := func(sn, dn int) (start []int, weights [][]int) {
+		for i := range dn {
+			a, b := i*sn, (i+1)*sn
+			k0, k1 := a/dn, (b+dn-1)/dn
+			ws := make([]int, k1-k0)
+			sum, big := 0, 0
+			for k := k0; k < k1; k++ {
+				ws[k-k0] = (min(b, (k+1)*dn) - max(a, k*dn)) * 256 / sn
+				sum += ws[k-k0]
+				if ws[k-k0] > ws[big] {
+					big = k - k0
+				}
+			}
+			ws[big] += 256 - sum
+			start, weights = append(start, k0), append(weights, ws)
+		}
+		return start, weights
+	}
+	xs, xw := taps(m.Rect.Dx(), w)
+	ys, yw := taps(m.Rect.Dy(), h)
+	rgb := make([][3]int, w*h)
+	for j := range h {
+		for i := range w {
+			for ch := range 3 {
+				sum := 32768
+				for l, wy := range yw[j] {
+					row := 0
+					for k, wx := range xw[i] {
+						row += wx * int(m.Pix[(ys[j]+l)*m.Stride+(xs[i]+k)*4+2-ch])
+					}
+					sum += wy * row
+				}
+				rgb[j*w+i][ch] = sum >> 16
+			}
+		}
+	}
+	y, u, v = make([]byte, w*h), make([]byte, w*h/4), make([]byte, w*h/4)
+	for j := range h {
+		for i := range w {
+			p := rgb[j*w+i]
+			y[j*w+i] = byte((66*p[0]+129*p[1]+25*p[2]+128)>>8 + 16)
+		}
+	}
+	for j := 0; j < h; j += 2 {
+		for i := 0; i < w; i += 2 {
+			var s [3]int
+			for _, p := range [][3]int{rgb[j*w+i], rgb[j*w+i+1], rgb[(j+1)*w+i], rgb[(j+1)*w+i+1]} {
+				s[0], s[1], s[2] = s[0]+p[0], s[1]+p[1], s[2]+p[2]
+			}
+			u[j/2*w/2+i/2] = byte((-38*s[0]-74*s[1]+112*s[2]+512)>>10 + 128)
+			v[j/2*w/2+i/2] = byte((112*s[0]-94*s[1]-18*s[2]+512)>>10 + 128)
+		}
+	}
+	return y, u, v
+}
