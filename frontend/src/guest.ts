@@ -139,7 +139,7 @@ export function startGuest(root: HTMLElement, room: string, params: GuestParams,
     lobby = null;
     meeting = new MeetingView(root, engine, store, {
       onLeave: () => showEnd(leftScreen()),
-      onEnded: (reason) => showEnd(endedScreen(reason)),
+      onEnded: (reason, byYou) => showEnd(endedScreen(reason, byYou)),
       onFatal: (code, message) => showEnd(code === "connection-lost" ? connectionLostScreen() : joinErrorScreen(code, message)),
     });
   };

@@ -118,6 +118,9 @@ describe("error screens", () => {
     expect(joinErrorScreen("connection-lost", "").next[0]).toBe("retry");
     expect(joinErrorScreen("internal", "boom").message).toBe("boom");
     expect(endedScreen("host-ended").view).toBe("host-ended");
+    expect(endedScreen("host-ended").title).toBe("The host ended the meeting");
+    // The host who ended it is told it was them.
+    expect(endedScreen("host-ended", true).title).toBe("You ended the meeting for everyone");
     // Never offer to reconnect automatically after host-ended or removed.
     expect(endedScreen("host-ended").next).not.toContain("rejoin");
     expect(endedScreen("removed").next).not.toContain("rejoin");

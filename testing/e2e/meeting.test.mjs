@@ -87,6 +87,86 @@ async function assertLayoutSane(page) {
   assert.deepEqual(problems, []);
 }
 
+// Every element matched by selector lies inside the box of container (the
+// viewport when null), and none overlaps another: a list of what does not.
+function outsideOrOverlapping(page, selector, container = null) {
+  return page.evaluate(
+    ([selector, container]) => {
+      const box = container
+        ? document.querySelector(container).getBoundingClientRect()
+        : { left: 0, top: 0, right: innerWidth, bottom: innerHeight };
+      const els = [...document.querySelectorAll(selector)].map((e) => ({
+        name: e.dataset.control ?? e.textContent.trim(),
+        r: e.getBoundingClientRect(),
+      }));
+      const out = [];
+      for (const { name, r } of els) {
+        if (r.width < 24 || r.height < 24) out.push(`${name} is ${r.width}×${r.height}`);
+        if (r.left < box.left - 0.5 || r.right > box.right + 0.5 || r.top < box.top - 0.5 || r.bottom > box.bottom + 0.5)
+          out.push(`${name} at ${r.left}–${r.right} × ${r.top}–${r.bottom} leaves ${box.left}–${box.right} × ${box.top}–${box.bottom}`);
+      }
+      for (let i = 0; i < els.length; i++)
+        for (let j = i + 1; j < els.length; j++) {
+          const a = els[i].r;
+          const b = els[j].r;
+          if (a.left < b.right - 0.5 && b.left < a.right - 0.5 && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5)
+            out.push(`${els[i].name} overlaps ${els[j].name}`);
+        }
+      return out;
+    },
+    [selector, container],
+  );
+}
+
+describe("a phone-sized screen", () => {
+  after(closeAll);
+  test("every control of the meeting, Leave included, and the lobby's toggles are on the screen", async () => {
+    const server = await serve(["--room", "phone"]);
+    for (const viewport of [
+      { width: 375, height: 667 },
+      { width: 320, height: 568 },
+    ]) {
+      const lobby = await suite.newPage({ viewport });
+      await lobby.goto(guestURL(server.url, "phone", { name: "Pia", join: false }));
+      await lobby.locator(".toggles button").first().waitFor({ timeout: 15000 });
+      assert.deepEqual(await outsideOrOverlapping(lobby, ".toggles button", ".toggles"), [], `lobby at ${viewport.width} px`);
+      await lobby.close();
+
+      const p = await guest(server, "phone", "Pia", { viewport });
+      await p.locator("[data-control]").first().waitFor();
+      assert.equal(await p.locator("[data-control]").count(), 8);
+      assert.deepEqual(await outsideOrOverlapping(p, "[data-control]"), [], `meeting at ${viewport.width} px`);
+      await p.screenshot({ path: path.join(artifacts, `meeting-phone-${viewport.width}.png`) });
+      await p.locator('[data-control="leave"]').click();
+      await p.locator('[data-view="left"]').waitFor({ timeout: 5000 });
+      await p.close();
+    }
+  });
+});
+
+describe("the keyboard", () => {
+  after(closeAll);
+  test("Escape closes the chat, participants and devices panels from anywhere in them, and the focus returns to their button", async () => {
+    const server = await serve(["--room", "keys"]);
+    const p = await guest(server, "keys", "Kim");
+    const focusedControl = () => p.evaluate(() => document.activeElement?.getAttribute("data-control") ?? document.activeElement?.tagName);
+    for (const [control, open] of [
+      ["chat", () => p.keyboard.press("c")],
+      ["participants", () => p.keyboard.press("p")],
+      ["settings", () => p.locator('[data-control="settings"]').click()],
+    ]) {
+      await p.locator("body").click({ position: { x: 5, y: 5 } });
+      await open();
+      await p.locator(".panel:not([hidden])").waitFor({ timeout: 3000 });
+      // Somewhere inside the panel: its close button.
+      await p.locator(".panel .panel-head button").focus();
+      await p.keyboard.press("Escape");
+      await p.locator(".panel").waitFor({ state: "hidden", timeout: 3000 });
+      assert.equal(await focusedControl(), control, `after Escape in the ${control} panel`);
+    }
+  });
+});
+
 describe("three guests in one room", () => {
   let server;
   const room = "standup";
@@ -284,6 +364,7 @@ describe("host controls", () => {
     await cy.locator('[data-view="host-ended"]').waitFor({ timeout: 3000 });
     await cy.getByRole("heading", { name: "The host ended the meeting" }).waitFor();
     await ada.locator('[data-view="host-ended"]').waitFor({ timeout: 3000 });
+    await ada.getByRole("heading", { name: "You ended the meeting for everyone" }).waitFor();
   });
 });
 

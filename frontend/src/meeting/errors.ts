@@ -123,9 +123,19 @@ export function waitSeconds(message: string): number {
   return Number.isFinite(n) && n > 0 && n <= 3600 ? n : 30;
 }
 
-export function endedScreen(reason: EndReason): ScreenText {
+// byYou: this page's host ended it (they would not be "the host" to
+// themselves).
+export function endedScreen(reason: EndReason, byYou = false): ScreenText {
   switch (reason) {
     case "host-ended":
+      if (byYou) {
+        return {
+          view: "host-ended",
+          title: "You ended the meeting for everyone",
+          message: "Thanks for hosting.",
+          next: ["lobby"],
+        };
+      }
       return {
         view: "host-ended",
         title: "The host ended the meeting",

@@ -27,7 +27,8 @@ import { Tile } from "./tile";
 
 export interface MeetingCallbacks {
   onLeave(): void;
-  onEnded(reason: EndReason): void;
+  // byYou: this page's host ended the meeting for everyone.
+  onEnded(reason: EndReason, byYou: boolean): void;
   onFatal(code: EngineErrorCode, message: string): void;
 }
 
@@ -53,6 +54,7 @@ export class MeetingView {
   private retryTimer = 0;
   private toastTimers = new Map<number, number>();
   private renderedPanel: Panel | "none" = "none";
+  private endedByYou = false;
   private renderedChatLen = -1;
   private chatList: HTMLElement | null = null;
   private peopleList: HTMLElement | null = null;
@@ -81,6 +83,12 @@ export class MeetingView {
     });
     this.stage.append(this.more);
     this.panel = h("aside", { class: "panel", hidden: true });
+    // Escape closes whichever panel is open, wherever the focus is in it.
+    this.panel.addEventListener("keydown", (ev) => {
+      if (ev.key !== "Escape") return;
+      ev.preventDefault();
+      this.store.dispatch({ type: "ui/panel", panel: null });
+    });
     this.toasts = h("div", { class: "toasts", role: "status", "aria-live": "polite" });
     this.knocks = h("div", { class: "knocks", role: "region", "aria-label": "Waiting to join", hidden: true });
     this.reconnect = h("div", { class: "reconnect-banner", "data-view": "reconnecting", role: "status", hidden: true });
@@ -192,7 +200,7 @@ export class MeetingView {
   private onAction(s: MeetingState, a: Action): void {
     switch (a.type) {
       case "ended":
-        this.cb.onEnded(a.reason);
+        this.cb.onEnded(a.reason, this.endedByYou);
         return;
       case "error":
         if (a.fatal) {
@@ -461,6 +469,10 @@ export class MeetingView {
 
   private renderPanel(s: MeetingState): void {
     const p = s.panel;
+    // Hiding the panel would drop the focus inside it to the page: it goes
+    // back to the button that opened the panel.
+    const was = this.renderedPanel;
+    const focusBack = p === null && was !== "none" && this.panel.contains(document.activeElement) ? was : null;
     this.panel.hidden = p === null;
     this.el.classList.toggle("with-panel", p !== null);
     if (p !== this.renderedPanel) {
@@ -473,6 +485,7 @@ export class MeetingView {
       else if (p === "settings") void this.buildSettings();
       else this.panel.replaceChildren();
     }
+    if (focusBack) this.buttons[focusBack].focus();
     if (p === "chat") this.fillChat(s);
     if (p === "participants") this.fillPeople(s);
   }
@@ -532,7 +545,6 @@ export class MeetingView {
         ev.preventDefault();
         form.requestSubmit();
       }
-      if (ev.key === "Escape") this.store.dispatch({ type: "ui/panel", panel: null });
     });
     this.chatList = list;
     this.panel.setAttribute("aria-labelledby", "panel-title-chat");
@@ -600,7 +612,13 @@ export class MeetingView {
             if (this.endArmed) {
               window.clearTimeout(this.endArmed);
               this.endArmed = 0;
-              this.hostAction(this.engine.endMeeting());
+              this.endedByYou = true;
+              this.hostAction(
+                this.engine.endMeeting().catch((e: unknown) => {
+                  this.endedByYou = false;
+                  throw e;
+                }),
+              );
               return;
             }
             // Ending a meeting for everyone takes a second click.

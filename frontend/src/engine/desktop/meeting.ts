@@ -50,7 +50,7 @@ export function startDesktopMeeting(root: HTMLElement, plan: LaunchPlan, onLobby
     }
     meeting = new MeetingView(root, engine, store, {
       onLeave: () => showEnd(leftScreen()),
-      onEnded: (reason) => showEnd(endedScreen(reason)),
+      onEnded: (reason, byYou) => showEnd(endedScreen(reason, byYou)),
       onFatal: (code, message) => showEnd(joinErrorScreen(code, message)),
     });
     if (plan.stats) meeting.setStatsOverlay(true);
