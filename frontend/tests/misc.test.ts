@@ -5,6 +5,7 @@ import { guestParams, roomFromPath } from "../src/guest";
 import { connectionLostScreen, endedScreen, joinErrorScreen, lobbyDeniedScreen, waitSeconds } from "../src/meeting/errors";
 import { commandForKey } from "../src/meeting/shortcuts";
 import { cleanDisplayName, isValidRoomName, normalizeErrorCode, parseServerMessage } from "../src/protocol";
+import { splitLinks } from "../src/meeting/links";
 import { pausedAfterMs, tileState, videoPaused } from "../src/views/tile";
 
 describe("tileState", () => {
@@ -152,4 +153,16 @@ describe("rateQuality", () => {
     [200, 1000, 25, "poor"],
     [0, 1000, 3, "poor"],
   ])("lost %i of %i at %i fps → %s", (lost, recv, fps, want) => expect(rateQuality(lost, recv, fps)).toBe(want));
+});
+
+describe("splitLinks", () => {
+  it.each([
+    ["no link here", [{ text: "no link here" }]],
+    ["see https://example.org/a?b=1#c.", [{ text: "see " }, { url: "https://example.org/a?b=1#c" }, { text: "." }]],
+    ["(http://x.test/p) and", [{ text: "(" }, { url: "http://x.test/p" }, { text: ") and" }]],
+    ["https://en.wikipedia.org/wiki/Foo_(bar)!", [{ url: "https://en.wikipedia.org/wiki/Foo_(bar)" }, { text: "!" }]],
+    ["two: https://a.test https://b.test", [{ text: "two: " }, { url: "https://a.test" }, { text: " " }, { url: "https://b.test" }]],
+    ["javascript:alert(1) file:///etc/passwd", [{ text: "javascript:alert(1) file:///etc/passwd" }]],
+    ['<a href="https://x.test">', [{ text: '<a href="' }, { url: "https://x.test" }, { text: '">' }]],
+  ])("%s", (text, want) => expect(splitLinks(text)).toEqual(want));
 });

@@ -261,6 +261,26 @@ describe("three guests in one room", () => {
       await p.getByRole("button", { name: "Close chat" }).click();
     }
     await pages.Ada.keyboard.press("Escape");
+    // Closed before the next test types: a key pressed before the page
+    // draws the close would still go to the chat's text box.
+    await pages.Ada.locator(".panel").waitFor({ state: "hidden", timeout: 3000 });
+  });
+
+  test("a web link in chat can be clicked, and only a web link", async () => {
+    await pages.Ada.keyboard.press("c");
+    const box = pages.Ada.getByRole("textbox", { name: "Message" });
+    await box.fill("Notes at https://example.org/notes?id=7. Not javascript:alert(1)");
+    await box.press("Enter");
+    const bob = pages.Bob;
+    await bob.getByRole("button", { name: /^Chat/ }).click();
+    const msg = bob.locator(".chat-text", { hasText: "Notes at" });
+    await msg.waitFor({ timeout: 3000 });
+    const links = await msg.locator("a").evaluateAll((as) => as.map((a) => [a.getAttribute("href"), a.textContent, a.target, a.rel]));
+    assert.deepEqual(links, [["https://example.org/notes?id=7", "https://example.org/notes?id=7", "_blank", "noopener noreferrer"]]);
+    assert.equal(await msg.textContent(), "Notes at https://example.org/notes?id=7. Not javascript:alert(1)");
+    await bob.getByRole("button", { name: "Close chat" }).click();
+    await pages.Ada.keyboard.press("Escape");
+    await pages.Ada.locator(".panel").waitFor({ state: "hidden", timeout: 3000 });
   });
 
   test("pinning a tile makes it large, with the others in a strip", async () => {
@@ -294,6 +314,9 @@ describe("three guests in one room", () => {
     const size = await pages.Bob.locator("[data-tile][data-screen] video").evaluate((v) => [v.videoWidth, v.videoHeight]);
     assert.ok(size[0] > 0 && size[0] <= 1280 && size[1] <= 720, `screen video is ${size}`);
     assert.equal(await pages.Bob.locator(".stage").getAttribute("data-layout"), "stage");
+    // Its label starts with a screen icon, which a small tile that cuts the
+    // label's "· screen" still shows.
+    assert.equal(await pages.Bob.locator("[data-tile][data-screen] .tile-label > :first-child svg.icon-screen").count(), 1);
     // The camera tiles are still there, in the strip.
     assert.equal(await pages.Bob.locator("[data-tile]:not([data-screen])").count(), 3);
     await assertLayoutSane(pages.Bob);

@@ -222,6 +222,11 @@ export interface Engine {
   setLocked(locked: boolean): Promise<void>;
   removeParticipant(participantId: string): Promise<void>;
   endMeeting(): Promise<void>;
+
+  // Opens a link from the chat outside the meeting's page, where a page
+  // link cannot (the desktop window: the system's browser). Absent, the
+  // link opens as a page's link does (a new tab).
+  openLink?(url: string): void;
   // Host only, where capabilities.moderation: let a joiner in from the
   // lobby or turn them away; mute another participant's track (they may
   // unmute it themselves).

@@ -8,6 +8,7 @@ import { EngineError, type Engine, type EngineErrorCode } from "../engine/types"
 import type { EndReason } from "../protocol";
 import { fullFrameRate, gridLayout, keepVisible, stageLayout, type Rect } from "../meeting/layout";
 import { commandForKey, shortcuts, type Command } from "../meeting/shortcuts";
+import { splitLinks } from "../meeting/links";
 import { formatStats, statsKey } from "../meeting/statsfmt";
 import {
   deriveTiles,
@@ -508,6 +509,23 @@ export class MeetingView {
     );
   }
 
+  private chatLink(url: string): HTMLElement {
+    return h(
+      "a",
+      {
+        href: url,
+        target: "_blank",
+        rel: "noopener noreferrer",
+        onclick: (ev: Event) => {
+          if (!this.engine.openLink) return;
+          ev.preventDefault();
+          this.engine.openLink(url);
+        },
+      },
+      url,
+    );
+  }
+
   private buildChat(): void {
     const list = h("div", { class: "chat-list", role: "log", "aria-live": "polite", "aria-label": "Chat messages" });
     const input = h("textarea", {
@@ -571,7 +589,13 @@ export class MeetingView {
             h("span", { class: "chat-name" }, g.self ? "You" : g.name),
             h("time", { datetime: new Date(g.ts).toISOString() }, formatTime(g.ts)),
           ),
-          ...g.messages.map((m) => h("p", { class: "chat-text", "data-seq": String(m.seq), "data-from": m.name }, m.text)),
+          ...g.messages.map((m) =>
+            h(
+              "p",
+              { class: "chat-text", "data-seq": String(m.seq), "data-from": m.name },
+              ...splitLinks(m.text).map((piece) => ("url" in piece ? this.chatLink(piece.url) : piece.text)),
+            ),
+          ),
         ),
       ),
     );

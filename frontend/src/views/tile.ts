@@ -157,9 +157,12 @@ export class Tile {
       this.nameEl.textContent = m.screen ? `${who} · screen` : who;
       this.avatar.textContent = initials(m.name);
     }
-    if (first || prev.micMuted !== m.micMuted) {
-      this.micIcon.replaceChildren(m.micMuted ? icon("mic-off", "microphone off") : icon("mic", "microphone on"));
-      this.micIcon.classList.toggle("off", m.micMuted);
+    if (first || prev.micMuted !== m.micMuted || prev.screen !== m.screen) {
+      // A screen says so first, where a small tile that cuts its label
+      // still shows it; the person's microphone is on their camera tile.
+      if (m.screen) this.micIcon.replaceChildren(icon("screen", "screen share"));
+      else this.micIcon.replaceChildren(m.micMuted ? icon("mic-off", "microphone off") : icon("mic", "microphone on"));
+      this.micIcon.classList.toggle("off", m.micMuted && !m.screen);
     }
     if (first || prev.pinned !== m.pinned || prev.name !== m.name) {
       const who = m.self ? `${m.name} (you)` : m.name;

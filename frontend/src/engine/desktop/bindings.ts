@@ -127,6 +127,7 @@ export const eventName = "parley";
 
 interface WailsRuntime {
   EventsOn(name: string, cb: (...data: unknown[]) => void): () => void;
+  BrowserOpenURL(url: string): void;
 }
 
 type WailsWindow = Window & {
@@ -149,4 +150,10 @@ export function onGoEvent(cb: (ev: GoEvent) => void, win: Window = window): () =
       cb(data as GoEvent);
     }
   });
+}
+
+// Opens url in the system's browser (the window itself must stay on the
+// meeting).
+export function openInBrowser(url: string, win: Window = window): void {
+  (win as WailsWindow).runtime?.BrowserOpenURL(url);
 }

@@ -25,7 +25,14 @@ import {
 } from "../types";
 import { roomEvent } from "../roomevents";
 import { RateTracker } from "../stats";
-import { desktopBindings, onGoEvent, type DesktopBindings, type DesktopJoinResult, type GoEvent } from "./bindings";
+import {
+  desktopBindings,
+  onGoEvent,
+  openInBrowser,
+  type DesktopBindings,
+  type DesktopJoinResult,
+  type GoEvent,
+} from "./bindings";
 import { RenderSocket } from "./render";
 
 // What join() joins: the room this app hosts, or an invite link.
@@ -446,6 +453,10 @@ export class DesktopEngine implements Engine {
 
   async removeParticipant(participantId: string): Promise<void> {
     await this.go.RemoveParticipant(participantId).catch((e: unknown) => Promise.reject(goError(e)));
+  }
+
+  openLink(url: string): void {
+    openInBrowser(url);
   }
 
   async endMeeting(): Promise<void> {
