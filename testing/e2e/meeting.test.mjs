@@ -52,6 +52,38 @@ async function shot(page, file, viewport) {
   await page.screenshot({ path: path.join(artifacts, file) });
 }
 
+// Every element matched by selector lies inside the box of container (the
+// viewport when null), is at least min large, and overlaps no other: a
+// list of what does not (1 px of rounding allowed).
+function outsideOrOverlapping(page, selector, container = null, min = { width: 24, height: 24 }) {
+  return page.evaluate(
+    ([selector, container, min]) => {
+      const box = container
+        ? document.querySelector(container).getBoundingClientRect()
+        : { left: 0, top: 0, right: innerWidth, bottom: innerHeight };
+      const els = [...document.querySelectorAll(selector)].map((e) => ({
+        name: e.dataset.name ?? e.dataset.control ?? e.textContent.trim(),
+        r: e.getBoundingClientRect(),
+      }));
+      const out = [];
+      for (const { name, r } of els) {
+        if (r.width < min.width || r.height < min.height) out.push(`${name} is ${r.width}×${r.height}`);
+        if (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1)
+          out.push(`${name} at ${r.left}–${r.right} × ${r.top}–${r.bottom} leaves ${box.left}–${box.right} × ${box.top}–${box.bottom}`);
+      }
+      for (let i = 0; i < els.length; i++)
+        for (let j = i + 1; j < els.length; j++) {
+          const a = els[i].r;
+          const b = els[j].r;
+          if (a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1)
+            out.push(`${els[i].name} overlaps ${els[j].name}`);
+        }
+      return out;
+    },
+    [selector, container, min],
+  );
+}
+
 // No tile may overlap another or leave the stage.
 async function assertLayoutSane(page) {
   // Tiles glide to their new place (160 ms CSS transitions); judge the layout
@@ -63,59 +95,9 @@ async function assertLayoutSane(page) {
     null,
     { timeout: 3000 },
   );
-  const problems = await page.evaluate(() => {
-    const stage = document.querySelector(".stage").getBoundingClientRect();
-    const rects = [...document.querySelectorAll(".stage > [data-tile]:not([hidden]), .stage > .tile-more:not([hidden])")].map((e) => ({
-      name: e.dataset.name ?? "+N",
-      r: e.getBoundingClientRect(),
-    }));
-    const out = [];
-    for (const { name, r } of rects) {
-      if (r.width < 40 || r.height < 30) out.push(`${name} is ${r.width}×${r.height}`);
-      if (r.left < stage.left - 1 || r.top < stage.top - 1 || r.right > stage.right + 1 || r.bottom > stage.bottom + 1)
-        out.push(`${name} leaves the stage`);
-    }
-    for (let i = 0; i < rects.length; i++)
-      for (let j = i + 1; j < rects.length; j++) {
-        const a = rects[i].r;
-        const b = rects[j].r;
-        if (a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1)
-          out.push(`${rects[i].name} overlaps ${rects[j].name}`);
-      }
-    return out;
-  });
+  const tiles = ".stage > [data-tile]:not([hidden]), .stage > .tile-more:not([hidden])";
+  const problems = await outsideOrOverlapping(page, tiles, ".stage", { width: 40, height: 30 });
   assert.deepEqual(problems, []);
-}
-
-// Every element matched by selector lies inside the box of container (the
-// viewport when null), and none overlaps another: a list of what does not.
-function outsideOrOverlapping(page, selector, container = null) {
-  return page.evaluate(
-    ([selector, container]) => {
-      const box = container
-        ? document.querySelector(container).getBoundingClientRect()
-        : { left: 0, top: 0, right: innerWidth, bottom: innerHeight };
-      const els = [...document.querySelectorAll(selector)].map((e) => ({
-        name: e.dataset.control ?? e.textContent.trim(),
-        r: e.getBoundingClientRect(),
-      }));
-      const out = [];
-      for (const { name, r } of els) {
-        if (r.width < 24 || r.height < 24) out.push(`${name} is ${r.width}×${r.height}`);
-        if (r.left < box.left - 0.5 || r.right > box.right + 0.5 || r.top < box.top - 0.5 || r.bottom > box.bottom + 0.5)
-          out.push(`${name} at ${r.left}–${r.right} × ${r.top}–${r.bottom} leaves ${box.left}–${box.right} × ${box.top}–${box.bottom}`);
-      }
-      for (let i = 0; i < els.length; i++)
-        for (let j = i + 1; j < els.length; j++) {
-          const a = els[i].r;
-          const b = els[j].r;
-          if (a.left < b.right - 0.5 && b.left < a.right - 0.5 && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5)
-            out.push(`${els[i].name} overlaps ${els[j].name}`);
-        }
-      return out;
-    },
-    [selector, container],
-  );
 }
 
 describe("a phone-sized screen", () => {
