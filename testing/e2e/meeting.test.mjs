@@ -265,6 +265,28 @@ describe("three guests in one room", () => {
     await pages.Ada.locator(".panel").waitFor({ state: "hidden", timeout: 3000 });
   });
 
+  test("someone reading back up in chat is told of a new message, not pulled down", async () => {
+    const bob = pages.Bob;
+    await bob.getByRole("button", { name: /^Chat/ }).click();
+    await pages.Ada.keyboard.press("c");
+    const box = pages.Ada.getByRole("textbox", { name: "Message" });
+    await box.fill(Array.from({ length: 60 }, (_, i) => `line ${i + 1}`).join("\n"));
+    await box.press("Enter");
+    const list = bob.locator(".chat-list");
+    await bob.locator(".chat-text", { hasText: "line 60" }).waitFor({ timeout: 3000 });
+    await list.evaluate((l) => l.scrollTo(0, 0));
+    await box.fill("one more");
+    await box.press("Enter");
+    await bob.locator(".chat-text", { hasText: "one more" }).waitFor({ state: "attached", timeout: 3000 });
+    assert.equal(await list.evaluate((l) => l.scrollTop), 0, "still where they were reading");
+    await bob.getByRole("button", { name: "New messages below" }).click();
+    await bob.getByRole("button", { name: "New messages below" }).waitFor({ state: "hidden", timeout: 1000 });
+    assert.ok(await list.evaluate((l) => l.scrollHeight - l.scrollTop - l.clientHeight < 40), "at the newest message");
+    await bob.getByRole("button", { name: "Close chat" }).click();
+    await pages.Ada.keyboard.press("Escape");
+    await pages.Ada.locator(".panel").waitFor({ state: "hidden", timeout: 3000 });
+  });
+
   test("pinning a tile makes it large, with the others in a strip", async () => {
     const p = pages.Bob;
     await p.getByRole("button", { name: "Pin Ada" }).click();

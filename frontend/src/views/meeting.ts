@@ -58,6 +58,7 @@ export class MeetingView {
   private endedByYou = false;
   private renderedChatLen = -1;
   private chatList: HTMLElement | null = null;
+  private chatJump: HTMLElement | null = null;
   private peopleList: HTMLElement | null = null;
   private hostBox: HTMLElement | null = null;
   private peopleSig = "";
@@ -479,6 +480,7 @@ export class MeetingView {
     if (p !== this.renderedPanel) {
       this.renderedPanel = p ?? "none";
       this.chatList = null;
+      this.chatJump = null;
       this.peopleList = null;
       this.renderedChatLen = -1;
       if (p === "chat") this.buildChat();
@@ -564,18 +566,38 @@ export class MeetingView {
         form.requestSubmit();
       }
     });
+    // Someone reading back up is not pulled down by a new message; this
+    // says one came, and takes them there.
+    const jump = h(
+      "button",
+      {
+        type: "button",
+        class: "chat-jump",
+        hidden: true,
+        onclick: () => {
+          list.scrollTop = list.scrollHeight;
+          jump.hidden = true;
+        },
+      },
+      "New messages below",
+    );
+    list.addEventListener("scroll", () => {
+      if (chatAtBottom(list)) jump.hidden = true;
+    });
     this.chatList = list;
+    this.chatJump = jump;
     this.panel.setAttribute("aria-labelledby", "panel-title-chat");
     this.panel.dataset.panel = "chat";
-    this.panel.replaceChildren(this.panelHeader("Chat", "chat"), list, error, form);
+    this.panel.replaceChildren(this.panelHeader("Chat", "chat"), list, jump, error, form);
     requestAnimationFrame(() => input.focus());
   }
 
   private fillChat(s: MeetingState): void {
     const list = this.chatList;
     if (!list || s.chat.length === this.renderedChatLen) return;
+    const grew = this.renderedChatLen >= 0 && s.chat.length > this.renderedChatLen;
     this.renderedChatLen = s.chat.length;
-    const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+    const atBottom = chatAtBottom(list);
     const groups = groupChat(s.chat, s.selfId);
     list.replaceChildren(
       ...(groups.length === 0 ? [h("p", { class: "empty" }, "No messages yet.")] : []),
@@ -600,6 +622,7 @@ export class MeetingView {
       ),
     );
     if (atBottom || groups.at(-1)?.self) list.scrollTop = list.scrollHeight;
+    else if (grew && this.chatJump) this.chatJump.hidden = false;
   }
 
   private buildPeople(): void {
@@ -857,4 +880,9 @@ function setToggle(b: HTMLButtonElement, pressed: boolean, iconName: string, lab
 
 function formatTime(ts: number): string {
   return new Date(ts).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+}
+
+// Within 40 px of the end counts as reading the latest.
+function chatAtBottom(list: HTMLElement): boolean {
+  return list.scrollHeight - list.scrollTop - list.clientHeight < 40;
 }
