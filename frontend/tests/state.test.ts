@@ -66,6 +66,22 @@ describe("meeting reducer", () => {
     expect(screen.name).toBe("Grace");
   });
 
+  it("tells apart people with the same name, in join order, on tiles and in the list", () => {
+    const s = run([
+      welcome,
+      { type: "participant-joined", participant: bob },
+      { type: "participant-joined", participant: { id: "b2", name: "bob ", role: "guest" } },
+      { type: "participant-joined", participant: { id: "b3", name: "Bob", role: "guest" } },
+      { type: "track-published", track: { id: "scr", participantId: "b3", kind: "screen", muted: false } },
+    ]);
+    const tileNames = Object.fromEntries(deriveTiles(s).map((t) => [t.id, t.name]));
+    expect(tileNames).toMatchObject({ "cam:b1": "Bob", "cam:b2": "bob (2)", "cam:b3": "Bob (3)", "screen:b3:scr": "Bob (3)" });
+    expect(participantRows(s).map((r) => r.name)).toEqual(["Ada Lovelace", "Grace", "Bob", "bob (2)", "Bob (3)"]);
+    // The first Bob leaves: the others keep apart, now as the first and second.
+    const after = run([{ type: "participant-left", participantId: "b1", reason: "left" }], s);
+    expect(participantRows(after).map((r) => r.name)).toEqual(["Ada Lovelace", "Grace", "bob ", "Bob (2)"]);
+  });
+
   it("toasts joins and leaves, and drops the leaver's tracks and media", () => {
     const s = run([
       welcome,

@@ -305,6 +305,21 @@ export function participantsInOrder(s: MeetingState): ParticipantState[] {
   return Object.values(s.participants).sort((a, b) => a.order - b.order);
 }
 
+// Labels that tell apart people with the same name (a host about to
+// remove "Bob" must know which): in join order, the second "Bob" shows as
+// "Bob (2)", the third as "Bob (3)".
+export function distinctNames(people: readonly { id: string; name: string }[]): Map<string, string> {
+  const seen = new Map<string, number>();
+  const labels = new Map<string, string>();
+  for (const p of people) {
+    const key = p.name.trim().toLocaleLowerCase();
+    const n = (seen.get(key) ?? 0) + 1;
+    seen.set(key, n);
+    labels.set(p.id, n === 1 ? p.name : `${p.name.trim()} (${n})`);
+  }
+  return labels;
+}
+
 function tracksOf(s: MeetingState, pid: string): Track[] {
   return Object.values(s.tracks).filter((t) => t.participantId === pid);
 }
@@ -327,6 +342,7 @@ export function sharing(s: MeetingState, pid: string): boolean {
 // tile per screen share.
 export function deriveTiles(s: MeetingState): TileModel[] {
   const people = participantsInOrder(s);
+  const labels = distinctNames(people);
   people.sort((a, b) => (a.id === s.selfId ? -1 : b.id === s.selfId ? 1 : 0));
   const tiles: TileModel[] = [];
   const screens: TileModel[] = [];
@@ -335,10 +351,11 @@ export function deriveTiles(s: MeetingState): TileModel[] {
     const cam = own.find((t) => t.kind === "video") ?? null;
     const muted = micMuted(s, p.id);
     const id = `cam:${p.id}`;
+    const name = labels.get(p.id) ?? p.name;
     tiles.push({
       id,
       participantId: p.id,
-      name: p.name,
+      name,
       self: p.id === s.selfId,
       screen: false,
       micMuted: muted,
@@ -356,7 +373,7 @@ export function deriveTiles(s: MeetingState): TileModel[] {
       screens.push({
         id: sid,
         participantId: p.id,
-        name: p.name,
+        name,
         self: p.id === s.selfId,
         screen: true,
         micMuted: muted,
@@ -394,9 +411,11 @@ export interface ParticipantRow {
 
 // The participant list: you first, then hosts, then everyone by name.
 export function participantRows(s: MeetingState): ParticipantRow[] {
-  const rows = participantsInOrder(s).map((p) => ({
+  const people = participantsInOrder(s);
+  const labels = distinctNames(people);
+  const rows = people.map((p) => ({
     id: p.id,
-    name: p.name,
+    name: labels.get(p.id) ?? p.name,
     self: p.id === s.selfId,
     host: p.role === "host",
     micMuted: micMuted(s, p.id),
