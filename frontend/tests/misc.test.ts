@@ -115,7 +115,7 @@ describe("protocol helpers", () => {
 describe("error screens", () => {
   it("has a next step for every join error", () => {
     expect(joinErrorScreen("room-full", "").view).toBe("room-full");
-    expect(joinErrorScreen("bad-password", "wrong").next).toEqual(["password"]);
+    expect(joinErrorScreen("bad-password", "wrong").next).toEqual(["password", "lobby"]);
     expect(joinErrorScreen("connection-lost", "").next[0]).toBe("retry");
     expect(joinErrorScreen("internal", "boom").message).toBe("boom");
     expect(endedScreen("host-ended").view).toBe("host-ended");

@@ -128,7 +128,7 @@ describe("a phone-sized screen", () => {
 
 describe("the keyboard", () => {
   after(closeAll);
-  test("Escape closes the chat, participants and devices panels from anywhere in them, and the focus returns to their button", async () => {
+  test("Escape closes the chat, participants and devices panels, from in them or from their button, and the focus returns to their button", async () => {
     const server = await serve(["--room", "keys"]);
     const p = await guest(server, "keys", "Kim");
     const focusedControl = () => p.evaluate(() => document.activeElement?.getAttribute("data-control") ?? document.activeElement?.tagName);
@@ -145,6 +145,11 @@ describe("the keyboard", () => {
       await p.keyboard.press("Escape");
       await p.locator(".panel").waitFor({ state: "hidden", timeout: 3000 });
       assert.equal(await focusedControl(), control, `after Escape in the ${control} panel`);
+      // Opened with its button, the focus still on that button.
+      await p.locator(`[data-control="${control}"]`).click();
+      await p.locator(".panel:not([hidden])").waitFor({ timeout: 3000 });
+      await p.keyboard.press("Escape");
+      await p.locator(".panel").waitFor({ state: "hidden", timeout: 3000 });
     }
   });
 });

@@ -223,6 +223,10 @@ export interface Engine {
   removeParticipant(participantId: string): Promise<void>;
   endMeeting(): Promise<void>;
 
+  // The link others join with, when this app hosts the meeting (the
+  // participants panel offers it to copy); absent otherwise.
+  readonly hostInvite?: string;
+
   // Opens a link from the chat outside the meeting's page, where a page
   // link cannot (the desktop window: the system's browser). Absent, the
   // link opens as a page's link does (a new tab).

@@ -23,7 +23,7 @@ export function joinErrorScreen(code: EngineErrorCode, message: string): ScreenT
         next: ["retry", "lobby"],
       };
     case "bad-password":
-      return { view: "password", title: "Password needed", message, next: ["password"] };
+      return { view: "password", title: "Password needed", message, next: ["password", "lobby"] };
     case "bad-token":
       return {
         view: "bad-token",

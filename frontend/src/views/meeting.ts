@@ -85,12 +85,6 @@ export class MeetingView {
     });
     this.stage.append(this.more);
     this.panel = h("aside", { class: "panel", hidden: true });
-    // Escape closes whichever panel is open, wherever the focus is in it.
-    this.panel.addEventListener("keydown", (ev) => {
-      if (ev.key !== "Escape") return;
-      ev.preventDefault();
-      this.store.dispatch({ type: "ui/panel", panel: null });
-    });
     this.toasts = h("div", { class: "toasts", role: "status", "aria-live": "polite" });
     this.knocks = h("div", { class: "knocks", role: "region", "aria-label": "Waiting to join", hidden: true });
     this.reconnect = h("div", { class: "reconnect-banner", "data-view": "reconnecting", role: "status", hidden: true });
@@ -187,6 +181,13 @@ export class MeetingView {
 
   private onKey = (ev: KeyboardEvent): void => {
     if (ev.repeat) return;
+    // Escape closes the open panel wherever the focus is (its own button,
+    // after a click); the screen picker, a dialog, handles its own.
+    if (ev.key === "Escape" && !this.picker && this.store.state.panel !== null) {
+      ev.preventDefault();
+      this.store.dispatch({ type: "ui/panel", panel: null });
+      return;
+    }
     const cmd = commandForKey({
       key: ev.key,
       ctrlKey: ev.ctrlKey,
@@ -631,7 +632,46 @@ export class MeetingView {
     this.peopleSig = "";
     this.panel.setAttribute("aria-labelledby", "panel-title-participants");
     this.panel.dataset.panel = "participants";
-    this.panel.replaceChildren(this.panelHeader("Participants", "participants"), this.hostBox, this.peopleList);
+    this.panel.replaceChildren(
+      this.panelHeader("Participants", "participants"),
+      ...this.inviteBox(),
+      this.hostBox,
+      this.peopleList,
+    );
+  }
+
+  // The invite link of a meeting this app hosts, to copy and send: without
+  // it nobody could be brought in from the window.
+  private inviteBox(): HTMLElement[] {
+    const link = this.engine.hostInvite;
+    if (!link) return [];
+    const field = h("input", { type: "text", readonly: true, value: link, "aria-label": "Invite link", class: "invite-link" });
+    const copy = h(
+      "button",
+      {
+        type: "button",
+        "data-action": "copy-invite",
+        onclick: () => {
+          const copied = () => this.toast("Invite link copied");
+          // WebKit's clipboard API may refuse outside a secure page; a
+          // selected field copies anyway.
+          (navigator.clipboard ? navigator.clipboard.writeText(link) : Promise.reject(new Error("no clipboard"))).then(copied, () => {
+            field.select();
+            if (document.execCommand("copy")) copied();
+            else this.toast("Select the link and copy it");
+          });
+        },
+      },
+      "Copy link",
+    );
+    return [
+      h(
+        "div",
+        { class: "invite" },
+        h("label", { class: "invite-title" }, "Invite people with this link"),
+        h("div", { class: "invite-row" }, field, copy),
+      ),
+    ];
   }
 
   private hostAction(p: Promise<void>): void {

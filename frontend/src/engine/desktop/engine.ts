@@ -80,9 +80,10 @@ export class DesktopEngine implements Engine {
     this.target = t;
   }
 
-  // The invite link of the current meeting ("" before joining).
-  get inviteLink(): string {
-    return this.invite;
+  // The invite link of the meeting this app hosts (undefined when it
+  // joined someone else's, or before it has joined).
+  get hostInvite(): string | undefined {
+    return this.target.kind === "host" && this.invite ? this.invite : undefined;
   }
 
   on(listener: EngineListener): () => void {

@@ -4,10 +4,10 @@
 // lobby" calls onLobby.
 
 import { EngineError } from "../types";
-import { endedScreen, joinErrorScreen, leftScreen } from "../../meeting/errors";
+import { endedScreen, joinErrorScreen, leftScreen, waitSeconds } from "../../meeting/errors";
 import { Store } from "../../meeting/store";
 import { MeetingView } from "../../views/meeting";
-import { renderScreen } from "../../views/screens";
+import { renderPasswordPrompt, renderScreen } from "../../views/screens";
 import { DesktopEngine } from "./engine";
 import type { LaunchPlan } from "./launch";
 
@@ -35,6 +35,27 @@ export function startDesktopMeeting(root: HTMLElement, plan: LaunchPlan, onLobby
     });
   };
 
+  // A room with a password asks for it, as a browser guest's page does
+  // (and again when it was wrong); Cancel goes back to the lobby.
+  let triedPassword = plan.join.password !== undefined && plan.join.password !== "";
+  const askPassword = (err: EngineError) => {
+    clear();
+    renderPasswordPrompt(root, {
+      room: plan.join.room,
+      wrong: triedPassword,
+      ...(err.code === "rate-limited" ? { waitSeconds: waitSeconds(err.message) } : {}),
+      onSubmit: (pw) => {
+        plan.join.password = pw;
+        triedPassword = true;
+        void join();
+      },
+      onCancel: () => {
+        engine.dispose();
+        onLobby();
+      },
+    });
+  };
+
   const join = async () => {
     clear();
     renderScreen(root, { view: "joining", title: plan.target.kind === "host" ? "Starting the meeting…" : "Joining…", message: "", next: [] }, {});
@@ -45,6 +66,11 @@ export function startDesktopMeeting(root: HTMLElement, plan: LaunchPlan, onLobby
     } catch (e) {
       store.detach();
       const err = e instanceof EngineError ? e : new EngineError("internal", String(e));
+      // Hosting sets the password; only a joiner is asked for it.
+      if (plan.target.kind === "join" && (err.code === "bad-password" || (err.code === "rate-limited" && triedPassword))) {
+        askPassword(err);
+        return;
+      }
       showEnd(joinErrorScreen(err.code, err.message));
       return;
     }
