@@ -80,6 +80,20 @@ describe("meeting reducer", () => {
     // The first Bob leaves: the others keep apart, now as the first and second.
     const after = run([{ type: "participant-left", participantId: "b1", reason: "left" }], s);
     expect(participantRows(after).map((r) => r.name)).toEqual(["Ada Lovelace", "Grace", "bob ", "Bob (2)"]);
+    // Yourself, never: Ada rejoined while her old session holds its place.
+    const rejoined = run([{ type: "participant-joined", participant: { id: "a0", name: "Ada Lovelace", role: "guest" } }], run([welcome]));
+    expect(deriveTiles(rejoined).find((t) => t.self)?.name).toBe("Ada Lovelace");
+  });
+
+  it("keeps an engine's warning as a toast even before a view shows the meeting", () => {
+    const s = run([
+      { type: "error", code: "media", message: "no microphone: others will not hear you", fatal: false },
+      { type: "error", code: "connection-lost", message: "lost", fatal: false },
+      { type: "error", code: "internal", message: "broken", fatal: true },
+      welcome,
+      { type: "screen-ended" },
+    ]);
+    expect(s.toasts.map((t) => t.text)).toEqual(["No microphone: others will not hear you", "You stopped sharing your screen."]);
   });
 
   it("toasts joins and leaves, and drops the leaver's tracks and media", () => {

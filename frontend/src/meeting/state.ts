@@ -82,6 +82,11 @@ export function initialState(): MeetingState {
 
 const maxToasts = 4;
 
+// Go's errors start in lower case; a toast is a sentence.
+export function sentence(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 function withToast(s: MeetingState, text: string): MeetingState {
   const toasts = [...s.toasts, { id: s.nextToastId, text }].slice(-maxToasts);
   return { ...s, toasts, nextToastId: s.nextToastId + 1 };
@@ -260,8 +265,12 @@ export function reduce(s: MeetingState, a: Action): MeetingState {
       }
       return { ...s, media: { ...s.media, [key]: a.source } };
     }
+    // Toasts here, not in the view: an engine tells of a missing device
+    // while joining, before any view exists to show it.
     case "error":
+      return a.fatal || a.code === "connection-lost" ? s : withToast(s, sentence(a.message));
     case "screen-ended":
+      return withToast(s, "You stopped sharing your screen.");
     case "waiting":
       return s;
     case "ui/pin":
@@ -307,15 +316,17 @@ export function participantsInOrder(s: MeetingState): ParticipantState[] {
 
 // Labels that tell apart people with the same name (a host about to
 // remove "Bob" must know which): in join order, the second "Bob" shows as
-// "Bob (2)", the third as "Bob (3)".
-export function distinctNames(people: readonly { id: string; name: string }[]): Map<string, string> {
+// "Bob (2)", the third as "Bob (3)". Yourself never: "(you)" tells you
+// apart already, and someone who rejoins while their old session still
+// holds its place would otherwise see themselves renamed.
+export function distinctNames(people: readonly { id: string; name: string }[], selfId: string): Map<string, string> {
   const seen = new Map<string, number>();
   const labels = new Map<string, string>();
   for (const p of people) {
     const key = p.name.trim().toLocaleLowerCase();
     const n = (seen.get(key) ?? 0) + 1;
     seen.set(key, n);
-    labels.set(p.id, n === 1 ? p.name : `${p.name.trim()} (${n})`);
+    labels.set(p.id, n === 1 || p.id === selfId ? p.name : `${p.name.trim()} (${n})`);
   }
   return labels;
 }
@@ -342,7 +353,7 @@ export function sharing(s: MeetingState, pid: string): boolean {
 // tile per screen share.
 export function deriveTiles(s: MeetingState): TileModel[] {
   const people = participantsInOrder(s);
-  const labels = distinctNames(people);
+  const labels = distinctNames(people, s.selfId);
   people.sort((a, b) => (a.id === s.selfId ? -1 : b.id === s.selfId ? 1 : 0));
   const tiles: TileModel[] = [];
   const screens: TileModel[] = [];
@@ -412,7 +423,7 @@ export interface ParticipantRow {
 // The participant list: you first, then hosts, then everyone by name.
 export function participantRows(s: MeetingState): ParticipantRow[] {
   const people = participantsInOrder(s);
-  const labels = distinctNames(people);
+  const labels = distinctNames(people, s.selfId);
   const rows = people.map((p) => ({
     id: p.id,
     name: labels.get(p.id) ?? p.name,

@@ -17,6 +17,7 @@ import {
   participantRows,
   prepareChat,
   selfIsHost,
+  sentence,
   type Action,
   type MeetingState,
   type Panel,
@@ -210,10 +211,6 @@ export class MeetingView {
           this.cb.onFatal(a.code, a.message);
           return;
         }
-        if (a.code !== "connection-lost") this.toast(a.message);
-        break;
-      case "screen-ended":
-        this.toast("You stopped sharing your screen.");
         break;
       case "connection":
         if (a.retryInMs !== undefined) this.retryAt = Date.now() + a.retryInMs;
@@ -224,8 +221,7 @@ export class MeetingView {
   }
 
   private toast(text: string): void {
-    // Go's errors start in lower case; a toast is a sentence.
-    this.store.dispatch({ type: "ui/toast", text: text.charAt(0).toUpperCase() + text.slice(1) });
+    this.store.dispatch({ type: "ui/toast", text: sentence(text) });
   }
 
   private async command(cmd: Command | "leave" | "settings"): Promise<void> {
