@@ -1,4 +1,5 @@
 import { h } from "../dom";
+import { icon } from "./icons";
 
 // A meeting found on the local network (app.LANRoom in Go).
 export interface LANRoom {
@@ -77,7 +78,8 @@ function render(list: HTMLUListElement, rooms: LANRoom[], onJoin: (room: LANRoom
             disabled: r.locked,
             onclick: () => onJoin(r),
           },
-          h("span", { class: "room-name" }, r.name, r.locked || r.password ? " 🔒" : ""),
+          // An SVG, not the emoji: many Linux desktops have no emoji font.
+          h("span", { class: "room-name" }, r.name, r.locked || r.password ? icon("lock") : null),
           h("span", { class: "room-info" }, describeRoom(r)),
         ),
       ),
