@@ -55,8 +55,8 @@ func advertiseRoom(ctx context.Context, room discovery.Room, names []string, log
 	return &lanAdvert{adv: adv, room: room, log: log}, nil
 }
 
-// setParticipants re-announces the participant count. Safe on nil.
-func (a *lanAdvert) setParticipants(n int) {
+// SetParticipants re-announces the participant count. Safe on nil.
+func (a *lanAdvert) SetParticipants(n int) {
 	if a == nil {
 		return
 	}
@@ -68,8 +68,8 @@ func (a *lanAdvert) setParticipants(n int) {
 	}
 }
 
-// close sends the goodbye, so the room vanishes from others' lists at once.
-func (a *lanAdvert) close() {
+// Close sends the goodbye, so the room vanishes from others' lists at once.
+func (a *lanAdvert) Close() {
 	if a == nil {
 		return
 	}

@@ -125,7 +125,7 @@ func (c *CLI) serve(ctx context.Context, args []string) int {
 		// host's own app, a local bot) connect with no network at all.
 		RTC: rtcconf.Options{IncludeLoopback: true, Interfaces: splitList(*iceIfaces)},
 		OnEvent: func(ev server.Event) {
-			lan.Load().setParticipants(ev.Participants)
+			lan.Load().SetParticipants(ev.Participants)
 			fields := map[string]any{"room": ev.Room, "participant": ev.ParticipantID, "name": ev.Name, "participants": ev.Participants}
 			text := fmt.Sprintf("%s joined %q (%d in the room)", ev.Name, ev.Room, ev.Participants)
 			if ev.Type == "leave" {
@@ -175,7 +175,7 @@ func (c *CLI) serve(ctx context.Context, args []string) int {
 			fmt.Fprintf(c.Stderr, "parley serve: not listed on the local network: %v\n", err)
 		} else {
 			lan.Store(adv)
-			defer adv.close()
+			defer adv.Close()
 			out.event("advertised", map[string]any{"name": adv.adv.Instance()},
 				fmt.Sprintf("Listed on the local network as %q.", adv.adv.Instance()))
 		}

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"flag"
 	"fmt"
+	"log/slog"
 
 	"parley/app"
 	"parley/backend/rtcconf"
+	"parley/discovery"
 )
 
 const windowSynopsis = "parley [--host [--room NAME] [--lobby] | --join URL] [--name NAME] [--password P] [--source devices|test|none] [--mic ID] [--speaker ID] [--camera ID] [--share SCREEN] [--stats] [--max-bitrate KBPS] [--room-max-bitrate KBPS] [--report FILE] [--ice-iface IFACES] [--host-addr HOST:PORT] [--advertise-host HOST] [--turn-port PORT] [--codec-report FILE]"
@@ -110,6 +113,11 @@ func (w *windowFlags) options() (app.Options, error) {
 		// The same persistent self-signed certificate `parley serve` uses,
 		// so invite links keep their fingerprint across restarts.
 		Certificate: func() (tls.Certificate, error) { return loadServeCert("", "") },
+		// A meeting the window hosts is listed on the LAN as `parley
+		// serve` lists its room, on every usable interface.
+		Advertise: func(ctx context.Context, room discovery.Room) (app.RoomAdvert, error) {
+			return advertiseRoom(ctx, room, nil, slog.Default())
+		},
 	}, nil
 }
 

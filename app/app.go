@@ -16,6 +16,7 @@ import (
 	"parley/backend/bot"
 	"parley/backend/rtcconf"
 	"parley/backend/server"
+	"parley/discovery"
 	"parley/media/capture"
 	"parley/media/render"
 )
@@ -83,6 +84,9 @@ type Options struct {
 	// TURN runs the embedded TURN relay with a meeting we host (nil:
 	// none), for guests whose networks block direct media.
 	TURN *server.TURNConfig
+	// Advertise lists a room this app hosts on the LAN (mDNS); nil lists
+	// nothing.
+	Advertise func(ctx context.Context, room discovery.Room) (RoomAdvert, error)
 	// AdvertiseHost is the host name or IP in the invite links of a
 	// meeting we host ("": this machine's LAN address).
 	AdvertiseHost string

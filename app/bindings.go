@@ -88,7 +88,8 @@ func (a *App) Host(opts HostOptions) (*JoinResult, error) {
 	if err := a.reserve(); err != nil {
 		return nil, err
 	}
-	srv, room, err := a.startHosting(opts)
+	listing := &lanListing{}
+	srv, room, err := a.startHosting(opts, listing)
 	if err != nil {
 		a.release(nil)
 		return nil, err
@@ -101,8 +102,9 @@ func (a *App) Host(opts HostOptions) (*JoinResult, error) {
 	}
 	if err == nil {
 		var res *JoinResult
-		res, err = a.enter(joinParams{invite: invite, dialURL: dial, name: opts.Name, password: opts.Password, token: token, srv: srv})
+		res, err = a.enter(joinParams{invite: invite, dialURL: dial, name: opts.Name, password: opts.Password, token: token, srv: srv, listing: listing})
 		if err == nil {
+			listing.start(a, srv, room, opts.Password != "")
 			a.opts.Log.Info("hosting", "room", room, "invite", invite)
 			if a.opts.OnHosting != nil {
 				a.opts.OnHosting(invite)

@@ -23,10 +23,11 @@ import (
 // meeting is one call: the client, the server when we host, what we
 // publish, and the remote video going to the render socket.
 type meeting struct {
-	a      *App
-	cl     *client.Client
-	srv    *server.Server // nil unless we host
-	invite string
+	a       *App
+	cl      *client.Client
+	srv     *server.Server // nil unless we host
+	listing *lanListing    // with srv
+	invite  string
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -130,6 +131,7 @@ type joinParams struct {
 	// (the host joins its own room over loopback).
 	dialURL string
 	srv     *server.Server
+	listing *lanListing // with srv: the room's LAN listing
 }
 
 // ErrInMeeting is returned by Host and Join while a meeting runs.
@@ -139,7 +141,7 @@ var ErrInMeeting = errors.New("already in a meeting: leave it first")
 var ErrNotInMeeting = errors.New("not in a meeting")
 
 // startHosting runs the room server in this process.
-func (a *App) startHosting(opts HostOptions) (*server.Server, string, error) {
+func (a *App) startHosting(opts HostOptions, listing *lanListing) (*server.Server, string, error) {
 	room := opts.Room
 	if room == "" {
 		room = "meeting"
@@ -165,8 +167,9 @@ func (a *App) startHosting(opts HostOptions) (*server.Server, string, error) {
 		Rooms:         []server.RoomConfig{{Name: room, Password: opts.Password, Lobby: opts.Lobby, MaxBitrate: a.opts.RoomMaxBitrate}},
 		// Loopback candidates let this app's own participant connect
 		// without any network.
-		RTC:  serverRTC(a.opts.RTC),
-		TURN: a.opts.TURN,
+		RTC:     serverRTC(a.opts.RTC),
+		TURN:    a.opts.TURN,
+		OnEvent: func(ev server.Event) { listing.setParticipants(ev.Participants) },
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("host: %w", err)
@@ -199,13 +202,14 @@ func loopbackInvite(invite string, srv *server.Server, listen string) (string, e
 func (a *App) join(p joinParams) (*meeting, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &meeting{
-		a:      a,
-		srv:    p.srv,
-		invite: p.invite,
-		ctx:    ctx,
-		cancel: cancel,
-		names:  make(map[string]string),
-		videos: make(map[trackKey]*remoteVideo),
+		a:       a,
+		srv:     p.srv,
+		listing: p.listing,
+		invite:  p.invite,
+		ctx:     ctx,
+		cancel:  cancel,
+		names:   make(map[string]string),
+		videos:  make(map[trackKey]*remoteVideo),
 	}
 	dial := p.dialURL
 	if dial == "" {
@@ -396,6 +400,7 @@ func (m *meeting) close(leave bool) {
 	m.wg.Wait()
 	m.removeVideos(func(trackKey) bool { return true })
 	m.a.audio.removeParticipant("")
+	m.listing.close()
 	if m.srv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		if err := m.srv.Shutdown(ctx); err != nil {

@@ -72,3 +72,66 @@ func waitEvent(t *testing.T, p *netnstest.Proc, name string) {
 		}
 	}
 }
+
+// TestDesktopHostIsListedOnLAN: a meeting hosted from the window is listed
+// on the LAN, as `parley serve` lists its room, with its head count, and
+// vanishes from the list when the window leaves it.
+func TestDesktopHostIsListedOnLAN(t *testing.T) {
+	bin := os.Getenv("PARLEY_BIN")
+	if bin == "" {
+		t.Skip("needs PARLEY_BIN (a desktop build); run via make test")
+	}
+	if _, err := exec.LookPath("xvfb-run"); err != nil {
+		t.Fatalf("xvfb-run not installed (make deps installs it): %v", err)
+	}
+	lan := netnstest.NewLAN(t, netnstest.HostSpec{Name: "desk"}, netnstest.HostSpec{Name: "peer"})
+	env := []string{"XDG_CONFIG_HOME=" + t.TempDir(), "HOME=" + t.TempDir()}
+	// The window hosts until the file "stop" appears (or 60 s pass).
+	stop := filepath.Join(t.TempDir(), "stop")
+	script := `"$0" --host --room standup --name Dana --source none > "$2" 2>&1 & app=$!
+for i in $(seq 1 120); do [ -f "$1" ] && break; sleep 0.5; done
+kill $app; wait $app`
+	desk := lan.StartBinary(t, "desk", "window", env, "xvfb-run", "-a", "-s", "-screen 0 1280x800x24",
+		"sh", "-c", script, bin, stop, filepath.Join(meetingtest.ArtifactDir(t), "desktop-host-lan.log"))
+
+	// discover lists what the peer sees for 2 s; the standup room, if any.
+	discover := func() (room map[string]any, found bool) {
+		p := lan.StartBinary(t, "peer", "discover", env, bin, "discover", "--json", "--timeout", "2s")
+		for {
+			line, err := p.Next(20 * time.Second)
+			if err != nil {
+				break // it exited
+			}
+			var r map[string]any
+			if json.Unmarshal(line, &r) == nil && r["name"] == "standup" {
+				room, found = r, r["event"] == "room"
+			}
+		}
+		if err := p.Wait(5 * time.Second); err != nil {
+			t.Fatalf("discover: %v\n%s", err, p.Stderr())
+		}
+		return room, found
+	}
+	var room map[string]any
+	for i := 0; i < 15; i++ { // the window takes a few seconds to start hosting
+		if r, ok := discover(); ok {
+			room = r
+			break
+		}
+	}
+	if room == nil {
+		t.Fatal("the window's meeting was never listed on the LAN")
+	}
+	if room["participants"] != float64(1) || room["password"] == true {
+		t.Errorf("listed as %v, want 1 participant and no password", room)
+	}
+	if err := os.WriteFile(stop, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := desk.Wait(30 * time.Second); err != nil {
+		t.Fatalf("window run: %v\n%s", err, desk.Stderr())
+	}
+	if r, ok := discover(); ok {
+		t.Errorf("still listed after the window left: %v", r)
+	}
+}

@@ -1,0 +1,86 @@
+package app
+
+import (
+	"context"
+	"net"
+	"net/url"
+	"sync"
+
+	"parley/backend/server"
+	"parley/discovery"
+)
+
+// RoomAdvert keeps a hosted room listed on the LAN (mDNS) until Close.
+type RoomAdvert interface {
+	SetParticipants(n int)
+	Close()
+}
+
+// lanListing is the LAN listing of the meeting this app hosts, if it is
+// listed: the server's joins and leaves update its head count, and leaving
+// the meeting withdraws it.
+type lanListing struct {
+	mu     sync.Mutex
+	advert RoomAdvert
+	people int
+}
+
+// start lists the room, when the app has a way to (Options.Advertise) and
+// others can reach it: a server bound to loopback, or without a
+// certificate whose fingerprint a link can pin, is not listed. A failure
+// to list is logged, not fatal: the invite link still works.
+func (l *lanListing) start(a *App, srv *server.Server, room string, password bool) {
+	if a.opts.Advertise == nil || loopbackListen(a.opts.HostAddr) || srv.Fingerprint() == "" {
+		return
+	}
+	adv, err := a.opts.Advertise(context.Background(), discovery.Room{
+		Name: room, Password: password, Port: srv.Port(),
+		Path: "/r/" + url.PathEscape(room), Fingerprint: srv.Fingerprint(),
+	})
+	if err != nil {
+		a.opts.Log.Warn("not listed on the local network", "err", err)
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.advert = adv
+	if l.people > 0 {
+		adv.SetParticipants(l.people)
+	}
+}
+
+func (l *lanListing) setParticipants(n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.people = n
+	if l.advert != nil {
+		l.advert.SetParticipants(n)
+	}
+}
+
+// close withdraws the listing (others' lists drop the room at once).
+// Safe on nil and more than once.
+func (l *lanListing) close() {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.advert != nil {
+		l.advert.Close()
+		l.advert = nil
+	}
+}
+
+// loopbackListen: a listen address only this machine can reach.
+func loopbackListen(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
