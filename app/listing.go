@@ -33,20 +33,19 @@ func (l *lanListing) start(a *App, srv *server.Server, room string, password boo
 	if a.opts.Advertise == nil || loopbackListen(a.opts.HostAddr) || srv.Fingerprint() == "" {
 		return
 	}
+	// Under the lock: a join the server reports meanwhile waits, then
+	// updates the listing this makes.
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	adv, err := a.opts.Advertise(context.Background(), discovery.Room{
-		Name: room, Password: password, Port: srv.Port(),
+		Name: room, Password: password, Port: srv.Port(), Participants: l.people,
 		Path: "/r/" + url.PathEscape(room), Fingerprint: srv.Fingerprint(),
 	})
 	if err != nil {
 		a.opts.Log.Warn("not listed on the local network", "err", err)
 		return
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	l.advert = adv
-	if l.people > 0 {
-		adv.SetParticipants(l.people)
-	}
 }
 
 func (l *lanListing) setParticipants(n int) {

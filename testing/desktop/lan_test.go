@@ -112,11 +112,12 @@ kill $app; wait $app`
 		}
 		return room, found
 	}
+	// The window takes a few seconds to start hosting, and its own join
+	// may reach the listing just after the room does.
 	var room map[string]any
-	for i := 0; i < 15; i++ { // the window takes a few seconds to start hosting
+	for i := 0; i < 15 && (room == nil || room["participants"] != float64(1)); i++ {
 		if r, ok := discover(); ok {
 			room = r
-			break
 		}
 	}
 	if room == nil {
