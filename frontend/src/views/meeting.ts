@@ -664,7 +664,7 @@ export class MeetingView {
       h(
         "div",
         { class: "invite" },
-        h("label", { class: "invite-title" }, "Invite people with this link"),
+        h("span", { class: "invite-title" }, "Invite people with this link"),
         h("div", { class: "invite-row" }, field, copy),
       ),
     ];
@@ -756,30 +756,34 @@ export class MeetingView {
             r.cameraOff ? icon("cam-off", "camera off") : icon("cam", "camera on"),
             r.micMuted ? icon("mic-off", "microphone off") : icon("mic", "microphone on"),
           ),
-          host && !r.self && r.liveMicId && this.engine.capabilities.moderation
-            ? h(
-                "button",
-                {
-                  type: "button",
-                  class: "mute-other",
-                  "aria-label": `Mute ${r.name}`,
-                  onclick: () => this.hostAction(this.engine.muteParticipant(r.id, r.liveMicId!)),
-                },
-                "Mute",
-              )
-            : null,
-          host && !r.self
-            ? h(
-                "button",
-                {
-                  type: "button",
-                  class: "remove",
-                  "aria-label": `Remove ${r.name}`,
-                  onclick: () => this.hostAction(this.engine.removeParticipant(r.id)),
-                },
-                "Remove",
-              )
-            : null,
+          h(
+            "span",
+            { class: "person-actions" },
+            host && !r.self && r.liveMicId && this.engine.capabilities.moderation
+              ? h(
+                  "button",
+                  {
+                    type: "button",
+                    class: "mute-other",
+                    "aria-label": `Mute ${r.name}`,
+                    onclick: () => this.hostAction(this.engine.muteParticipant(r.id, r.liveMicId!)),
+                  },
+                  "Mute",
+                )
+              : null,
+            host && !r.self
+              ? h(
+                  "button",
+                  {
+                    type: "button",
+                    class: "remove",
+                    "aria-label": `Remove ${r.name}`,
+                    onclick: () => this.hostAction(this.engine.removeParticipant(r.id)),
+                  },
+                  "Remove",
+                )
+              : null,
+          ),
         ),
       ),
     );
