@@ -184,7 +184,10 @@ describe("a dropped connection", () => {
     await bob.screenshot({ path: path.join(artifacts, "reach-reconnecting-other.png") });
     proxy.up();
 
-    await ada.locator('[data-view="reconnecting"]').waitFor({ state: "hidden", timeout: 10000 });
+    // The page retries on its backoff (at most 5 s apart by then): up to
+    // two tries, if the first races the proxy coming back (CI once took
+    // longer than 10 s on a busy machine), and the resume itself.
+    await ada.locator('[data-view="reconnecting"]').waitFor({ state: "hidden", timeout: 15000 });
     await tile(bob, "Ada").and(bob.locator(":not([data-reconnecting])")).waitFor({ timeout: 5000 });
     await tile(bob, "Ada").and(bob.locator('[data-state="live"]')).waitFor({ timeout: 5000 });
     await ada.keyboard.press("c");
