@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"io"
 	"net/http"
 	"regexp"
@@ -105,5 +106,33 @@ func TestServeServesFrontendUntilCancelled(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("serve did not stop after cancel")
+	}
+}
+
+// A meeting the window hosts is listed on the LAN unless it listens only
+// on loopback, where nobody else could reach it.
+func TestWindowListsReachableMeetingsOnly(t *testing.T) {
+	for _, tc := range []struct {
+		hostAddr string
+		listed   bool
+	}{
+		{":0", true},
+		{"0.0.0.0:8443", true},
+		{"127.0.0.1:0", false},
+		{"[::1]:8443", false},
+		{"localhost:0", false},
+	} {
+		fset := flag.NewFlagSet("parley", flag.ContinueOnError)
+		w := addWindowFlags(fset)
+		if err := fset.Parse([]string{"--host", "--host-addr", tc.hostAddr}); err != nil {
+			t.Fatal(err)
+		}
+		opts, err := w.options()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if listed := opts.Advertise != nil; listed != tc.listed {
+			t.Errorf("--host-addr %s: listed %v, want %v", tc.hostAddr, listed, tc.listed)
+		}
 	}
 }

@@ -92,7 +92,7 @@ func (w *windowFlags) options() (app.Options, error) {
 	case *w.join != "":
 		launch.Action, launch.URL = "join", *w.join
 	}
-	return app.Options{
+	opts := app.Options{
 		Launch:         launch,
 		ReportPath:     *w.report,
 		Source:         *w.source,
@@ -113,12 +113,16 @@ func (w *windowFlags) options() (app.Options, error) {
 		// The same persistent self-signed certificate `parley serve` uses,
 		// so invite links keep their fingerprint across restarts.
 		Certificate: func() (tls.Certificate, error) { return loadServeCert("", "") },
-		// A meeting the window hosts is listed on the LAN as `parley
-		// serve` lists its room, on every usable interface.
-		Advertise: func(ctx context.Context, room discovery.Room) (app.RoomAdvert, error) {
+	}
+	// A meeting the window hosts is listed on the LAN as `parley serve`
+	// lists its room, on every usable interface, unless only this machine
+	// can reach it.
+	if !loopbackAddr(*w.hostAddr) {
+		opts.Advertise = func(ctx context.Context, room discovery.Room) (app.RoomAdvert, error) {
 			return advertiseRoom(ctx, room, nil, slog.Default())
-		},
-	}, nil
+		}
+	}
+	return opts, nil
 }
 
 func windowConfigDir() string {

@@ -85,7 +85,7 @@ type Options struct {
 	// none), for guests whose networks block direct media.
 	TURN *server.TURNConfig
 	// Advertise lists a room this app hosts on the LAN (mDNS); nil lists
-	// nothing.
+	// nothing (as when it listens only on loopback).
 	Advertise func(ctx context.Context, room discovery.Room) (RoomAdvert, error)
 	// AdvertiseHost is the host name or IP in the invite links of a
 	// meeting we host ("": this machine's LAN address).

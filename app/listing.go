@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"net"
 	"net/url"
 	"sync"
 
@@ -25,12 +24,12 @@ type lanListing struct {
 	people int
 }
 
-// start lists the room, when the app has a way to (Options.Advertise) and
-// others can reach it: a server bound to loopback, or without a
-// certificate whose fingerprint a link can pin, is not listed. A failure
-// to list is logged, not fatal: the invite link still works.
+// start lists the room, when the app is to (Options.Advertise) and a link
+// can pin the server's certificate (a room without a fingerprint is not
+// listed). A failure to list is logged, not fatal: the invite link still
+// works.
 func (l *lanListing) start(a *App, srv *server.Server, room string, password bool) {
-	if a.opts.Advertise == nil || loopbackListen(a.opts.HostAddr) || srv.Fingerprint() == "" {
+	if a.opts.Advertise == nil || srv.Fingerprint() == "" {
 		return
 	}
 	// Under the lock: a join the server reports meanwhile waits, then
@@ -69,17 +68,4 @@ func (l *lanListing) close() {
 		l.advert.Close()
 		l.advert = nil
 	}
-}
-
-// loopbackListen: a listen address only this machine can reach.
-func loopbackListen(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil || host == "" {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
