@@ -311,45 +311,41 @@ func (e *Encoder) loadBGRX(m *BGRX) error {
 	last := &e.lastBGRX
 	var dirty *C.uchar // every row
 	if m.Rect.Size() == last.Rect.Size() && m.Stride == last.Stride {
-		if !e.markChangedRows(pix, m.Stride, rowBytes, sh) {
+		if !e.takeChangedRows(pix, m.Stride, rowBytes, sh) {
 			return nil
 		}
 		dirty = (*C.uchar)(unsafe.Pointer(&e.changed[0]))
+	} else {
+		last.Pix = append(last.Pix[:0], pix...)
 	}
-	last.Rect = image.Rectangle{} // until the planes hold m
+	// Until the planes hold m (last.Pix already does): a failed
+	// conversion leaves the next frame to convert whole.
+	last.Rect = image.Rectangle{}
 	if sw == e.w && sh == e.h {
 		e.loadRGBX(pix, m.Stride, 2, 0, dirty)
 	} else if C.parley_bgrx_scale_to_i420((*C.uchar)(unsafe.Pointer(&pix[0])), C.int(m.Stride), C.int(sw), C.int(sh), C.int(e.w), C.int(e.h),
 		dirty, (*C.uchar)(unsafe.Pointer(&e.y[0])), (*C.uchar)(unsafe.Pointer(&e.u[0])), (*C.uchar)(unsafe.Pointer(&e.v[0]))) != 0 {
 		return errScale
 	}
-	if dirty == nil {
-		last.Pix = append(last.Pix[:0], pix...)
-	} else {
-		for y, c := range e.changed {
-			if c != 0 {
-				copy(last.Pix[y*m.Stride:y*m.Stride+rowBytes], pix[y*m.Stride:])
-			}
-		}
-	}
 	last.Stride, last.Rect = m.Stride, m.Rect
 	return nil
 }
 
-// markChangedRows sets e.changed[y] for each of the sh rows of pix that
-// differs from the last BGRX frame's (of the same size and stride), and
-// says whether any did.
-func (e *Encoder) markChangedRows(pix []byte, stride, rowBytes, sh int) bool {
+// takeChangedRows sets e.changed[y] for each of the sh rows of pix that
+// differs from the last BGRX frame's (of the same size and stride),
+// copying it there while it is at hand, and says whether any did.
+func (e *Encoder) takeChangedRows(pix []byte, stride, rowBytes, sh int) bool {
 	if cap(e.changed) < sh {
 		e.changed = make([]byte, sh)
 	}
 	e.changed = e.changed[:sh]
 	some := false
 	for y := range sh {
-		row := pix[y*stride : y*stride+rowBytes]
-		if bytes.Equal(row, e.lastBGRX.Pix[y*stride:y*stride+rowBytes]) {
+		row, old := pix[y*stride:y*stride+rowBytes], e.lastBGRX.Pix[y*stride:y*stride+rowBytes]
+		if bytes.Equal(row, old) {
 			e.changed[y] = 0
 		} else {
+			copy(old, row)
 			e.changed[y] = 1
 			some = true
 		}
