@@ -5,7 +5,7 @@
 import { BrowserEngine } from "./engine/browser";
 import { EngineError, type Engine } from "./engine/types";
 import { parseFragment } from "./invite";
-import { connectionLostScreen, endedScreen, joinErrorScreen, leftScreen, lobbyDeniedScreen, waitSeconds } from "./meeting/errors";
+import { connectionLostScreen, endedScreen, joinErrorScreen, leftScreen, lobbyDeniedScreen } from "./meeting/errors";
 import { Store } from "./meeting/store";
 import { isValidRoomName } from "./protocol";
 import { nameKey, renderGuestLobby, type GuestLobby, type JoinChoice } from "./views/guestlobby";
@@ -157,7 +157,7 @@ export function startGuest(root: HTMLElement, room: string, params: GuestParams,
       renderPasswordPrompt(root, {
         room,
         wrong,
-        ...(err.code === "rate-limited" ? { waitSeconds: waitSeconds(err.message) } : {}),
+        error: err,
         onSubmit: (pw) => {
           password = pw;
           if (last) void join(last);

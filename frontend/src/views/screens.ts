@@ -1,7 +1,7 @@
 // Full-page screens: errors with a next step, and the password prompt.
 
 import { h } from "../dom";
-import { nextStepLabel, type NextStep, type ScreenText } from "../meeting/errors";
+import { nextStepLabel, waitSeconds, type NextStep, type ScreenText } from "../meeting/errors";
 
 export function renderScreen(
   root: HTMLElement,
@@ -45,13 +45,21 @@ export function renderWaiting(root: HTMLElement, opts: { room: string; onCancel:
   cancel.focus();
 }
 
-// The password prompt. wrong: the last password was wrong; waitSeconds:
-// too many wrong passwords, so the server refuses tries for a while
-// (the button counts down).
+// The password prompt, after the join error that asked for it. wrong: the
+// last password was wrong. A rate-limited error means too many wrong
+// passwords: the server refuses tries for a while (the button counts
+// down what its message says).
 export function renderPasswordPrompt(
   root: HTMLElement,
-  opts: { room: string; wrong: boolean; waitSeconds?: number; onSubmit: (password: string) => void; onCancel: () => void },
+  opts: {
+    room: string;
+    wrong: boolean;
+    error: { code: string; message: string };
+    onSubmit: (password: string) => void;
+    onCancel: () => void;
+  },
 ): void {
+  const wait = opts.error.code === "rate-limited" ? waitSeconds(opts.error.message) : undefined;
   const input = h("input", {
     id: "room-password",
     type: "password",
@@ -77,9 +85,9 @@ export function renderPasswordPrompt(
   );
   let error: HTMLElement | null = null;
   let countdown: () => void = () => undefined;
-  if (opts.waitSeconds !== undefined) {
+  if (wait !== undefined) {
     const el = h("p", { class: "form-error", role: "alert", "data-error": "rate-limited" });
-    const until = Date.now() + opts.waitSeconds * 1000;
+    const until = Date.now() + wait * 1000;
     countdown = () => {
       if (!el.isConnected) return; // the screen is gone
       const left = Math.ceil((until - Date.now()) / 1000);

@@ -4,7 +4,7 @@
 // lobby" calls onLobby.
 
 import { EngineError } from "../types";
-import { endedScreen, joinErrorScreen, leftScreen, waitSeconds } from "../../meeting/errors";
+import { endedScreen, joinErrorScreen, leftScreen } from "../../meeting/errors";
 import { Store } from "../../meeting/store";
 import { MeetingView } from "../../views/meeting";
 import { renderPasswordPrompt, renderScreen } from "../../views/screens";
@@ -43,7 +43,7 @@ export function startDesktopMeeting(root: HTMLElement, plan: LaunchPlan, onLobby
     renderPasswordPrompt(root, {
       room: plan.join.room,
       wrong: triedPassword,
-      ...(err.code === "rate-limited" ? { waitSeconds: waitSeconds(err.message) } : {}),
+      error: err,
       onSubmit: (pw) => {
         plan.join.password = pw;
         triedPassword = true;
