@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"image/color"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -21,15 +20,7 @@ var roomButton = color.RGBA{0x26, 0x30, 0x45, 0xff}
 // and opens the real window in another, on a LAN made of namespaces: the
 // lobby's "On this network" list shows the room.
 func TestDesktopLobbyListsLANMeetings(t *testing.T) {
-	bin := os.Getenv("PARLEY_BIN")
-	if bin == "" {
-		t.Skip("needs PARLEY_BIN (a desktop build); run via make test")
-	}
-	for _, tool := range []string{"xvfb-run", "import"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s not installed (make deps installs it): %v", tool, err)
-		}
-	}
+	bin := meetingtest.NeedApp(t, "xvfb-run", "import")
 	lan := netnstest.NewLAN(t, netnstest.HostSpec{Name: "host"}, netnstest.HostSpec{Name: "desk"})
 	env := []string{"XDG_CONFIG_HOME=" + t.TempDir()}
 	host := lan.StartBinary(t, "host", "serve", env, bin, "serve", "--addr", ":0", "--room", "team-sync", "--json")
@@ -77,13 +68,7 @@ func waitEvent(t *testing.T, p *netnstest.Proc, name string) {
 // on the LAN, as `parley serve` lists its room, with its head count, and
 // vanishes from the list when the window leaves it.
 func TestDesktopHostIsListedOnLAN(t *testing.T) {
-	bin := os.Getenv("PARLEY_BIN")
-	if bin == "" {
-		t.Skip("needs PARLEY_BIN (a desktop build); run via make test")
-	}
-	if _, err := exec.LookPath("xvfb-run"); err != nil {
-		t.Fatalf("xvfb-run not installed (make deps installs it): %v", err)
-	}
+	bin := meetingtest.NeedApp(t, "xvfb-run")
 	lan := netnstest.NewLAN(t, netnstest.HostSpec{Name: "desk"}, netnstest.HostSpec{Name: "peer"})
 	env := []string{"XDG_CONFIG_HOME=" + t.TempDir(), "HOME=" + t.TempDir()}
 	// The window hosts until the file "stop" appears (or 60 s pass).

@@ -28,7 +28,7 @@ const rate = pulsetest.Rate
 //     speaker) has that echo attenuated by ≥ 20 dB after 2 s, while her own
 //     voice (beeps) still gets through.
 func TestAudioBetweenTwoWindows(t *testing.T) {
-	bin := needs(t, "Xvfb")
+	bin := meetingtest.NeedApp(t, "Xvfb")
 	speech := speechSamples(t, 10)
 	pa := pulsetest.Start(t)
 	micA, spkA := pa.Mic(t, "micA"), pa.Speaker(t, "spkA")

@@ -38,7 +38,7 @@ func TestDesktopClientCPU(t *testing.T) {
 	if os.Getenv("PARLEY_BENCH") == "" {
 		t.Skip("a benchmark: set PARLEY_BENCH=1")
 	}
-	bin := needs(t, "Xvfb")
+	bin := meetingtest.NeedApp(t, "Xvfb")
 	t.Run("joined", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 		defer cancel()

@@ -22,22 +22,6 @@ import (
 	"parley/testing/meetingtest"
 )
 
-// needs skips unless the built app and the tools are there (make test
-// provides them); a missing tool under make test is a failure, not a skip.
-func needs(t *testing.T, tools ...string) string {
-	t.Helper()
-	bin := os.Getenv("PARLEY_BIN")
-	if bin == "" {
-		t.Skip("needs PARLEY_BIN (a desktop build); run via make test-desktop")
-	}
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s not installed (make deps installs it): %v", tool, err)
-		}
-	}
-	return bin
-}
-
 // display is a private X server, so that two app windows never overlap
 // and a screenshot shows one app only.
 type display struct {

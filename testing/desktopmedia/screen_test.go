@@ -28,7 +28,7 @@ var quadrants = []color.RGBA{
 // ≥ 5 fps and his window shows the four colours in the (large) screen
 // tile.
 func TestScreenShareBetweenTwoWindows(t *testing.T) {
-	bin := needs(t, "Xvfb", "import", "xwininfo", "convert", "display")
+	bin := meetingtest.NeedApp(t, "Xvfb", "import", "xwininfo", "convert", "display")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	art := meetingtest.ArtifactDir(t)

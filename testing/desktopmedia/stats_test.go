@@ -20,7 +20,7 @@ var statsRE = regexp.MustCompile(`^(\d+)×(\d+) · [\d.]+ fps\n[1-9][\d.]* (kbps
 // it shows carries the overlay's text on Alice's tile, from the app's
 // Stats binding and the webview's own decoding.
 func TestStatsOverlayInWindow(t *testing.T) {
-	bin := needs(t, "Xvfb", "import")
+	bin := meetingtest.NeedApp(t, "Xvfb", "import")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	dispA := startDisplay(t, "1024x640")

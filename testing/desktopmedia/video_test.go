@@ -18,7 +18,7 @@ import (
 // (or, should the machine stall the window that long, 2 s) after the first
 // must differ inside the remote tile.
 func TestVideoBetweenTwoWindows(t *testing.T) {
-	bin := needs(t, "Xvfb", "import", "xwininfo")
+	bin := meetingtest.NeedApp(t, "Xvfb", "import", "xwininfo")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	art := meetingtest.ArtifactDir(t)
@@ -135,7 +135,7 @@ func TestVideoBetweenTwoWindows(t *testing.T) {
 // received from that bot; without the host leaving out the other half it
 // received twice as many.
 func TestSmallTilesTakeOnlyTheFramesTheyDraw(t *testing.T) {
-	bin := needs(t, "Xvfb")
+	bin := meetingtest.NeedApp(t, "Xvfb")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	invite := serveRoom(t, ctx, bin)

@@ -8,6 +8,7 @@ import (
 	"image/png"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"testing/fstest"
@@ -140,6 +141,23 @@ func Received(c *client.Client) map[string]map[signal.Kind]uint64 {
 		out[st.ParticipantID][st.Kind] += st.Frames
 	}
 	return out
+}
+
+// NeedApp returns the desktop build the window tests run ($PARLEY_BIN),
+// skipping the test without one, and fails it when one of the tools the
+// test drives it with is missing (make deps installs them).
+func NeedApp(t testing.TB, tools ...string) string {
+	t.Helper()
+	bin := os.Getenv("PARLEY_BIN")
+	if bin == "" {
+		t.Skip("needs PARLEY_BIN (a desktop build); run via make test-desktop")
+	}
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s not installed (make deps installs it): %v", tool, err)
+		}
+	}
+	return bin
 }
 
 // ArtifactDir is where tests leave screenshots and logs for people to look
