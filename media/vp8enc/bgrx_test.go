@@ -29,14 +29,20 @@ func newBGRX(w, h int, colour func(x, y int) (r, g, b uint8)) *BGRX {
 	return m
 }
 
+// randomColours gives newBGRX a colour drawn at random for each pixel, the
+// same sequence for the same seed.
+func randomColours(seed1, seed2 uint64) func(x, y int) (r, g, b uint8) {
+	rng := rand.New(rand.NewPCG(seed1, seed2))
+	return func(int, int) (uint8, uint8, uint8) {
+		return uint8(rng.IntN(256)), uint8(rng.IntN(256)), uint8(rng.IntN(256))
+	}
+}
+
 // A BGRX frame of the encoder's size converts exactly as the RGBA frame
 // of the same colours does.
 func TestBGRXAsRGBA(t *testing.T) {
 	const w, h = 64, 36
-	rng := rand.New(rand.NewPCG(3, 4))
-	bgrx := newBGRX(w, h, func(int, int) (uint8, uint8, uint8) {
-		return uint8(rng.IntN(256)), uint8(rng.IntN(256)), uint8(rng.IntN(256))
-	})
+	bgrx := newBGRX(w, h, randomColours(3, 4))
 	rgba := image.NewRGBA(bgrx.Rect)
 	for y := range h {
 		for x := range w {
@@ -172,10 +178,7 @@ func TestBGRXChangedRowsOnly(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			const w, h = 64, 36
-			rng := rand.New(rand.NewPCG(5, 6))
-			random := func(int, int) (uint8, uint8, uint8) {
-				return uint8(rng.IntN(256)), uint8(rng.IntN(256)), uint8(rng.IntN(256))
-			}
+			random := randomColours(5, 6)
 			first := newBGRX(tc.sw, tc.sh, random)
 			second := &BGRX{Pix: slices.Clone(first.Pix), Stride: first.Stride, Rect: first.Rect}
 			band := newBGRX(tc.sw, 3, random) // rows sh/2 … sh/2+2 change
@@ -212,10 +215,7 @@ func TestBGRXChangedRowsOnly(t *testing.T) {
 // band of 48 rows changes (typing, a scrolled pane), one that is still.
 func BenchmarkLoadBGRX1080p(b *testing.B) {
 	const sw, sh = 1920, 1080
-	rng := rand.New(rand.NewPCG(7, 8))
-	noise := func(int, int) (uint8, uint8, uint8) {
-		return uint8(rng.IntN(256)), uint8(rng.IntN(256)), uint8(rng.IntN(256))
-	}
+	noise := randomColours(7, 8)
 	full := []*BGRX{newBGRX(sw, sh, noise), newBGRX(sw, sh, noise)}
 	band := []*BGRX{full[0], {Pix: slices.Clone(full[0].Pix), Stride: full[0].Stride, Rect: full[0].Rect}}
 	copy(band[1].Pix[500*sw*4:548*sw*4], full[1].Pix)
@@ -252,10 +252,7 @@ func TestBGRXScaleMatchesReference(t *testing.T) {
 		{192, 108, 64, 36},      // 3
 		{200, 113, 64, 36},      // 4 or 5
 	} {
-		rng := rand.New(rand.NewPCG(uint64(c.sw), uint64(c.sh)))
-		src := newBGRX(c.sw, c.sh, func(int, int) (uint8, uint8, uint8) {
-			return uint8(rng.IntN(256)), uint8(rng.IntN(256)), uint8(rng.IntN(256))
-		})
+		src := newBGRX(c.sw, c.sh, randomColours(uint64(c.sw), uint64(c.sh)))
 		e := newEncoder(t, c.w, c.h)
 		if err := e.load(src); err != nil {
 			t.Fatal(err)
