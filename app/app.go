@@ -94,7 +94,9 @@ type Options struct {
 	// screen id) as soon as the meeting is joined.
 	ShareScreen string
 	// ConfigDir keeps the devices the user picks (devices.json), used
-	// where Mic, Speaker and Camera are "" ("": nothing is remembered).
+	// where Mic, Speaker and Camera are "" ("": nothing is remembered),
+	// and the port of the last meeting hosted (host.json), so that its
+	// invite link still works when the user hosts again.
 	ConfigDir string
 	// PatternCameras lists that many virtual cameras showing the moving
 	// test pattern (capture.PatternCameras) after the real ones.
@@ -129,6 +131,9 @@ type App struct {
 	media   *bot.Media // the encoded test source, made on first use
 	muted   map[string]bool
 	prefs   devicePrefs // what SelectDevice saves in ConfigDir
+	// hostPort is the port of the last meeting hosted, tried first by the
+	// next one so that its invite link stays the same.
+	hostPort int
 	// camOpts shape camera video (tests make it small: the race
 	// detector makes encoding 720p too slow).
 	camOpts capture.Options
@@ -154,7 +159,8 @@ func New(opts Options) (*App, error) {
 	opts.Camera = cmp.Or(opts.Camera, prefs.Camera)
 	opts.Mic = cmp.Or(opts.Mic, prefs.Mic)
 	opts.Speaker = cmp.Or(opts.Speaker, prefs.Speaker)
-	a := &App{opts: opts, render: rs, tiles: newTileBook(), muted: map[string]bool{}, prefs: prefs, camOpts: capture.CameraOptions()}
+	a := &App{opts: opts, render: rs, tiles: newTileBook(), muted: map[string]bool{}, prefs: prefs, camOpts: capture.CameraOptions(),
+		hostPort: loadJSONPref[hostPortPref](opts.ConfigDir, hostPortFile, opts.Log).Port}
 	a.audio = newAudioOut(a)
 	a.lan = NewLAN(opts.LANInterfaces, opts.Log)
 	return a, nil

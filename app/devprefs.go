@@ -24,33 +24,50 @@ const prefsFile = "devices.json"
 // loadPrefs reads dir/devices.json; a missing, unreadable or corrupt file
 // is no choice at all.
 func loadPrefs(dir string, log *slog.Logger) devicePrefs {
-	var p devicePrefs
-	if dir == "" {
-		return p
-	}
-	data, err := os.ReadFile(filepath.Join(dir, prefsFile))
-	if err != nil {
-		if !errors.Is(err, fs.ErrNotExist) {
-			log.Warn("device choice not read; using the defaults", "err", err)
-		}
-		return p
-	}
-	if err := json.Unmarshal(data, &p); err != nil {
-		log.Warn("device choice unreadable; using the defaults", "file", filepath.Join(dir, prefsFile), "err", err)
-		return devicePrefs{}
-	}
-	return p
+	return loadJSONPref[devicePrefs](dir, prefsFile, log)
 }
 
 // savePrefs writes dir/devices.json atomically.
 func savePrefs(dir string, p devicePrefs) error {
+	if err := saveJSONPref(dir, prefsFile, p); err != nil {
+		return fmt.Errorf("remember devices: %w", err)
+	}
+	return nil
+}
+
+// loadJSONPref reads dir/name. Something remembered is a convenience:
+// when the file is missing, unreadable or corrupt, it is the zero value
+// and the app goes on with its defaults.
+func loadJSONPref[T any](dir, name string, log *slog.Logger) T {
+	var v T
+	if dir == "" {
+		return v
+	}
+	path := filepath.Join(dir, name)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			log.Warn("remembered settings not read; using the defaults", "file", path, "err", err)
+		}
+		return v
+	}
+	if err := json.Unmarshal(data, &v); err != nil {
+		log.Warn("remembered settings unreadable; using the defaults", "file", path, "err", err)
+		var zero T
+		return zero
+	}
+	return v
+}
+
+// saveJSONPref writes v to dir/name atomically ("" dir: nothing is kept).
+func saveJSONPref(dir, name string, v any) error {
 	if dir == "" {
 		return nil
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("remember devices: %w", err)
+		return err
 	}
-	return writeJSONFile(filepath.Join(dir, prefsFile), p)
+	return writeJSONFile(filepath.Join(dir, name), v)
 }
 
 // set records kind's choice ("videoinput", "audioinput", "audiooutput").

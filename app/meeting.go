@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -154,12 +155,8 @@ func (a *App) startHosting(opts HostOptions, listing *lanListing) (*server.Serve
 		}
 		cert = &c
 	}
-	addr := a.opts.HostAddr
-	if addr == "" {
-		addr = ":0"
-	}
-	srv, err := server.New(server.Config{
-		Addr:          addr,
+	cfg := server.Config{
+		Addr:          cmp.Or(a.opts.HostAddr, ":0"),
 		Assets:        a.opts.Assets,
 		Log:           a.opts.Log,
 		Certificate:   cert,
@@ -170,14 +167,40 @@ func (a *App) startHosting(opts HostOptions, listing *lanListing) (*server.Serve
 		RTC:     serverRTC(a.opts.RTC),
 		TURN:    a.opts.TURN,
 		OnEvent: func(ev server.Event) { listing.setParticipants(ev.Participants) },
-	})
+	}
+	// The invite link names the port. A host who leaves and hosts again,
+	// in this run or a later one, keeps the link already sent out as long
+	// as that port is free.
+	if remembered, ok := a.rememberedHostAddr(cfg.Addr); ok {
+		first := cfg
+		first.Addr = remembered
+		srv, err := listenServer(first)
+		if err == nil {
+			return srv, room, nil
+		}
+		a.opts.Log.Warn("the port of the last meeting is taken: this invite link is new", "addr", remembered, "err", err)
+	}
+	srv, err := listenServer(cfg)
 	if err != nil {
-		return nil, "", fmt.Errorf("host: %w", err)
+		return nil, "", err
+	}
+	a.rememberHostPort(srv.Port())
+	return srv, room, nil
+}
+
+// listenServer starts a room server on cfg.Addr.
+func listenServer(cfg server.Config) (*server.Server, error) {
+	srv, err := server.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("host: %w", err)
 	}
 	if err := srv.Listen(); err != nil {
-		return nil, "", fmt.Errorf("host: %w", err)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		return nil, fmt.Errorf("host: %w", err)
 	}
-	return srv, room, nil
+	return srv, nil
 }
 
 // loopbackInvite rewrites a hosted room's invite link to reach the server
