@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"os/user"
+	"strings"
 
 	"parley/app"
 	"parley/backend/rtcconf"
@@ -85,7 +87,7 @@ func (w *windowFlags) options() (app.Options, error) {
 		return app.Options{}, err
 	}
 
-	launch := app.Launch{Name: *w.name, Password: *w.password, Lobby: *w.lobby, Stats: *w.stats}
+	launch := app.Launch{Name: *w.name, DefaultName: systemUserName(), Password: *w.password, Lobby: *w.lobby, Stats: *w.stats}
 	switch {
 	case *w.host:
 		launch.Action, launch.Room = "host", *w.room
@@ -131,4 +133,18 @@ func windowConfigDir() string {
 		return ""
 	}
 	return dir
+}
+
+// systemUserName is the name the window offers when none is given: the
+// account's full name (its GECOS field up to the first comma), else its
+// login, else "" (the frontend then has its own default).
+func systemUserName() string {
+	u, err := user.Current()
+	if err != nil {
+		return ""
+	}
+	if full, _, _ := strings.Cut(u.Name, ","); strings.TrimSpace(full) != "" {
+		return strings.TrimSpace(full)
+	}
+	return u.Username
 }

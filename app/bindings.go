@@ -15,11 +15,14 @@ import (
 // Launch is what the command line asked the window to do at start.
 type Launch struct {
 	// Action is "" (show the lobby), "host" or "join".
-	Action   string `json:"action"`
-	URL      string `json:"url,omitempty"`
-	Room     string `json:"room,omitempty"`
-	Name     string `json:"name,omitempty"`
-	Password string `json:"password,omitempty"`
+	Action string `json:"action"`
+	URL    string `json:"url,omitempty"`
+	Room   string `json:"room,omitempty"`
+	Name   string `json:"name,omitempty"`
+	// DefaultName is the name to offer when none is given or remembered:
+	// the system user's.
+	DefaultName string `json:"defaultName,omitempty"`
+	Password    string `json:"password,omitempty"`
 	// Lobby: with "host", joiners knock until the host admits them.
 	Lobby bool `json:"lobby,omitempty"`
 	// Stats opens the meeting with the stats overlay on.

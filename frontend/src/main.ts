@@ -1,8 +1,9 @@
 import "./style.css";
 import { checkVideoDecoding } from "./codeccheck";
-import { desktopLaunch, startDesktopMeeting } from "./engine/desktop";
+import { desktopIntent, planLaunch, startDesktopMeeting } from "./engine/desktop";
 import { guestParams, roomFromPath, startGuest } from "./guest";
 import { detectPlatform } from "./platform";
+import { nameKey } from "./views/guestlobby";
 import { renderLobby } from "./views/lobby";
 import { renderUnsupported } from "./views/unsupported";
 
@@ -17,16 +18,21 @@ async function start(): Promise<void> {
     return;
   }
   const version = platform.kind === "desktop" ? await platform.app.Version() : "";
+  const intent = platform.kind === "desktop" ? await desktopIntent() : null;
+  // A name given on the command line is the user's choice: the lobby
+  // offers it after the meeting, and at the next start.
+  if (intent?.name) window.localStorage.setItem(nameKey, intent.name);
   const showLobby = (): void =>
     renderLobby(root, {
       platform,
       version,
       storage: window.localStorage,
+      defaultName: intent?.defaultName,
       startMeeting: platform.kind === "desktop" ? (plan) => startDesktopMeeting(root, plan, showLobby) : undefined,
     });
   // `parley --host` and `parley --join URL` open the window straight into
   // a meeting.
-  const plan = platform.kind === "desktop" ? await desktopLaunch() : null;
+  const plan = intent ? planLaunch(intent) : null;
   if (plan) startDesktopMeeting(root, plan, showLobby);
   else showLobby();
 

@@ -21,6 +21,22 @@ describe("planLaunch", () => {
       },
     ],
     [
+      { action: "host" as const, defaultName: "Ada Lovelace" },
+      {
+        target: { kind: "host", password: "", lobby: false },
+        join: { room: "meeting", name: "Ada Lovelace", password: "" },
+        stats: false,
+      },
+    ],
+    [
+      { action: "host" as const, name: "Ada", defaultName: "Ada Lovelace" },
+      {
+        target: { kind: "host", password: "", lobby: false },
+        join: { room: "meeting", name: "Ada", password: "" },
+        stats: false,
+      },
+    ],
+    [
       { action: "join" as const, url: "https://10.0.0.2:8443/r/team%20sync#fp=sha256:ab", name: "Bo", password: "pw" },
       {
         target: { kind: "join", url: "https://10.0.0.2:8443/r/team%20sync#fp=sha256:ab" },

@@ -10,6 +10,9 @@ export interface LobbyOptions {
   platform: Platform;
   version: string;
   storage: Pick<Storage, "getItem" | "setItem">;
+  // Offered when no name is remembered (the desktop window: the system
+  // user's name).
+  defaultName?: string | undefined;
   // startMeeting hosts or joins from the desktop window (undefined in a
   // browser, where joining a link opens its page).
   startMeeting?: ((plan: LaunchPlan) => void) | undefined;
@@ -24,7 +27,7 @@ export function renderLobby(root: HTMLElement, opts: LobbyOptions): void {
     placeholder: "Your name",
     "aria-label": "Your name",
   });
-  nameInput.value = opts.storage.getItem(nameKey) ?? "";
+  nameInput.value = opts.storage.getItem(nameKey) || (opts.defaultName ?? "");
   nameInput.addEventListener("change", () => opts.storage.setItem(nameKey, nameInput.value.trim()));
   const currentName = (): string => {
     const name = nameInput.value.trim();
@@ -46,7 +49,7 @@ export function renderLobby(root: HTMLElement, opts: LobbyOptions): void {
       id: "host",
       class: "primary",
       onclick: () => {
-        const plan = planLaunch({ action: "host", name: currentName() });
+        const plan = planLaunch({ action: "host", name: currentName(), defaultName: opts.defaultName });
         if (opts.startMeeting && plan) {
           opts.startMeeting(plan);
           return;
@@ -75,7 +78,7 @@ export function renderLobby(root: HTMLElement, opts: LobbyOptions): void {
             window.location.assign(target.href);
             return;
           }
-          const plan = planLaunch({ action: "join", url: inviteInput.value.trim(), name: currentName() });
+          const plan = planLaunch({ action: "join", url: inviteInput.value.trim(), name: currentName(), defaultName: opts.defaultName });
           if (opts.startMeeting && plan) opts.startMeeting(plan);
         } catch (e) {
           status.textContent = e instanceof Error ? e.message : String(e);
@@ -93,7 +96,7 @@ export function renderLobby(root: HTMLElement, opts: LobbyOptions): void {
       roomList,
       platform.lan,
       (room) => {
-        const plan = planLaunch({ action: "join", url: room.url, name: currentName() });
+        const plan = planLaunch({ action: "join", url: room.url, name: currentName(), defaultName: opts.defaultName });
         if (opts.startMeeting && plan) {
           stop();
           opts.startMeeting(plan);

@@ -12,6 +12,9 @@ export interface DesktopLaunch {
   url?: string;
   room?: string;
   name?: string;
+  // The system user's name: what the window offers when no name is given
+  // or remembered.
+  defaultName?: string;
   password?: string;
   // With "host": joiners knock until admitted (parley --host --lobby).
   lobby?: boolean;

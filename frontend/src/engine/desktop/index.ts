@@ -1,5 +1,5 @@
 // The desktop engine's public surface for the UI.
 export { DesktopEngine, type DesktopTarget } from "./engine";
-export { desktopLaunch, planLaunch, type LaunchPlan } from "./launch";
+export { desktopIntent, planLaunch, type LaunchPlan } from "./launch";
 export { desktopBindings } from "./bindings";
 export { startDesktopMeeting } from "./meeting";

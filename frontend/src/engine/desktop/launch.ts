@@ -12,17 +12,15 @@ export interface LaunchPlan {
   stats: boolean;
 }
 
-// The launch request, or null when the window should show the lobby (or
-// is not the desktop window at all).
-export async function desktopLaunch(win: Window = window): Promise<LaunchPlan | null> {
+// What the command line asked for, or null outside the desktop window.
+export async function desktopIntent(win: Window = window): Promise<DesktopLaunch | null> {
   const go = desktopBindings(win);
-  if (!go) return null;
-  return planLaunch(await go.LaunchIntent());
+  return go ? go.LaunchIntent() : null;
 }
 
 // Pure: the engine target and join options of a launch request.
 export function planLaunch(l: DesktopLaunch): LaunchPlan | null {
-  const name = l.name || "Parley user";
+  const name = l.name || l.defaultName || "Parley user";
   switch (l.action) {
     case "host":
       return {
