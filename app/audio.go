@@ -313,14 +313,7 @@ func (o *audioOut) fallbackMic() (audio.Device, bool) {
 	if err != nil {
 		return audio.Device{}, false
 	}
-	mics = slices.DeleteFunc(mics, func(d audio.Device) bool { return strings.HasSuffix(d.ID, ".monitor") })
-	if i := slices.IndexFunc(mics, func(d audio.Device) bool { return d.Default }); i >= 0 {
-		return mics[i], true
-	}
-	if len(mics) == 0 {
-		return audio.Device{}, false
-	}
-	return mics[0], true
+	return audio.DefaultMic(mics)
 }
 
 // micLost moves the published microphone to another one, or turns the

@@ -9,6 +9,7 @@ import (
 	"github.com/pion/rtp"
 
 	"parley/backend/client"
+	"parley/backend/signal"
 	"parley/media/audio/pulsetest"
 	"parley/media/opus"
 	"parley/testing/meetingtest"
@@ -183,4 +184,37 @@ func hostWithSound(t *testing.T) (*App, *recorder, *JoinResult) {
 		t.Fatal(err)
 	}
 	return a, rec, res
+}
+
+// TestNoMicrophoneIsMicOff: with a speaker but no microphone the meeting
+// starts, says so, and shows the microphone off (to the webview and to
+// the room) rather than on and silent; turning it on says why it can't.
+func TestNoMicrophoneIsMicOff(t *testing.T) {
+	pa := pulsetest.Start(t)
+	pa.Speaker(t, "spk")
+	pa.Use(t)
+	a, rec := newTestAppWith(t, Options{Source: SourceDevices, Speaker: "spk"})
+	defer a.Close()
+	res, err := a.Host(HostOptions{Name: "Alice"})
+	if err != nil {
+		t.Fatalf("host without a microphone: %v", err)
+	}
+	toastMatching(rec, t, "No microphone")
+	rec.waitFor(t, "local-mute", func(ev map[string]any) bool {
+		return ev["type"] == "local-mute" && ev["kind"] == "audio" && ev["muted"] == true
+	})
+	// Bob joins after the mute: the room's state in his welcome.
+	bob := meetingtest.Join(t, res.Invite, "Bob", client.Options{})
+	mic := -1
+	for i, tr := range bob.Welcome().Tracks {
+		if tr.ParticipantID == res.SelfID && tr.Kind == signal.KindAudio {
+			mic = i
+		}
+	}
+	if mic < 0 || !bob.Welcome().Tracks[mic].Muted {
+		t.Errorf("the room was not told that Alice's microphone is off: %+v", bob.Welcome().Tracks)
+	}
+	if err := a.SetMuted("audio", false); err == nil {
+		t.Error("turning the microphone on with none connected succeeded")
+	}
 }

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -159,15 +158,19 @@ func (a *App) publishDevices(m *meeting, p *publication) error {
 	p.mic = &micTrack{out: track, local: lt}
 	p.mu.Unlock()
 	if err := a.startMic(p.mic); err != nil {
-		// A meeting without a working microphone is still a meeting.
+		// A meeting without a working microphone is still a meeting, with
+		// the microphone shown off (to us and to the room) until one
+		// opens.
 		a.opts.Log.Warn("microphone unavailable", "err", err)
-		a.toast("No microphone: " + err.Error())
 		if err := a.audio.start(nil); err != nil {
 			a.opts.Log.Warn("speaker unavailable", "err", err)
 		}
+		a.localMute(m, "audio")
+		a.toast("No microphone: " + err.Error())
 	}
 	if err := a.publishCamera(m, p); err != nil {
 		a.opts.Log.Warn("camera unavailable", "err", err)
+		a.localMute(m, "video")
 		a.toast("Camera unavailable: " + err.Error())
 	}
 	return nil
@@ -200,14 +203,15 @@ func (a *App) publishedMic() (*meeting, *micTrack) {
 
 // restartMic rebuilds the microphone path on the current devices.
 func (a *App) restartMic() {
-	_, mt := a.publishedMic()
+	m, mt := a.publishedMic()
 	if mt == nil {
 		return
 	}
 	if err := a.startMic(mt); err != nil {
 		a.opts.Log.Warn("microphone unavailable", "err", err)
-		a.toast("No microphone: " + err.Error())
 		_ = a.audio.start(nil)
+		a.localMute(m, "audio")
+		a.toast("No microphone: " + err.Error())
 	}
 }
 
@@ -226,7 +230,7 @@ func (a *App) ensureMic(m *meeting) error {
 	if !a.audio.connected(mic) {
 		next, ok := a.audio.fallbackMic()
 		if !ok {
-			return errNoMic
+			return audio.ErrNoMic
 		}
 		a.mu.Lock()
 		a.opts.Mic = next.ID
@@ -238,5 +242,3 @@ func (a *App) ensureMic(m *meeting) error {
 	}
 	return nil
 }
-
-var errNoMic = errors.New("no microphone found")

@@ -60,6 +60,11 @@ func TestPlaybackOnSpeaker(t *testing.T) {
 	if !hasDevice(speakers, "spk") || !hasDevice(mics, "mic") || !hasDevice(mics, "spk.monitor") {
 		t.Fatalf("devices: mics %+v speakers %+v", mics, speakers)
 	}
+	for _, d := range mics {
+		if d.Monitor != (d.ID == "spk.monitor") {
+			t.Errorf("%s listed with monitor %v", d.ID, d.Monitor)
+		}
+	}
 	mixer := NewMixer()
 	mixer.Add("tone", &pcmSource{samples: pulsetest.Tone(440, 3, 0.3)})
 	from := pa.Now()

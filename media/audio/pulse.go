@@ -46,7 +46,8 @@ static void parley_sink_cb(pa_context *c, const pa_sink_info *i, int eol, void *
 static void parley_source_cb(pa_context *c, const pa_source_info *i, int eol, void *u) {
 	parley_list_t *l = u;
 	if (eol) { l->pending--; pa_threaded_mainloop_signal(l->ml, 0); return; }
-	parley_append(l, "mic", i->name, i->description);
+	// A monitor (what a speaker plays) is a source too.
+	parley_append(l, i->monitor_of_sink != PA_INVALID_INDEX ? "monitor" : "mic", i->name, i->description);
 }
 
 static void parley_server_cb(pa_context *c, const pa_server_info *i, void *u) {
@@ -392,6 +393,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -408,10 +410,17 @@ type Device struct {
 	ID      string `json:"id"`
 	Name    string `json:"label"`
 	Default bool   `json:"isDefault"`
+	// Monitor: a speaker's monitor, listed with the microphones. Only
+	// ever used when asked for by name: as a default it would send the
+	// meeting back to itself.
+	Monitor bool `json:"monitor,omitempty"`
 }
 
 // ErrNoDevice means a named device does not exist (unplugged).
 var ErrNoDevice = errors.New("audio: no such device")
+
+// ErrNoMic means no microphone is connected (monitors aside).
+var ErrNoMic = errors.New("no microphone connected")
 
 // A Stream's OnStop error wraps one of these: which device went away.
 var (
@@ -462,8 +471,8 @@ func (c *Context) Devices() (mics, speakers []Device, err error) {
 			continue
 		}
 		switch f[0] {
-		case "mic":
-			mics = append(mics, Device{ID: f[1], Name: f[2]})
+		case "mic", "monitor":
+			mics = append(mics, Device{ID: f[1], Name: f[2], Monitor: f[0] == "monitor"})
 		case "speaker":
 			speakers = append(speakers, Device{ID: f[1], Name: f[2]})
 		case "default-mic":
@@ -540,6 +549,32 @@ func resolve(list []Device, name string) (Device, error) {
 	return Device{}, fmt.Errorf("%w: %q", ErrNoDevice, name)
 }
 
+// resolveMic is resolve for microphones: with no name, the default one
+// unless the sound server's default is a monitor (it is, on a machine with
+// no microphone), then the first real microphone, else ErrNoMic.
+func resolveMic(mics []Device, name string) (Device, error) {
+	if name != "" {
+		return resolve(mics, name)
+	}
+	if d, ok := DefaultMic(mics); ok {
+		return d, nil
+	}
+	return Device{}, ErrNoMic
+}
+
+// DefaultMic is the microphone to use when none is chosen: the default
+// one, else the first; never a monitor.
+func DefaultMic(mics []Device) (Device, bool) {
+	mics = slices.DeleteFunc(slices.Clone(mics), func(d Device) bool { return d.Monitor })
+	if i := slices.IndexFunc(mics, func(d Device) bool { return d.Default }); i >= 0 {
+		return mics[i], true
+	}
+	if len(mics) == 0 {
+		return Device{}, false
+	}
+	return mics[0], true
+}
+
 // StreamConfig chooses the devices of a Stream.
 type StreamConfig struct {
 	Speaker string // "" = the system default
@@ -590,7 +625,7 @@ func (c *Context) Open(cfg StreamConfig, mixer *Mixer, capture CaptureFunc) (*St
 		return nil, fmt.Errorf("speaker: %w", err)
 	}
 	if cfg.Capture {
-		if s.mic, err = resolve(mics, cfg.Mic); err != nil {
+		if s.mic, err = resolveMic(mics, cfg.Mic); err != nil {
 			return nil, fmt.Errorf("microphone: %w", err)
 		}
 	}
