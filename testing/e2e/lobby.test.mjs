@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { artifacts, launchBrowser, parleyBin, startServe } from "./harness.mjs";
+import { artifacts, launchBrowser, orExplain, parleyBin, startServe } from "./harness.mjs";
 
 let server;
 let browser;
@@ -72,6 +72,24 @@ test("the display name is remembered", async () => {
   await page.goto(new URL("r/team-sync", root).href);
   assert.equal(await page.getByLabel("Your name").inputValue(), "Ada");
   await context.close();
+});
+
+test("a guest with no camera or microphone joins, and its Devices panel says none was found", async () => {
+  // This browser has no fake devices: Chromium headless then has none.
+  const page = await newPage();
+  await page.goto(new URL("r/meeting?name=Nia", root).href);
+  await page.getByRole("button", { name: "Join meeting" }).click();
+  await orExplain(page, "no-devices-joined", page.locator("[data-tile][data-self]").waitFor({ timeout: 20000 }));
+  await page.locator('[data-control="settings"]').click();
+  for (const [label, none] of [
+    ["Camera", "No camera found"],
+    ["Microphone", "No microphone found"],
+  ]) {
+    const select = page.getByLabel(label, { exact: true });
+    await select.waitFor({ timeout: 5000 });
+    assert.equal(await select.isDisabled(), true, `${label} picker`);
+    assert.deepEqual(await select.locator("option").allTextContents(), [none], `${label} picker`);
+  }
 });
 
 test("an unknown command exits 2 with usage", () => {

@@ -796,11 +796,12 @@ export class MeetingView {
     this.panel.replaceChildren(this.panelHeader("Devices", "settings"), body);
     const devices = await this.engine.listDevices().catch(() => []);
     if (this.renderedPanel !== "settings") return;
-    const picker = (kind: "videoinput" | "audioinput" | "audiooutput", label: string) => {
+    const picker = (kind: "videoinput" | "audioinput" | "audiooutput", label: string, none: string) => {
       const opts = devices.filter((d) => d.kind === kind);
       const id = `set-${kind}`;
       const sel = h("select", { id, "aria-label": label });
       for (const d of opts) sel.append(h("option", { value: d.deviceId }, d.label));
+      if (opts.length === 0) sel.append(h("option", { value: "" }, none));
       const current = opts.find((d) => d.selected);
       if (current) sel.value = current.deviceId;
       sel.disabled = opts.length === 0;
@@ -809,8 +810,8 @@ export class MeetingView {
       });
       return h("div", { class: "field" }, h("label", { for: id }, label), sel);
     };
-    body.append(picker("videoinput", "Camera"), picker("audioinput", "Microphone"));
-    if (this.engine.capabilities.speakerSelection) body.append(picker("audiooutput", "Speaker"));
+    body.append(picker("videoinput", "Camera", "No camera found"), picker("audioinput", "Microphone", "No microphone found"));
+    if (this.engine.capabilities.speakerSelection) body.append(picker("audiooutput", "Speaker", "No speaker found"));
     body.append(
       h(
         "p",
