@@ -51,7 +51,7 @@ func addWindowFlags(fset *flag.FlagSet) *windowFlags {
 		name:      fset.String("name", "", "your display `NAME` (default: your user name)"),
 		password:  fset.String("password", "", "with --host: require this `PASSWORD`; with --join: the room's password"),
 		source:    fset.String("source", app.SourceDevices, "what to publish: `devices` (camera and microphone), test (moving pattern and 440 Hz tone) or none"),
-		report:    fset.String("report", "", "write what was shown and played (tiles, decoded fps, audio) to `FILE` as JSON at exit"),
+		report:    fset.String("report", "", "write what was shown and played (the screen, tiles, decoded fps, audio) to `FILE` as JSON at exit"),
 		iceIfaces: fset.String("ice-iface", "", "use only these network `INTERFACES` (comma-separated) for media; default all"),
 		hostAddr:  fset.String("host-addr", ":0", "with --host: listen on `HOST:PORT` (port 0 picks a free port)"),
 		advertise: fset.String("advertise-host", "", "when hosting: `HOST` name or IP to put in invite links (default: this machine's LAN address)"),

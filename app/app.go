@@ -131,6 +131,7 @@ type App struct {
 	media   *bot.Media // the encoded test source, made on first use
 	muted   map[string]bool
 	prefs   devicePrefs // what SelectDevice saves in ConfigDir
+	view    string      // the screen the window shows (ReportView)
 	// hostPort is the port of the last meeting hosted, tried first by the
 	// next one so that its invite link stays the same.
 	hostPort int

@@ -93,8 +93,21 @@ func (a *App) ReportRender(r RenderReport) {
 	}
 }
 
+// ReportView records the screen the window shows (the data-view of its
+// top element: "lobby", "meeting", "password", an error screen's name),
+// for --report: a test can tell where a window ended up without reading
+// pixels.
+func (a *App) ReportView(view string) {
+	a.mu.Lock()
+	a.view = view
+	a.mu.Unlock()
+	a.opts.Log.Info("window shows", "view", view)
+}
+
 // Report is written to --report at exit.
 type Report struct {
+	// View is the screen shown at exit (see ReportView).
+	View  string       `json:"view,omitempty"`
 	Tiles []TileReport `json:"tiles"`
 	Audio AudioReport  `json:"audio"`
 	// Layout is where the tiles were on screen, for screenshots.
@@ -122,7 +135,10 @@ type AudioReport struct {
 }
 
 func (a *App) report() Report {
-	r := Report{Tiles: []TileReport{}, Audio: AudioReport{Playing: []string{}}}
+	a.mu.Lock()
+	view := a.view
+	a.mu.Unlock()
+	r := Report{View: view, Tiles: []TileReport{}, Audio: AudioReport{Playing: []string{}}}
 	m, _ := a.current()
 	name := func(id string) string {
 		if m == nil {

@@ -40,10 +40,10 @@ export function parseInvite(raw: string): Invite {
   try {
     url = new URL(text);
   } catch {
-    throw new Error("That is not a link. An invite looks like https://host:port/r/room-name");
+    throw new Error("That is not a link. An invite looks like https://host:port/r/room-name.");
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw new Error(`Invite links start with https://, not ${url.protocol}//`);
+    throw new Error(`Invite links start with https://, not ${url.protocol}//.`);
   }
   const match = /^\/r\/([^/]+)\/?$/.exec(url.pathname);
   if (!match) throw new Error("The link has no room in it (expected …/r/room-name).");

@@ -18,6 +18,10 @@ async function start(): Promise<void> {
     return;
   }
   const version = platform.kind === "desktop" ? await platform.app.Version() : "";
+  if (platform.kind === "desktop") {
+    const app = platform.app;
+    watchView(root, (view) => void app.ReportView(view).catch(() => undefined));
+  }
   const intent = platform.kind === "desktop" ? await desktopIntent() : null;
   // A name given on the command line is the user's choice: the lobby
   // offers it after the meeting, and at the next start.
@@ -50,3 +54,17 @@ async function start(): Promise<void> {
 start().catch((e: unknown) => {
   console.error("parley: start-up failed", e);
 });
+
+// Tells report whenever the screen shown changes: the data-view of root's
+// top element (for --report, which tests read to see where the window is).
+function watchView(root: HTMLElement, report: (view: string) => void): void {
+  let last = "";
+  const check = (): void => {
+    const view = root.querySelector<HTMLElement>(":scope > [data-view]")?.dataset.view ?? "";
+    if (view === last) return;
+    last = view;
+    report(view);
+  };
+  new MutationObserver(check).observe(root, { childList: true });
+  check();
+}

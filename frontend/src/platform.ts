@@ -19,6 +19,7 @@ export interface CodecReport {
 interface AppBindings {
   Version(): Promise<string>;
   ReportCodecSupport(r: CodecReport): Promise<void>;
+  ReportView(view: string): Promise<void>;
 }
 
 declare global {

@@ -58,11 +58,12 @@ func TestDesktopClientCPU(t *testing.T) {
 	})
 }
 
-// serveRoom starts `parley serve` on loopback and returns its invite link.
-func serveRoom(t *testing.T, ctx context.Context, bin string) string {
+// serveRoom starts `parley serve` on loopback, with more flags if given,
+// and returns its invite link.
+func serveRoom(t *testing.T, ctx context.Context, bin string, flags ...string) string {
 	t.Helper()
-	cmd := exec.CommandContext(ctx, bin, "serve", "--addr", "127.0.0.1:0", "--room", "bench", "--json",
-		"--no-discovery", "--ice-iface", "lo")
+	cmd := exec.CommandContext(ctx, bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--room", "bench", "--json",
+		"--no-discovery", "--ice-iface", "lo"}, flags...)...)
 	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+t.TempDir())
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 10 * time.Second

@@ -203,6 +203,7 @@ func (p *appProc) stop(t *testing.T) {
 // Report mirrors app.Report, decoded independently so that the test checks
 // the file format.
 type Report struct {
+	View  string `json:"view"`
 	Tiles []struct {
 		Participant   string  `json:"participant"`
 		Kind          string  `json:"kind"`

@@ -43,7 +43,9 @@ export interface FrameFeed {
 }
 
 // Errors surfaced to the UI: the protocol's codes plus client-side ones.
-export type EngineErrorCode = ErrorCode | "connection-lost" | "media" | "unsupported";
+// "bad-link": the invite link itself is malformed (the desktop window,
+// given one on the command line).
+export type EngineErrorCode = ErrorCode | "connection-lost" | "media" | "unsupported" | "bad-link";
 
 export class EngineError extends Error {
   constructor(

@@ -32,6 +32,8 @@ export function joinErrorScreen(code: EngineErrorCode, message: string): ScreenT
           "The invitation in this link is not valid for this meeting: it may be damaged, or from before the host restarted Parley. Ask the host for a new invite link.",
         next: ["lobby"],
       };
+    case "bad-link":
+      return { view: "bad-link", title: "This invite link doesn't work", message: `${message} Ask the host to send it again.`, next: ["lobby"] };
     case "token-expired":
       return {
         view: "token-expired",
@@ -63,8 +65,8 @@ export function joinErrorScreen(code: EngineErrorCode, message: string): ScreenT
     case "not-found":
       return {
         view: "not-found",
-        title: "This meeting has ended",
-        message: "The room does not exist any more. Ask the host for a new link.",
+        title: "Meeting not found",
+        message: "No meeting of this name is running there: the meeting is over, or the link is mistyped. Ask the host for a new link.",
         next: ["lobby"],
       };
     case "version":

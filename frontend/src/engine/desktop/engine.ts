@@ -5,6 +5,7 @@
 
 import type { ChatMessage, ServerMessage, TrackKind } from "../../protocol";
 import { errorCodes, normalizeErrorCode } from "../../protocol";
+import { parseInvite } from "../../invite";
 import {
   EngineError,
   type Capabilities,
@@ -155,6 +156,9 @@ export class DesktopEngine implements Engine {
     this.endedSeen = false;
     let res: DesktopJoinResult;
     try {
+      // The lobby checks a link as it is pasted; one from the command line
+      // (parley --join URL) is checked here, in the same words.
+      if (this.target.kind === "join") checkInvite(this.target.url);
       await this.go.SetMuted("audio", this.muted.audio);
       await this.go.SetMuted("video", this.muted.video);
       res =
@@ -512,6 +516,14 @@ export function goError(e: unknown): EngineError {
 
 function moderationMissing(): EngineError {
   return new EngineError("unsupported", "This Parley window cannot admit, deny or mute others yet; use the host link in a browser.");
+}
+
+function checkInvite(url: string): void {
+  try {
+    parseInvite(url);
+  } catch (e) {
+    throw new EngineError("bad-link", errorText(e));
+  }
 }
 
 function joinError(e: unknown): EngineError {

@@ -1,0 +1,60 @@
+package desktopmedia
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"parley/testing/meetingtest"
+)
+
+// TestWindowJoinScreens opens the real window with `parley --join` on a
+// malformed link and on a password room's link without, with a wrong and
+// with the right password: each ends on its screen (the report's view,
+// which the window reports as it changes).
+func TestWindowJoinScreens(t *testing.T) {
+	bin := meetingtest.NeedApp(t, "Xvfb")
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	disp := startDisplay(t, "1024x640")
+	invite := serveRoom(t, ctx, bin, "--password", "s3cret")
+	for _, c := range []struct {
+		name string
+		args []string
+		view string
+	}{
+		{"a malformed link", []string{"--join", "https://[::1/r/bench"}, "bad-link"},
+		{"no password", []string{"--join", invite}, "password"},
+		{"a wrong password", []string{"--join", invite, "--password", "guess"}, "password"},
+		{"the right password", []string{"--join", invite, "--password", "s3cret"}, "meeting"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			app := startApp(t, ctx, bin, disp, "Pat", nil, append(c.args, "--source", "none", "--ice-iface", "lo")...)
+			app.waitView(t, c.view, 60*time.Second)
+			app.stop(t)
+			if r := app.readReport(t); r.View != c.view {
+				t.Errorf("the window's report says it showed %q at exit, want %q", r.View, c.view)
+			}
+		})
+	}
+}
+
+// waitView waits until the window says it shows view.
+func (p *appProc) waitView(t *testing.T, view string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if grepFile(t, p.log, "view="+view) != "" {
+			return
+		}
+		select {
+		case err := <-p.exited:
+			p.exited <- err
+			t.Fatalf("%s exited before showing %q: %v (see %s)", p.name, view, err, p.log)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	t.Fatalf("%s did not show %q within %v; it showed: %s (see %s)", p.name, view, timeout,
+		strings.ReplaceAll(grepFile(t, p.log, "window shows"), "\n", "; "), p.log)
+}
