@@ -314,6 +314,28 @@ describe("three guests in one room", () => {
   test("a screen share becomes its own live tile on the others", async () => {
     await pages.Ada.getByRole("button", { name: /^Share screen/ }).click();
     await pages.Ada.locator(".banner", { hasText: "You are sharing your screen" }).waitFor({ timeout: 5000 });
+    // A panel open in a narrow window lies over the stage, never over the
+    // banner's Stop button; from 720 px up it sits beside the stage.
+    for (const viewport of [
+      { width: 560, height: 400 },
+      { width: 800, height: 600 },
+    ]) {
+      await pages.Ada.setViewportSize(viewport);
+      await pages.Ada.locator('[data-control="settings"]').click();
+      await pages.Ada.locator(".panel:not([hidden])").waitFor({ timeout: 3000 });
+      const cover = await pages.Ada.locator(".banner button").evaluate((b) => {
+        const r = b.getBoundingClientRect();
+        const at = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+        return at === b || b.contains(at) ? "" : (at?.outerHTML.slice(0, 80) ?? "nothing");
+      });
+      assert.equal(cover, "", `Stop sharing at ${viewport.width}×${viewport.height} is under ${cover}`);
+      if (viewport.width > 720) {
+        assert.deepEqual(await outsideOrOverlapping(pages.Ada, ".stage, .panel", null, { width: 100, height: 100 }), [], `panel beside the stage at ${viewport.width} px`);
+      }
+      await pages.Ada.keyboard.press("Escape");
+      await pages.Ada.locator(".panel").waitFor({ state: "hidden", timeout: 3000 });
+    }
+    await pages.Ada.setViewportSize({ width: 1280, height: 720 });
     const t0 = Date.now();
     for (const n of ["Bob", "Cy"]) {
       await pages[n].locator('[data-tile][data-screen][data-name="Ada"][data-state="live"]').waitFor({ timeout: 10000 });

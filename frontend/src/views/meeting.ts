@@ -140,7 +140,10 @@ export class MeetingView {
     this.el = h(
       "section",
       { class: "meeting", "data-view": "meeting" },
-      h("div", { class: "main" }, h("div", { class: "stage-wrap" }, this.stage, this.banner), this.panel),
+      // The sharing banner sits outside .main, which holds a narrow
+      // window's panel as an overlay: its Stop button is never covered.
+      h("div", { class: "main" }, h("div", { class: "stage-wrap" }, this.stage), this.panel),
+      this.banner,
       controls,
       this.reconnect,
       this.toasts,
