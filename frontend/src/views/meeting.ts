@@ -116,7 +116,9 @@ export class MeetingView {
     };
     this.buttons.leave.classList.add("danger");
     this.buttons.leave.setAttribute("aria-label", "Leave meeting");
+    this.buttons.leave.title = "Leave meeting";
     this.buttons.settings.setAttribute("aria-label", "Devices");
+    this.buttons.settings.title = "Devices";
     this.banner.dataset.sharing = "";
     if (!engine.capabilities.screenShare) this.buttons.share.hidden = true;
 
