@@ -95,8 +95,9 @@ type Options struct {
 	ShareScreen string
 	// ConfigDir keeps the devices the user picks (devices.json), used
 	// where Mic, Speaker and Camera are "" ("": nothing is remembered),
-	// and the port of the last meeting hosted (host.json), so that its
-	// invite link still works when the user hosts again.
+	// the port of the last meeting hosted (host.json), so that its invite
+	// link still works when the user hosts again, and this app's device id
+	// (identity.json), against which a host's removal holds.
 	ConfigDir string
 	// PatternCameras lists that many virtual cameras showing the moving
 	// test pattern (capture.PatternCameras) after the real ones.
@@ -132,6 +133,7 @@ type App struct {
 	muted   map[string]bool
 	prefs   devicePrefs // what SelectDevice saves in ConfigDir
 	view    string      // the screen the window shows (ReportView)
+	device  string      // hello.device, kept in ConfigDir
 	// hostPort is the port of the last meeting hosted, tried first by the
 	// next one so that its invite link stays the same.
 	hostPort int
@@ -161,7 +163,8 @@ func New(opts Options) (*App, error) {
 	opts.Mic = cmp.Or(opts.Mic, prefs.Mic)
 	opts.Speaker = cmp.Or(opts.Speaker, prefs.Speaker)
 	a := &App{opts: opts, render: rs, tiles: newTileBook(), muted: map[string]bool{}, prefs: prefs, camOpts: capture.CameraOptions(),
-		hostPort: loadJSONPref[hostPortPref](opts.ConfigDir, hostPortFile, opts.Log).Port}
+		hostPort: loadJSONPref[hostPortPref](opts.ConfigDir, hostPortFile, opts.Log).Port,
+		device:   deviceID(opts.ConfigDir, opts.Log)}
 	a.audio = newAudioOut(a)
 	a.lan = NewLAN(opts.LANInterfaces, opts.Log)
 	return a, nil

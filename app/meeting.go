@@ -243,6 +243,7 @@ func (a *App) join(p joinParams) (*meeting, error) {
 		Name:     p.name,
 		Password: p.password,
 		Token:    p.token,
+		Device:   a.device,
 		Insecure: a.opts.Insecure,
 		Log:      a.opts.Log,
 		RTC:      clientRTC(a.opts.RTC),

@@ -29,6 +29,9 @@ type Options struct {
 	Password string
 	// Token is an invite token; empty: the invite link's t=, if any.
 	Token string
+	// Device is this app's hello.device: an id kept across meetings, so
+	// that a host's removal holds (empty: none).
+	Device string
 	// OnWaiting is called when the room has a lobby and the server asks
 	// a host to let us in: Dial then waits (bounded by its context) for
 	// the host's answer. Tell the user "waiting for the host…".
@@ -200,7 +203,7 @@ func (e *UnreachableError) Unwrap() error { return e.Err }
 // answer must come within connectCtx, a lobby wait only within ctx.
 func (c *Client) hello(ctx, connectCtx context.Context) error {
 	err := c.writeMsg(connectCtx, &signal.Hello{ID: c.nextID.Add(1), Version: signal.Version,
-		Room: c.invite.Room, Name: c.opts.Name, Password: c.opts.Password, Token: c.opts.Token})
+		Room: c.invite.Room, Name: c.opts.Name, Password: c.opts.Password, Token: c.opts.Token, Device: c.opts.Device})
 	if err != nil {
 		return fmt.Errorf("join %s: send hello: %w", c.invite.Room, err)
 	}

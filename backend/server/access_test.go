@@ -331,3 +331,78 @@ func TestLimitsHaveTheirErrorCodes(t *testing.T) {
 		})
 	}
 }
+
+// TestRemovalHolds: a device a host removed comes back only if a host
+// admits it, even to a room without a lobby and with a guest invite
+// token, and the host is told it was removed; other devices come straight
+// in, and a client that sends no device id is not held back by someone
+// else's removal.
+func TestRemovalHolds(t *testing.T) {
+	srv := meetingtest.StartServer(t, server.Config{})
+	invite := srv.InviteURL("test")
+	host := meetingtest.Join(t, invite, "Host", client.Options{Device: "host-laptop"})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	remove := func(c *client.Client) {
+		t.Helper()
+		if err := host.Remove(ctx, c.ID()); err != nil {
+			t.Fatalf("remove %s: %v", c.ID(), err)
+		}
+		select {
+		case <-c.Done():
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s's session did not end", c.ID())
+		}
+	}
+	type result struct {
+		c   *client.Client
+		err error
+	}
+	comeBack := func(link string) (<-chan result, <-chan struct{}) {
+		waiting := make(chan struct{})
+		done := make(chan result, 1)
+		go func() {
+			c, err := client.Dial(ctx, link, client.Options{
+				Name: "Bob", Device: "bob-laptop", Log: meetingtest.Logger(),
+				RTC:       rtcconf.Options{LoopbackOnly: true},
+				OnWaiting: func() { close(waiting) },
+			})
+			done <- result{c, err}
+		}()
+		return done, waiting
+	}
+
+	remove(meetingtest.Join(t, invite, "Bob", client.Options{Device: "bob-laptop"}))
+	done, waiting := comeBack(invite)
+	k := nextMessage(t, host, func(*signal.KnockMsg) bool { return true })
+	if k.Knock.Name != "Bob" || !k.Knock.Removed {
+		t.Fatalf("knock %+v, want Bob marked as removed", k.Knock)
+	}
+	select {
+	case <-waiting:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the removed device was not told to wait")
+	}
+	meetingtest.Join(t, invite, "Cy", client.Options{Device: "cy-phone"})
+	meetingtest.Join(t, invite, "Dee", client.Options{})
+	if err := host.Admit(ctx, k.Knock.ID); err != nil {
+		t.Fatalf("admit: %v", err)
+	}
+	r := <-done
+	if r.err != nil {
+		t.Fatalf("Bob, admitted: %v", r.err)
+	}
+	defer r.c.Close()
+
+	remove(r.c)
+	guestLink, err := srv.TokenInviteURL("test", server.TokenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, _ = comeBack(guestLink)
+	k = nextMessage(t, host, func(*signal.KnockMsg) bool { return true })
+	if err := host.Deny(ctx, k.Knock.ID); err != nil {
+		t.Fatalf("deny: %v", err)
+	}
+	wantCode(t, "the removed device with an invite token, denied", (<-done).err, signal.CodeDenied)
+}

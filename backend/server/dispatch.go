@@ -248,6 +248,9 @@ func (sess *session) onRemove(m *signal.Remove) error {
 		lr.mu.Unlock()
 		return err
 	}
+	if target != nil && target.device != "" && len(lr.removed) < maxRemovedDevices {
+		lr.removed[target.device] = true
+	}
 	// The room forgot the participant already; its own session's leave
 	// then finds nothing to announce, so announce here.
 	lr.echoLocked(sess.id,

@@ -51,9 +51,14 @@ func (sess *session) access(lr *liveRoom, hello *signal.Hello) (opts room.JoinOp
 // knock is a joiner waiting in a room's lobby.
 type knock struct {
 	id, name string
+	removed  bool // a host removed this device earlier
 	// decided receives the host's verdict once (buffered, so the host
 	// never waits for the knocker).
 	decided chan bool
+}
+
+func (k *knock) public() signal.Knock {
+	return signal.Knock{ID: k.id, Name: k.name, Removed: k.removed}
 }
 
 func newKnockID() string {
@@ -64,19 +69,19 @@ func newKnockID() string {
 
 // knock waits in lr's lobby until a host admits (nil) or denies the
 // joiner, the joiner goes away, or Config.LobbyTimeout passes.
-func (sess *session) knock(lr *liveRoom, hello *signal.Hello) error {
+func (sess *session) knock(lr *liveRoom, hello *signal.Hello, removed bool) error {
 	name := signal.SanitizeName(hello.Name)
 	if err := signal.ValidateName(name); err != nil {
 		return err
 	}
-	k := &knock{id: newKnockID(), name: name, decided: make(chan bool, 1)}
+	k := &knock{id: newKnockID(), name: name, removed: removed, decided: make(chan bool, 1)}
 	lr.mu.Lock()
 	if lr.state.Locked() {
 		lr.mu.Unlock()
 		return signal.Errorf(signal.CodeDenied, "room %q is locked", lr.state.Name())
 	}
 	lr.knocks[k.id] = k
-	lr.sendLocked(&signal.KnockMsg{Knock: signal.Knock{ID: k.id, Name: k.name}}, lr.hostsV2)
+	lr.sendLocked(&signal.KnockMsg{Knock: k.public()}, lr.hostsV2)
 	lr.mu.Unlock()
 	sess.log.Info("knocking", "knock", k.id, "name", name)
 	c := sess.currentConn()
@@ -130,7 +135,7 @@ func (lr *liveRoom) withdraw(k *knock) {
 func (lr *liveRoom) knockListLocked() []signal.Knock {
 	out := make([]signal.Knock, 0, len(lr.knocks))
 	for _, k := range lr.knocks {
-		out = append(out, signal.Knock{ID: k.id, Name: k.name})
+		out = append(out, k.public())
 	}
 	// Knock ids are random; sort for a stable order at least.
 	slices.SortFunc(out, func(a, b signal.Knock) int { return strings.Compare(a.ID, b.ID) })

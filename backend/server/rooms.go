@@ -42,6 +42,22 @@ type liveRoom struct {
 	mu       sync.Mutex
 	sessions map[string]*session
 	knocks   map[string]*knock // the lobby, by knock id
+	// removed holds the devices (hello.device) a host removed: they come
+	// back only through the lobby, for as long as the room lives.
+	removed map[string]bool
+}
+
+// maxRemovedDevices bounds what a room remembers of its removals.
+const maxRemovedDevices = 1000
+
+// wasRemoved says whether a host removed device from this room.
+func (lr *liveRoom) wasRemoved(device string) bool {
+	if device == "" {
+		return false
+	}
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	return lr.removed[device]
 }
 
 func (lr *liveRoom) add(s *session) {
@@ -141,7 +157,8 @@ func (s *Server) roomFor(name string) (*liveRoom, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create room %q: %w", name, err)
 	}
-	lr := &liveRoom{cfg: rc, state: state, sessions: make(map[string]*session), knocks: make(map[string]*knock)}
+	lr := &liveRoom{cfg: rc, state: state, sessions: make(map[string]*session), knocks: make(map[string]*knock),
+		removed: make(map[string]bool)}
 	if s.cfg.BareRelay {
 		lr.media = newRelayForwarder()
 	} else {

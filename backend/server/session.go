@@ -41,6 +41,7 @@ type session struct {
 	// Set once joined.
 	id          string
 	name        string
+	device      string // hello.device
 	version     int
 	room        *liveRoom
 	pub         *webrtc.PeerConnection
@@ -215,8 +216,11 @@ func (sess *session) join(hello *signal.Hello) error {
 	if err != nil {
 		return withID(err, hello.ID)
 	}
-	if lr.state.Lobby() && !opts.Host && !opts.Admitted {
-		if err := sess.knock(lr, hello); err != nil {
+	// A device a host removed knocks, whatever let it in before (even a
+	// guest invite token); the host sees that it was removed.
+	removed := lr.wasRemoved(hello.Device)
+	if !opts.Host && (removed || lr.state.Lobby() && !opts.Admitted) {
+		if err := sess.knock(lr, hello, removed); err != nil {
 			release()
 			return withID(err, hello.ID)
 		}
@@ -229,7 +233,7 @@ func (sess *session) join(hello *signal.Hello) error {
 		release()
 		return withID(err, hello.ID)
 	}
-	sess.id, sess.name, sess.room = p.ID, p.Name, lr
+	sess.id, sess.name, sess.room, sess.device = p.ID, p.Name, lr, hello.Device
 	sess.log = sess.log.With("room", hello.Room, "participant", p.ID)
 	if err := sess.newPeerConnections(); err != nil {
 		_, _ = lr.state.Leave(p.ID, time.Now())

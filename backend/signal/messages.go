@@ -197,6 +197,10 @@ type Hello struct {
 	// connection dropped: the server gives this connection that session
 	// back (same participant, PeerConnections kept) instead of a new one.
 	Resume string `json:"resume,omitempty"`
+	// Device is an id the joining browser or app keeps across meetings
+	// (no account: a random one, in its own storage). A host's removal
+	// holds against it: that device comes back only if a host admits it.
+	Device string `json:"device,omitempty"`
 }
 
 func (*Hello) Type() string       { return TypeHello }
@@ -219,7 +223,13 @@ func (m *Hello) Validate() error {
 	if err := ValidateToken("hello: token", m.Token); err != nil {
 		return err
 	}
-	return ValidateToken("hello: resume", m.Resume)
+	if err := ValidateToken("hello: resume", m.Resume); err != nil {
+		return err
+	}
+	if m.Device != "" {
+		return ValidateID("hello: device", m.Device)
+	}
+	return nil
 }
 
 // CheckVersion returns a CodeVersion error unless the client speaks a
@@ -649,6 +659,8 @@ func (m *Ended) Validate() error {
 type Knock struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
+	// Removed: a host removed this device from the meeting earlier.
+	Removed bool `json:"removed,omitempty"`
 }
 
 // Validate checks every field.

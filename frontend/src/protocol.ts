@@ -55,6 +55,8 @@ export interface RoomInfo {
 export interface Knock {
   id: string;
   name: string;
+  // A host removed this browser or app from the meeting earlier.
+  removed?: boolean;
 }
 
 export interface IceServer {
@@ -89,6 +91,7 @@ export type ClientMessage =
       password?: string;
       token?: string;
       resume?: string;
+      device?: string;
     }
   | { type: "publish"; id?: number; track: { id: string; kind: TrackKind; muted: boolean } }
   | { type: "unpublish"; id?: number; trackId: string }

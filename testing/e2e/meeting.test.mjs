@@ -412,6 +412,12 @@ describe("host controls", () => {
     await bob.locator('[data-view="removed"]').waitFor({ timeout: 3000 });
     await tile(ada, "Bob").waitFor({ state: "detached", timeout: 2000 });
     await tile(cy, "Bob").waitFor({ state: "detached", timeout: 2000 });
+    // Removed holds: the same browser comes back only if a host lets it in.
+    await bob.goto(guestURL(server.url, "mod", { name: "Bob" }));
+    await bob.locator('[data-view="waiting"]').waitFor({ timeout: 10000 });
+    await ada.locator('.knock[data-name="Bob"]', { hasText: "removed earlier" }).waitFor({ timeout: 5000 });
+    await ada.getByRole("button", { name: "Deny Bob" }).click();
+    await bob.locator('[data-view="lobby-denied"]').waitFor({ timeout: 5000 });
 
     await ada.getByRole("button", { name: "End meeting for everyone" }).click();
     await ada.getByRole("button", { name: "Click again to end for everyone" }).click();

@@ -5,6 +5,7 @@
 
 import type { ChatMessage, IceCandidate, IceServer, PCName, ServerMessage, TrackKind } from "../protocol";
 import { normalizeErrorCode, protocolVersion } from "../protocol";
+import { deviceId } from "../device";
 import { cameraConstraints, describeMediaError, LevelMeter, listMediaDevices, micConstraints, screenConstraints } from "./media";
 import { defaultReconnectPolicy, Reconnector, type AttemptResult, type ReconnectPolicy } from "./reconnect";
 import { bindingKey, diffBindings, parseSections, type Binding } from "./sdp";
@@ -120,6 +121,7 @@ export class BrowserEngine implements Engine {
   private audioBlocked = false;
   // localStorage "parley.debug" = "1" logs signaling and media steps.
   private readonly debug: boolean;
+  private readonly device: string;
 
   constructor(
     private readonly win: Window = window,
@@ -127,12 +129,15 @@ export class BrowserEngine implements Engine {
   ) {
     const md = win.navigator.mediaDevices;
     let debug = false;
+    let storage: Storage | null = null;
     try {
-      debug = win.localStorage?.getItem("parley.debug") === "1";
+      storage = win.localStorage;
+      debug = storage?.getItem("parley.debug") === "1";
     } catch {
       // storage blocked
     }
     this.debug = debug;
+    this.device = deviceId(storage);
     this.capabilities = {
       speakerSelection: typeof HTMLMediaElement !== "undefined" && "setSinkId" in HTMLMediaElement.prototype,
       screenShare: typeof md?.getDisplayMedia === "function",
@@ -344,7 +349,11 @@ export class BrowserEngine implements Engine {
           // A resume carries only the token (PROTOCOL.md §3).
           ...(resume
             ? { resume }
-            : { ...(opts.password ? { password: opts.password } : {}), ...(opts.token ? { token: opts.token } : {}) }),
+            : {
+                device: this.device,
+                ...(opts.password ? { password: opts.password } : {}),
+                ...(opts.token ? { token: opts.token } : {}),
+              }),
         },
         15000,
         resume ? undefined : () => this.emit({ type: "waiting" }),

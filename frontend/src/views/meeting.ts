@@ -863,7 +863,7 @@ export class MeetingView {
         h(
           "div",
           { class: "knock", "data-knock": k.id, "data-name": k.name },
-          h("span", { class: "knock-text" }, `${k.name} wants to join`),
+          h("span", { class: "knock-text" }, k.removed ? `${k.name}, removed earlier, wants to join again` : `${k.name} wants to join`),
           canDecide
             ? h(
                 "span",
