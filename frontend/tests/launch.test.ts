@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { planLaunch } from "../src/engine/desktop/launch";
+import { roomName } from "../src/views/lobby";
 
 describe("planLaunch", () => {
   test.each([
@@ -47,5 +48,21 @@ describe("planLaunch", () => {
     [{ action: "join" as const }, null],
   ])("%o", (launch, want) => {
     expect(planLaunch(launch)).toEqual(want);
+  });
+});
+
+describe("roomName", () => {
+  test.each([
+    ["", ""],
+    ["  ", ""],
+    ["standup", "standup"],
+    ["Team sync", "Team-sync"],
+    ["  Réunion  du  lundi ", "Réunion-du-lundi"],
+    ["q3.review_2", "q3.review_2"],
+  ])("%j → %j", (typed, want) => {
+    expect(roomName(typed)).toBe(want);
+  });
+  test.each([".hidden", "a/b", "50%", "x".repeat(65), "Ⅷ"])("%j is refused", (typed) => {
+    expect(() => roomName(typed)).toThrow(/meeting name/);
   });
 });

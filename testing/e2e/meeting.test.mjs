@@ -166,7 +166,12 @@ describe("three guests in one room", () => {
   after(closeAll);
 
   test("each page shows the two others live within 5 s", async () => {
-    for (const n of names) pages[n] = await guest(server, room, n);
+    for (const n of names) {
+      pages[n] = await guest(server, room, n);
+      // The first is told they are alone, until someone comes.
+      if (n === "Ada") await pages.Ada.locator("[data-alone]", { hasText: "You're the only one here" }).waitFor({ timeout: 5000 });
+    }
+    await pages.Ada.locator("[data-alone]").waitFor({ state: "hidden", timeout: 5000 });
     const t0 = Date.now();
     await Promise.all(names.map((n) => remoteTilesLive(pages[n], names.filter((m) => m !== n), 5000)));
     const took = Date.now() - t0;

@@ -43,18 +43,27 @@ export function renderLobby(root: HTMLElement, opts: LobbyOptions): void {
     "aria-label": "Invite link",
   });
 
+  const hostOptions = opts.startMeeting ? renderHostOptions(opts.storage) : null;
   const hostButton = h(
     "button",
     {
       id: "host",
       class: "primary",
       onclick: () => {
-        const plan = planLaunch({ action: "host", name: currentName(), defaultName: opts.defaultName });
-        if (opts.startMeeting && plan) {
-          opts.startMeeting(plan);
+        if (!opts.startMeeting || !hostOptions) {
+          status.textContent = "To host, run the Parley app (or `parley serve`) on your computer.";
           return;
         }
-        status.textContent = "To host, run the Parley app (or `parley serve`) on your computer.";
+        let choice: HostChoice;
+        try {
+          choice = hostOptions.read();
+        } catch (e) {
+          status.textContent = e instanceof Error ? e.message : String(e);
+          hostOptions.el.open = true;
+          return;
+        }
+        const plan = planLaunch({ action: "host", name: currentName(), defaultName: opts.defaultName, ...choice });
+        if (plan) opts.startMeeting(plan);
       },
     },
     "Host a meeting",
@@ -116,6 +125,7 @@ export function renderLobby(root: HTMLElement, opts: LobbyOptions): void {
       h("label", { for: "display-name" }, "Name"),
       nameInput,
       h("div", { class: "actions" }, hostButton),
+      hostOptions?.el ?? null,
       joinForm,
       status,
       h(
@@ -127,4 +137,68 @@ export function renderLobby(root: HTMLElement, opts: LobbyOptions): void {
       ),
     ),
   );
+}
+
+export interface HostChoice {
+  room: string;
+  password: string;
+  lobby: boolean;
+}
+
+const hostKey = "parley.host";
+
+// The room name as the user typed it, made into one: spaces become "-"
+// (PROTOCOL.md §6: 1–64 letters, digits, "-", "_" or ".", not starting
+// with "."). "" means the default room.
+export function roomName(typed: string): string {
+  const name = typed.trim().replace(/\s+/g, "-");
+  if (name === "") return "";
+  if (!/^[\p{L}\p{Nd}_-][\p{L}\p{Nd}._-]{0,63}$/u.test(name)) {
+    throw new Error("A meeting name is up to 64 letters, digits, “-”, “_” or “.”, and does not start with “.”.");
+  }
+  return name;
+}
+
+// "Meeting options" under the desktop lobby's Host button: the room's name
+// (part of the invite link), a password, a waiting room. The name and the
+// waiting room are remembered, so that hosting again gives the same link
+// (the window also keeps its port); the password is not.
+function renderHostOptions(storage: Pick<Storage, "getItem" | "setItem">): { el: HTMLDetailsElement; read: () => HostChoice } {
+  let saved: { room?: unknown; lobby?: unknown } = {};
+  try {
+    saved = JSON.parse(storage.getItem(hostKey) ?? "{}") as typeof saved;
+  } catch {
+    // a damaged entry: the defaults
+  }
+  const room = h("input", { id: "host-room", type: "text", maxlength: "64", placeholder: "meeting", autocomplete: "off", spellcheck: "false" });
+  room.value = typeof saved.room === "string" ? saved.room : "";
+  const password = h("input", { id: "host-password", type: "text", maxlength: "256", placeholder: "none", autocomplete: "off", spellcheck: "false" });
+  const lobby = h("input", { id: "host-lobby", type: "checkbox" });
+  lobby.checked = saved.lobby === true;
+  const el = h(
+    "details",
+    { class: "host-options" },
+    h("summary", {}, "Meeting options"),
+    h(
+      "div",
+      { class: "host-fields" },
+      h("label", { for: "host-room" }, "Meeting name (in the invite link)"),
+      room,
+      h("label", { for: "host-password" }, "Password"),
+      password,
+      h("label", { class: "check" }, lobby, h("span", {}, "Waiting room: you let each person in")),
+    ),
+  );
+  return {
+    el,
+    read: () => {
+      const choice = { room: roomName(room.value), password: password.value, lobby: lobby.checked };
+      try {
+        storage.setItem(hostKey, JSON.stringify({ room: choice.room, lobby: choice.lobby }));
+      } catch {
+        // not remembered
+      }
+      return choice;
+    },
+  };
 }

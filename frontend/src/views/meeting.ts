@@ -69,6 +69,8 @@ export class MeetingView {
   private retryAt = 0;
   private statsTimer = 0;
   private picker: HTMLElement | null = null;
+  private stageWrap: HTMLElement;
+  private aloneCard: HTMLElement | null = null;
 
   constructor(
     root: HTMLElement,
@@ -77,6 +79,7 @@ export class MeetingView {
     private readonly cb: MeetingCallbacks,
   ) {
     this.stage = h("div", { class: "stage", "aria-label": "Participants' video" });
+    this.stageWrap = h("div", { class: "stage-wrap" }, this.stage);
     this.more = h("button", {
       class: "tile-more",
       type: "button",
@@ -144,7 +147,7 @@ export class MeetingView {
       { class: "meeting", "data-view": "meeting" },
       // The sharing banner sits outside .main, which holds a narrow
       // window's panel as an overlay: its Stop button is never covered.
-      h("div", { class: "main" }, h("div", { class: "stage-wrap" }, this.stage), this.panel),
+      h("div", { class: "main" }, this.stageWrap, this.panel),
       this.banner,
       controls,
       this.reconnect,
@@ -357,6 +360,7 @@ export class MeetingView {
     this.renderToasts(s);
     this.renderKnocks(s);
     this.renderReconnect(s);
+    this.renderAlone(s);
   }
 
   // ---- tiles -----------------------------------------------------------------
@@ -639,6 +643,22 @@ export class MeetingView {
       this.hostBox,
       this.peopleList,
     );
+  }
+
+  // Alone in the meeting: say so, rather than show one's own face as if
+  // something were wrong; the window that hosts offers its invite link.
+  private renderAlone(s: MeetingState): void {
+    const alone = s.selfId !== "" && Object.keys(s.participants).length === 1;
+    if (alone && !this.aloneCard) {
+      this.aloneCard = h(
+        "div",
+        { class: "alone-card", role: "status", "data-alone": true },
+        h("p", { class: "alone-title" }, "You're the only one here"),
+        ...(this.engine.hostInvite ? this.inviteBox() : [h("p", { class: "alone-hint" }, "Others will appear here as they join.")]),
+      );
+      this.stageWrap.append(this.aloneCard);
+    }
+    if (this.aloneCard) this.aloneCard.hidden = !alone;
   }
 
   // The invite link of a meeting this app hosts, to copy and send: without
