@@ -159,22 +159,9 @@ func TestLobbyKnockAdmitDeny(t *testing.T) {
 	}
 	invite := srv.InviteURL("test")
 
-	type result struct {
-		c   *client.Client
-		err error
-	}
-	knock := func(name, password string) (<-chan result, <-chan struct{}, context.CancelFunc) {
+	knock := func(name, password string) (<-chan dialResult, <-chan struct{}, context.CancelFunc) {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		waiting := make(chan struct{})
-		done := make(chan result, 1)
-		go func() {
-			c, err := client.Dial(ctx, invite, client.Options{
-				Name: name, Password: password, Log: meetingtest.Logger(),
-				RTC:       rtcconf.Options{LoopbackOnly: true},
-				OnWaiting: func() { close(waiting) },
-			})
-			done <- result{c, err}
-		}()
+		done, waiting := dialWaiting(ctx, invite, client.Options{Name: name, Password: password})
 		return done, waiting, cancel
 	}
 
@@ -354,22 +341,8 @@ func TestRemovalHolds(t *testing.T) {
 			t.Fatalf("%s's session did not end", c.ID())
 		}
 	}
-	type result struct {
-		c   *client.Client
-		err error
-	}
-	comeBack := func(link string) (<-chan result, <-chan struct{}) {
-		waiting := make(chan struct{})
-		done := make(chan result, 1)
-		go func() {
-			c, err := client.Dial(ctx, link, client.Options{
-				Name: "Bob", Device: "bob-laptop", Log: meetingtest.Logger(),
-				RTC:       rtcconf.Options{LoopbackOnly: true},
-				OnWaiting: func() { close(waiting) },
-			})
-			done <- result{c, err}
-		}()
-		return done, waiting
+	comeBack := func(link string) (<-chan dialResult, <-chan struct{}) {
+		return dialWaiting(ctx, link, client.Options{Name: "Bob", Device: "bob-laptop"})
 	}
 
 	remove(meetingtest.Join(t, invite, "Bob", client.Options{Device: "bob-laptop"}))
@@ -405,4 +378,25 @@ func TestRemovalHolds(t *testing.T) {
 		t.Fatalf("deny: %v", err)
 	}
 	wantCode(t, "the removed device with an invite token, denied", (<-done).err, signal.CodeDenied)
+}
+
+type dialResult struct {
+	c   *client.Client
+	err error
+}
+
+// dialWaiting joins link (over loopback) in the background: waiting is
+// closed when the server puts the joiner in the lobby, done gets the
+// outcome.
+func dialWaiting(ctx context.Context, link string, opts client.Options) (done <-chan dialResult, waiting <-chan struct{}) {
+	w := make(chan struct{})
+	d := make(chan dialResult, 1)
+	opts.Log = meetingtest.Logger()
+	opts.RTC = rtcconf.Options{LoopbackOnly: true}
+	opts.OnWaiting = func() { close(w) }
+	go func() {
+		c, err := client.Dial(ctx, link, opts)
+		d <- dialResult{c, err}
+	}()
+	return d, w
 }
