@@ -53,7 +53,7 @@ func addWindowFlags(fset *flag.FlagSet) *windowFlags {
 		source:    fset.String("source", app.SourceDevices, "what to publish: `devices` (camera and microphone), test (moving pattern and 440 Hz tone) or none"),
 		report:    fset.String("report", "", "write what was shown and played (the screen, tiles, decoded fps, audio) to `FILE` as JSON at exit"),
 		iceIfaces: fset.String("ice-iface", "", "use only these network `INTERFACES` (comma-separated) for media; default all"),
-		hostAddr:  fset.String("host-addr", ":0", "with --host: listen on `HOST:PORT` (port 0 picks a free port)"),
+		hostAddr:  fset.String("host-addr", ":0", "with --host: listen on `HOST:PORT` (port 0: the last meeting's port if free, else any free one)"),
 		advertise: fset.String("advertise-host", "", "when hosting: `HOST` name or IP to put in invite links (default: this machine's LAN address)"),
 		insecure:  fset.Bool("insecure", false, "with --join: do not verify the host's certificate (when the link has no fingerprint)"),
 		mic:       fset.String("mic", "", "microphone `ID` or name (PulseAudio source; default: the system's)"),
