@@ -133,7 +133,9 @@ type App struct {
 	muted   map[string]bool
 	prefs   devicePrefs // what SelectDevice saves in ConfigDir
 	view    string      // the screen the window shows (ReportView)
+	viewSeq int         // the sequence number of that report
 	device  string      // hello.device, kept in ConfigDir
+	joining func()      // gives up the join under way (Leave while waiting)
 	// hostPort is the port of the last meeting hosted, tried first by the
 	// next one so that its invite link stays the same.
 	hostPort int

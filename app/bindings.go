@@ -78,6 +78,11 @@ type (
 		Code    string `json:"code,omitempty"`
 		Message string `json:"message,omitempty"`
 	}
+	// waitingEvent: the room has a waiting room and a host is asked to
+	// let us in; Join returns when they decide (or Leave gives up).
+	waitingEvent struct {
+		Type string `json:"type"` // "waiting"
+	}
 )
 
 // LaunchIntent tells the webview what the command line asked for.
@@ -195,8 +200,14 @@ func (a *App) current() (*meeting, error) {
 	return a.meeting, nil
 }
 
-// Leave leaves the meeting (and stops hosting it). Safe to call twice.
+// Leave leaves the meeting (and stops hosting it), or gives up joining
+// one (waiting to be let in). Safe to call twice.
 func (a *App) Leave() error {
+	a.mu.Lock()
+	if a.joining != nil {
+		a.joining()
+	}
+	a.mu.Unlock()
 	m, err := a.current()
 	if err != nil {
 		return nil

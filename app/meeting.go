@@ -238,20 +238,28 @@ func (a *App) join(p joinParams) (*meeting, error) {
 	if dial == "" {
 		dial = p.invite
 	}
-	dialCtx, dialCancel := context.WithTimeout(ctx, 15*time.Second)
-	cl, err := client.Dial(dialCtx, dial, client.Options{
-		Name:     p.name,
-		Password: p.password,
-		Token:    p.token,
-		Device:   a.device,
-		Insecure: a.opts.Insecure,
-		Log:      a.opts.Log,
-		RTC:      clientRTC(a.opts.RTC),
-		OnTrack:  m.onTrack,
+	// Reaching the server is bounded; waiting in its waiting room only by
+	// the server's own limit, or by Leave.
+	a.mu.Lock()
+	a.joining = cancel
+	a.mu.Unlock()
+	cl, err := client.Dial(ctx, dial, client.Options{
+		ConnectTimeout: 15 * time.Second,
+		OnWaiting:      func() { a.emit(waitingEvent{Type: "waiting"}) },
+		Name:           p.name,
+		Password:       p.password,
+		Token:          p.token,
+		Device:         a.device,
+		Insecure:       a.opts.Insecure,
+		Log:            a.opts.Log,
+		RTC:            clientRTC(a.opts.RTC),
+		OnTrack:        m.onTrack,
 		// Video in and video out each keep to the user's cap.
 		MaxReceiveBitrate: a.maxBitrate(),
 	})
-	dialCancel()
+	a.mu.Lock()
+	a.joining = nil
+	a.mu.Unlock()
 	if err != nil {
 		cancel()
 		return nil, err

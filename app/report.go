@@ -96,11 +96,15 @@ func (a *App) ReportRender(r RenderReport) {
 // ReportView records the screen the window shows (the data-view of its
 // top element: "lobby", "meeting", "password", an error screen's name),
 // for --report: a test can tell where a window ended up without reading
-// pixels.
-func (a *App) ReportView(view string) {
+// pixels. seq counts the webview's reports: calls may arrive out of order,
+// and only a later one replaces an earlier one.
+func (a *App) ReportView(view string, seq int) {
 	a.mu.Lock()
-	a.view = view
-	a.mu.Unlock()
+	defer a.mu.Unlock()
+	if seq <= a.viewSeq {
+		return
+	}
+	a.view, a.viewSeq = view, seq
 	a.opts.Log.Info("window shows", "view", view)
 }
 

@@ -127,22 +127,7 @@ func TestInviteTokens(t *testing.T) {
 // nextMessage waits for the first event of type T that match accepts.
 func nextMessage[T signal.Message](t *testing.T, c *client.Client, match func(T) bool) T {
 	t.Helper()
-	timeout := time.After(10 * time.Second)
-	for {
-		select {
-		case ev, ok := <-c.Events():
-			if !ok {
-				t.Fatalf("events closed while waiting for %T", *new(T))
-			}
-			if m, ok := ev.Message.(T); ok && (match == nil || match(m)) {
-				return m
-			}
-		case <-timeout:
-			var zero T
-			t.Fatalf("no %T within 10 s", zero)
-			return zero
-		}
-	}
+	return meetingtest.NextMessage(t, c, 10*time.Second, match)
 }
 
 func TestLobbyKnockAdmitDeny(t *testing.T) {

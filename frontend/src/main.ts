@@ -20,7 +20,7 @@ async function start(): Promise<void> {
   const version = platform.kind === "desktop" ? await platform.app.Version() : "";
   if (platform.kind === "desktop") {
     const app = platform.app;
-    watchView(root, (view) => void app.ReportView(view).catch(() => undefined));
+    watchView(root, (view, seq) => void app.ReportView(view, seq).catch(() => undefined));
   }
   const intent = platform.kind === "desktop" ? await desktopIntent() : null;
   // A name given on the command line is the user's choice: the lobby
@@ -56,14 +56,16 @@ start().catch((e: unknown) => {
 });
 
 // Tells report whenever the screen shown changes: the data-view of root's
-// top element (for --report, which tests read to see where the window is).
-function watchView(root: HTMLElement, report: (view: string) => void): void {
+// top element (for --report, which tests read to see where the window is),
+// numbered, since the calls to Go may overtake each other.
+function watchView(root: HTMLElement, report: (view: string, seq: number) => void): void {
   let last = "";
+  let seq = 0;
   const check = (): void => {
     const view = root.querySelector<HTMLElement>(":scope > [data-view]")?.dataset.view ?? "";
     if (view === last) return;
     last = view;
-    report(view);
+    report(view, ++seq);
   };
   new MutationObserver(check).observe(root, { childList: true });
   check();

@@ -19,7 +19,7 @@ export interface CodecReport {
 interface AppBindings {
   Version(): Promise<string>;
   ReportCodecSupport(r: CodecReport): Promise<void>;
-  ReportView(view: string): Promise<void>;
+  ReportView(view: string, seq: number): Promise<void>;
 }
 
 declare global {

@@ -62,6 +62,14 @@ func TestDesktopClientCPU(t *testing.T) {
 // and returns its invite link.
 func serveRoom(t *testing.T, ctx context.Context, bin string, flags ...string) string {
 	t.Helper()
+	invite, _ := serveRoomLinks(t, ctx, bin, flags...)
+	return invite
+}
+
+// serveRoomLinks is serveRoom that also returns the host link that serve
+// prints for a room with a waiting room (--lobby).
+func serveRoomLinks(t *testing.T, ctx context.Context, bin string, flags ...string) (invite, hostLink string) {
+	t.Helper()
 	cmd := exec.CommandContext(ctx, bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--room", "bench", "--json",
 		"--no-discovery", "--ice-iface", "lo"}, flags...)...)
 	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+t.TempDir())
@@ -78,23 +86,27 @@ func serveRoom(t *testing.T, ctx context.Context, bin string, flags ...string) s
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		_ = cmd.Wait()
 	})
-	ready := make(chan string, 1)
+	type links struct{ invite, host string }
+	ready := make(chan links, 1)
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
-			var ev struct{ Event, URL string }
+			var ev struct {
+				Event, URL string
+				HostURL    string `json:"hostUrl"`
+			}
 			if json.Unmarshal(sc.Bytes(), &ev) == nil && ev.Event == "ready" {
-				ready <- ev.URL
+				ready <- links{ev.URL, ev.HostURL}
 			}
 		}
 		_, _ = io.Copy(io.Discard, out)
 	}()
 	select {
-	case url := <-ready:
-		return url
+	case l := <-ready:
+		return l.invite, l.host
 	case <-time.After(30 * time.Second):
 		t.Fatal("parley serve printed no ready line within 30 s")
-		return ""
+		return "", ""
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"parley/backend/client"
+	"parley/backend/signal"
 	"parley/testing/meetingtest"
 )
 
@@ -37,6 +39,36 @@ func TestWindowJoinScreens(t *testing.T) {
 				t.Errorf("the window's report says it showed %q at exit, want %q", r.View, c.view)
 			}
 		})
+	}
+}
+
+// TestWindowWaitsToBeLetIn: joining a room with a waiting room, the
+// window says it waits for the host; turned away, it says the host did not
+// let it in (not that the meeting is locked); let in, it is in the
+// meeting.
+func TestWindowWaitsToBeLetIn(t *testing.T) {
+	bin := meetingtest.NeedApp(t, "Xvfb")
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	disp := startDisplay(t, "1024x640")
+	invite, hostLink := serveRoomLinks(t, ctx, bin, "--lobby")
+	host := meetingtest.Join(t, hostLink, "Host", client.Options{})
+	for _, c := range []struct {
+		admit bool
+		view  string
+	}{{false, "lobby-denied"}, {true, "meeting"}} {
+		app := startApp(t, ctx, bin, disp, "Pat", nil, "--join", invite, "--source", "none", "--ice-iface", "lo")
+		app.waitView(t, "waiting", 60*time.Second)
+		k := meetingtest.NextMessage(t, host, 30*time.Second, func(m *signal.KnockMsg) bool { return m.Knock.Name == "Pat" })
+		decide := host.Deny
+		if c.admit {
+			decide = host.Admit
+		}
+		if err := decide(ctx, k.Knock.ID); err != nil {
+			t.Fatalf("admit %v: %v", c.admit, err)
+		}
+		app.waitView(t, c.view, 30*time.Second)
+		app.stop(t)
 	}
 }
 

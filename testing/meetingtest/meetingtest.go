@@ -193,3 +193,27 @@ func ReadPNG(t testing.TB, path string) image.Image {
 	}
 	return img
 }
+
+
+// NextMessage waits up to within for the next room message of type T
+// that match accepts (nil: any), skipping others, and fails the test if
+// none comes.
+func NextMessage[T signal.Message](t testing.TB, c *client.Client, within time.Duration, match func(T) bool) T {
+	t.Helper()
+	timeout := time.After(within)
+	for {
+		select {
+		case ev, ok := <-c.Events():
+			if !ok {
+				t.Fatalf("events closed while waiting for %T", *new(T))
+			}
+			if m, ok := ev.Message.(T); ok && (match == nil || match(m)) {
+				return m
+			}
+		case <-timeout:
+			var zero T
+			t.Fatalf("no %T within %v", zero, within)
+			return zero
+		}
+	}
+}

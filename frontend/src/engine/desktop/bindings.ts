@@ -124,6 +124,8 @@ export type GoEvent =
   | { type: "connection"; state: "connected" | "reconnecting" | "closed"; code?: string; message?: string }
   | { type: "toast"; message: string }
   | { type: "screen-ended" }
+  // The room has a waiting room: Join returns once a host decides.
+  | { type: "waiting" }
   // Go turned our camera or microphone off: its device went away.
   | { type: "local-mute"; kind: "audio" | "video"; muted: boolean };
 

@@ -47,6 +47,7 @@ export class DesktopEngine implements Engine {
 
   private listeners = new Set<EngineListener>();
   private muted: Record<MuteKind, boolean> = { audio: false, video: false };
+  private joiningNow = false;
   private target: DesktopTarget = { kind: "host" };
   private render: RenderSocket | null = null;
   // Render track id of each (participant, track) with video.
@@ -152,6 +153,7 @@ export class DesktopEngine implements Engine {
     if (this.inMeeting) throw new EngineError("internal", "already in a meeting");
     this.muted = { audio: !!opts.micOff, video: !!opts.cameraOff };
     this.setState("connecting");
+    this.joiningNow = true;
     this.early = [];
     this.endedSeen = false;
     let res: DesktopJoinResult;
@@ -174,6 +176,8 @@ export class DesktopEngine implements Engine {
       this.early = null;
       this.setState("closed");
       throw joinError(e);
+    } finally {
+      this.joiningNow = false;
     }
     this.inMeeting = true;
     this.selfId = res.selfId;
@@ -190,7 +194,9 @@ export class DesktopEngine implements Engine {
   }
 
   leave(): void {
-    const was = this.inMeeting;
+    // While joining, Go may be waiting in the room's waiting room: Leave
+    // gives that up.
+    const was = this.inMeeting || this.joiningNow;
     this.teardown();
     if (was) void this.go.Leave().catch(() => undefined);
     this.setState("closed");
@@ -240,6 +246,11 @@ export class DesktopEngine implements Engine {
   // ---- events from Go -----------------------------------------------------
 
   private onGo(ev: GoEvent): void {
+    // Waiting is news while joining; the rest waits for the welcome.
+    if (ev.type === "waiting") {
+      this.emit({ type: "waiting" });
+      return;
+    }
     if (this.early) {
       this.early.push(ev);
       return;

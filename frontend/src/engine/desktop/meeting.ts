@@ -4,10 +4,10 @@
 // lobby" calls onLobby.
 
 import { EngineError } from "../types";
-import { endedScreen, joinErrorScreen, leftScreen } from "../../meeting/errors";
+import { endedScreen, joinErrorScreen, leftScreen, lobbyDeniedScreen } from "../../meeting/errors";
 import { Store } from "../../meeting/store";
 import { MeetingView } from "../../views/meeting";
-import { renderPasswordPrompt, renderScreen } from "../../views/screens";
+import { renderPasswordPrompt, renderScreen, renderWaiting } from "../../views/screens";
 import { DesktopEngine } from "./engine";
 import type { LaunchPlan } from "./launch";
 
@@ -61,11 +61,33 @@ export function startDesktopMeeting(root: HTMLElement, plan: LaunchPlan, onLobby
     renderScreen(root, { view: "joining", title: plan.target.kind === "host" ? "Starting the meeting…" : "Joining…", message: "", next: [] }, {});
     store = new Store();
     store.attach(engine);
+    // A room with a waiting room: say so, with Cancel, until a host
+    // decides (the store keeps listening for the welcome meanwhile).
+    let waited = false;
+    let cancelled = false;
+    const offWaiting = engine.on((ev) => {
+      if (ev.type !== "waiting") return;
+      waited = true;
+      renderWaiting(root, {
+        room: plan.join.room,
+        onCancel: () => {
+          cancelled = true;
+          engine.leave();
+          engine.dispose();
+          onLobby();
+        },
+      });
+    });
     try {
       await engine.join(plan.join);
     } catch (e) {
       store.detach();
+      if (cancelled) return;
       const err = e instanceof EngineError ? e : new EngineError("internal", String(e));
+      if (err.code === "denied" && waited) {
+        showEnd(lobbyDeniedScreen());
+        return;
+      }
       // Hosting sets the password; only a joiner is asked for it.
       if (plan.target.kind === "join" && (err.code === "bad-password" || (err.code === "rate-limited" && triedPassword))) {
         askPassword(err);
@@ -73,6 +95,8 @@ export function startDesktopMeeting(root: HTMLElement, plan: LaunchPlan, onLobby
       }
       showEnd(joinErrorScreen(err.code, err.message));
       return;
+    } finally {
+      offWaiting();
     }
     meeting = new MeetingView(root, engine, store, {
       onLeave: () => showEnd(leftScreen()),
