@@ -194,7 +194,6 @@ func ReadPNG(t testing.TB, path string) image.Image {
 	return img
 }
 
-
 // NextMessage waits up to within for the next room message of type T
 // that match accepts (nil: any), skipping others, and fails the test if
 // none comes.
