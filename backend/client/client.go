@@ -6,6 +6,8 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -137,6 +139,11 @@ func Dial(ctx context.Context, inviteURL string, opts Options) (*Client, error) 
 	if err != nil {
 		if errors.Is(err, ErrIdentityChanged) {
 			return nil, fmt.Errorf("join %s: %w", inv.Room, ErrIdentityChanged)
+		}
+		var unknownCA x509.UnknownAuthorityError
+		var unverified *tls.CertificateVerificationError
+		if errors.As(err, &unknownCA) || errors.As(err, &unverified) {
+			return nil, fmt.Errorf("join %s: %w", inv.Room, ErrUntrusted)
 		}
 		return nil, &UnreachableError{URL: inv.WebSocketURL(), Err: err}
 	}

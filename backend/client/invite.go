@@ -86,6 +86,11 @@ func (inv Invite) WebSocketURL() string {
 // invite link pinned: another machine, or the host's key was replaced.
 var ErrIdentityChanged = errors.New("this host's identity changed: its certificate does not match the invite link")
 
+// ErrUntrusted means the server's certificate could not be checked: no
+// pin in the link (a self-signed host's links carry #fp=…) and no CA
+// vouching for it.
+var ErrUntrusted = errors.New("the host's certificate cannot be checked: use the whole invite link, with its #fp= part")
+
 // tlsConfig verifies the server: by the pinned fingerprint when the link
 // has one (self-signed hosts), else by the system's CAs.
 func (inv Invite) tlsConfig(insecure bool) *tls.Config {

@@ -12,21 +12,28 @@ import (
 )
 
 // TestWindowJoinScreens opens the real window with `parley --join` on a
-// malformed link and on a password room's link without, with a wrong and
-// with the right password: each ends on its screen (the report's view,
-// which the window reports as it changes).
+// malformed link, on a link that pins another certificate or none, and on
+// a password room's link without, with a wrong and with the right
+// password: each ends on its screen (the report's view, which the window
+// reports as it changes).
 func TestWindowJoinScreens(t *testing.T) {
 	bin := meetingtest.NeedApp(t, "Xvfb")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	disp := startDisplay(t, "1024x640")
 	invite := serveRoom(t, ctx, bin, "--password", "s3cret")
+	at := strings.Index(invite, "#fp=")
+	if at < 0 {
+		t.Fatalf("invite %s has no fingerprint", invite)
+	}
 	for _, c := range []struct {
 		name string
 		args []string
 		view string
 	}{
 		{"a malformed link", []string{"--join", "https://[::1/r/bench"}, "bad-link"},
+		{"another host's fingerprint", []string{"--join", invite[:at] + "#fp=sha256:" + strings.Repeat("0", 64)}, "identity"},
+		{"no fingerprint", []string{"--join", invite[:at]}, "untrusted"},
 		{"no password", []string{"--join", invite}, "password"},
 		{"a wrong password", []string{"--join", invite, "--password", "guess"}, "password"},
 		{"the right password", []string{"--join", invite, "--password", "s3cret"}, "meeting"},

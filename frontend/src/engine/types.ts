@@ -44,8 +44,10 @@ export interface FrameFeed {
 
 // Errors surfaced to the UI: the protocol's codes plus client-side ones.
 // "bad-link": the invite link itself is malformed (the desktop window,
-// given one on the command line).
-export type EngineErrorCode = ErrorCode | "connection-lost" | "media" | "unsupported" | "bad-link";
+// given one on the command line). "identity": the host's certificate is
+// not the one the link pins; "untrusted": it could not be checked (a link
+// without its #fp= part). Browsers check certificates themselves.
+export type EngineErrorCode = ErrorCode | "connection-lost" | "media" | "unsupported" | "bad-link" | "identity" | "untrusted";
 
 export class EngineError extends Error {
   constructor(

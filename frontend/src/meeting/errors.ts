@@ -33,7 +33,27 @@ export function joinErrorScreen(code: EngineErrorCode, message: string): ScreenT
         next: ["lobby"],
       };
     case "bad-link":
-      return { view: "bad-link", title: "This invite link doesn't work", message: `${message} Ask the host to send it again.`, next: ["lobby"] };
+      return {
+        view: "bad-link",
+        title: "This invite link doesn't work",
+        message: /ask the host/i.test(message) ? message : `${message} Ask the host to send it again.`,
+        next: ["lobby"],
+      };
+    case "identity":
+      return {
+        view: "identity",
+        title: "This isn't the host the link names",
+        message:
+          "The meeting server's certificate does not match the invite link, so Parley did not connect. The host may have set up Parley again, or someone may be in between. Ask the host for a new invite link.",
+        next: ["lobby"],
+      };
+    case "untrusted":
+      return {
+        view: "untrusted",
+        title: "The invite link is incomplete",
+        message: "Parley checks the host with the part of the link after “#fp=”, and this link has none. Paste the whole invite link the host sent.",
+        next: ["lobby"],
+      };
     case "token-expired":
       return {
         view: "token-expired",

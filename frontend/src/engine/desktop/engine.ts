@@ -521,7 +521,9 @@ export function goError(e: unknown): EngineError {
   const text = errorText(e);
   // Every protocol code but "internal", which is the fallback below.
   for (const c of errorCodes) if (c !== "internal" && text.includes(c)) return new EngineError(c, text);
-  if (/cannot reach|connection to the host lost|identity changed/.test(text)) return new EngineError("connection-lost", text);
+  if (/identity changed/.test(text)) return new EngineError("identity", text);
+  if (/certificate cannot be checked/.test(text)) return new EngineError("untrusted", text);
+  if (/cannot reach|connection to the host lost/.test(text)) return new EngineError("connection-lost", text);
   return new EngineError("internal", text);
 }
 
