@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"parley/app"
+	"parley/backend/signal"
 )
 
 // Exit codes shared by every subcommand.
@@ -180,4 +181,20 @@ func (c *CLI) logger(jsonOut bool) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(c.Stderr, nil))
 	}
 	return slog.New(slog.NewTextHandler(c.Stderr, nil))
+}
+
+// checkRoomFlag refuses a --room value no server would accept, with the
+// rule in words (PROTOCOL.md §6).
+func checkRoomFlag(name string) error {
+	if err := signal.ValidateRoomName(name); err != nil {
+		msg := err.Error()
+		if se, ok := errors.AsType[*signal.Error](err); ok {
+			msg = se.Message
+		}
+		if !strings.Contains(msg, "letters") {
+			msg += " (a room name is up to 64 letters, digits, '-', '_' or '.', not starting with '.')"
+		}
+		return fmt.Errorf("--room %q: %s", name, msg)
+	}
+	return nil
 }

@@ -34,6 +34,8 @@ func TestCLIExitCodes(t *testing.T) {
 		{"tls off off loopback", []string{"serve", "--addr", ":0", "--tls", "off"}, exitUsage, "", "only for loopback"},
 		{"bad --tls", []string{"serve", "--tls", "maybe"}, exitUsage, "", "on or off"},
 		{"cert without key", []string{"serve", "--cert", "c.pem"}, exitUsage, "", "go together"},
+		{"room name with a dot first", []string{"serve", "--room", ".x"}, exitUsage, "", `--room ".x": room name starts with '.'`},
+		{"room name with a slash", []string{"serve", "--room", "a/b"}, exitUsage, "", `--room "a/b": room name contains '/'`},
 		{"join without URL", []string{"join"}, exitUsage, "", "give the invite link"},
 		{"join bad source", []string{"join", "https://h/r/x", "--source", "camera"}, exitUsage, "", "--source is test or none"},
 		{"bench without publishers", []string{"bench", "--participants", "0"}, exitUsage, "", "at least one publisher"},
@@ -133,6 +135,30 @@ func TestWindowListsReachableMeetingsOnly(t *testing.T) {
 		}
 		if listed := opts.Advertise != nil; listed != tc.listed {
 			t.Errorf("--host-addr %s: listed %v, want %v", tc.hostAddr, listed, tc.listed)
+		}
+	}
+}
+
+// The window refuses a --room it could never host, before opening.
+func TestWindowRoomFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		bad  bool
+	}{
+		{[]string{"--host", "--room", "team-sync"}, false},
+		{[]string{"--host", "--room", "Réunion_2"}, false},
+		{[]string{"--host", "--room", ".x"}, true},
+		{[]string{"--host", "--room", "a/b"}, true},
+		{[]string{"--host", "--room", ""}, true},
+	} {
+		fset := flag.NewFlagSet("parley", flag.ContinueOnError)
+		w := addWindowFlags(fset)
+		if err := fset.Parse(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		_, err := w.options()
+		if bad := err != nil; bad != tc.bad {
+			t.Errorf("%q: error %v, want refused %v", tc.args, err, tc.bad)
 		}
 	}
 }

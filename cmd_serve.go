@@ -92,6 +92,9 @@ func (c *CLI) serve(ctx context.Context, args []string) int {
 	if *roomKbps < 0 {
 		return usageErr("--room-max-bitrate must not be negative")
 	}
+	if err := checkRoomFlag(*roomName); err != nil {
+		return usageErr("%v", err)
+	}
 	// Invite links must outlive a restart, so their secret is kept.
 	dir, err := configDir()
 	if err != nil {

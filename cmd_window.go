@@ -82,6 +82,11 @@ func (w *windowFlags) options() (app.Options, error) {
 	if *w.lobby && !*w.host {
 		return app.Options{}, fmt.Errorf("--lobby needs --host")
 	}
+	if *w.host {
+		if err := checkRoomFlag(*w.room); err != nil {
+			return app.Options{}, err
+		}
+	}
 	turn, err := w.turn.config()
 	if err != nil {
 		return app.Options{}, err
