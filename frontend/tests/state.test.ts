@@ -302,6 +302,9 @@ describe("initials", () => {
     ["  Jean  Paul   Sartre ", "JS"],
     ["", "?"],
     ["Émile Zola", "ÉZ"],
+    ["Bob (2)", "B"],
+    ["Ada Lovelace (3)", "AL"],
+    ["(( ))", "?"],
   ])("%j → %s", (name, want) => expect(initials(name)).toBe(want));
 });
 

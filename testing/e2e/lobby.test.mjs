@@ -78,6 +78,9 @@ test("a guest with no camera or microphone joins, and its Devices panel says non
   // This browser has no fake devices: Chromium headless then has none.
   const page = await newPage();
   await page.goto(new URL("r/meeting?name=Nia", root).href);
+  // The lobby's toggles say off: there is nothing to turn on.
+  await page.locator(".toggles button", { hasText: "Mic off" }).waitFor({ timeout: 10000 });
+  await page.locator(".toggles button", { hasText: "Camera off" }).waitFor({ timeout: 10000 });
   await page.getByRole("button", { name: "Join meeting" }).click();
   await orExplain(page, "no-devices-joined", page.locator("[data-tile][data-self]").waitFor({ timeout: 20000 }));
   await page.locator('[data-control="settings"]').click();

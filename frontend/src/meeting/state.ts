@@ -443,11 +443,13 @@ export function participantRows(s: MeetingState): ParticipantRow[] {
   });
 }
 
+// Initials of the words that start with a letter or digit: "Bob (2)", the
+// second Bob, is "B", not "B(".
 export function initials(name: string): string {
   const words = name
     .trim()
     .split(/\s+/)
-    .filter((w) => w !== "");
+    .filter((w) => /^[\p{L}\p{N}]/u.test(w));
   if (words.length === 0) return "?";
   const first = Array.from(words[0]!)[0] ?? "";
   const last = words.length > 1 ? (Array.from(words[words.length - 1]!)[0] ?? "") : "";

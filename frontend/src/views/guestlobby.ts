@@ -167,9 +167,12 @@ export function renderGuestLobby(root: HTMLElement, opts: GuestLobbyOptions): Gu
     video.srcObject = src && src.type === "stream" ? src.stream : null;
     if (video.srcObject) void video.play().catch(() => undefined);
     // Apply the toggles to the freshly opened tracks (a device that failed
-    // to open is not retried here; its toggle retries on click).
+    // to open is not retried here; its toggle retries on click). A device
+    // that did not open shows off, not on.
     if (preview?.video) await engine.setMuted("video", cameraOff).catch(() => undefined);
+    else cameraOff = true;
     if (preview?.hasAudio) await engine.setMuted("audio", micOff).catch(() => undefined);
+    else micOff = true;
     renderToggles();
   }
 

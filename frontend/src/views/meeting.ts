@@ -658,7 +658,9 @@ export class MeetingView {
       );
       this.stageWrap.append(this.aloneCard);
     }
-    if (this.aloneCard) this.aloneCard.hidden = !alone;
+    // Someone knocking is what matters then, and its prompt sits where
+    // the card would.
+    if (this.aloneCard) this.aloneCard.hidden = !alone || s.knocks.length > 0;
   }
 
   // The invite link of a meeting this app hosts, to copy and send: without
