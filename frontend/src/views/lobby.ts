@@ -54,14 +54,8 @@ export function renderLobby(root: HTMLElement, opts: LobbyOptions): void {
           status.textContent = "To host, run the Parley app (or `parley serve`) on your computer.";
           return;
         }
-        let choice: HostChoice;
-        try {
-          choice = hostOptions.read();
-        } catch (e) {
-          status.textContent = e instanceof Error ? e.message : String(e);
-          hostOptions.el.open = true;
-          return;
-        }
+        const choice = hostOptions.read();
+        if (!choice) return;
         const plan = planLaunch({ action: "host", name: currentName(), defaultName: opts.defaultName, ...choice });
         if (plan) opts.startMeeting(plan);
       },
@@ -163,7 +157,8 @@ export function roomName(typed: string): string {
 // (part of the invite link), a password, a waiting room. The name and the
 // waiting room are remembered, so that hosting again gives the same link
 // (the window also keeps its port); the password is not.
-function renderHostOptions(storage: Pick<Storage, "getItem" | "setItem">): { el: HTMLDetailsElement; read: () => HostChoice } {
+// read is null, and says why next to the field, when the name is not one.
+function renderHostOptions(storage: Pick<Storage, "getItem" | "setItem">): { el: HTMLDetailsElement; read: () => HostChoice | null } {
   let saved: { room?: unknown; lobby?: unknown } = {};
   try {
     saved = JSON.parse(storage.getItem(hostKey) ?? "{}") as typeof saved;
@@ -172,6 +167,11 @@ function renderHostOptions(storage: Pick<Storage, "getItem" | "setItem">): { el:
   }
   const room = h("input", { id: "host-room", type: "text", maxlength: "64", placeholder: "meeting", autocomplete: "off", spellcheck: "false" });
   room.value = typeof saved.room === "string" ? saved.room : "";
+  const roomError = h("p", { class: "field-error", id: "host-room-error", role: "alert", hidden: true });
+  room.addEventListener("input", () => {
+    roomError.hidden = true;
+    room.removeAttribute("aria-invalid");
+  });
   const password = h("input", { id: "host-password", type: "text", maxlength: "256", placeholder: "none", autocomplete: "off", spellcheck: "false" });
   const lobby = h("input", { id: "host-lobby", type: "checkbox" });
   lobby.checked = saved.lobby === true;
@@ -184,6 +184,7 @@ function renderHostOptions(storage: Pick<Storage, "getItem" | "setItem">): { el:
       { class: "host-fields" },
       h("label", { for: "host-room" }, "Meeting name (in the invite link)"),
       room,
+      roomError,
       h("label", { for: "host-password" }, "Password"),
       password,
       h("label", { class: "check" }, lobby, h("span", {}, "Waiting room: you let each person in")),
@@ -192,7 +193,19 @@ function renderHostOptions(storage: Pick<Storage, "getItem" | "setItem">): { el:
   return {
     el,
     read: () => {
-      const choice = { room: roomName(room.value), password: password.value, lobby: lobby.checked };
+      let name: string;
+      try {
+        name = roomName(room.value);
+      } catch (e) {
+        el.open = true;
+        roomError.textContent = e instanceof Error ? e.message : String(e);
+        roomError.hidden = false;
+        room.setAttribute("aria-invalid", "true");
+        room.setAttribute("aria-describedby", roomError.id);
+        room.focus();
+        return null;
+      }
+      const choice = { room: name, password: password.value, lobby: lobby.checked };
       try {
         storage.setItem(hostKey, JSON.stringify({ room: choice.room, lobby: choice.lobby }));
       } catch {
