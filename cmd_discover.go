@@ -30,6 +30,7 @@ type discoveredRoom struct {
 	Participants int          `json:"participants"`
 	Password     bool         `json:"password"`
 	Locked       bool         `json:"locked"`
+	Lobby        bool         `json:"lobby"`
 	URL          string       `json:"url"`
 	Fingerprint  string       `json:"fingerprint"`
 	Addresses    []netip.Addr `json:"addresses"`
@@ -38,7 +39,7 @@ type discoveredRoom struct {
 func newDiscoveredRoom(event string, e discovery.Entry) discoveredRoom {
 	return discoveredRoom{
 		Event: event, Name: e.Instance, Host: e.Room.Host, Participants: e.Room.Participants,
-		Password: e.Room.Password, Locked: e.Room.Locked, URL: e.URL, Fingerprint: e.Room.Fingerprint,
+		Password: e.Room.Password, Locked: e.Room.Locked, Lobby: e.Room.Lobby, URL: e.URL, Fingerprint: e.Room.Fingerprint,
 		Addresses: e.Addrs,
 	}
 }
@@ -128,8 +129,12 @@ func access(r discovery.Room) string {
 		return "locked, password"
 	case r.Locked:
 		return "locked"
+	case r.Password && r.Lobby:
+		return "password, waiting room"
 	case r.Password:
 		return "password"
+	case r.Lobby:
+		return "waiting room"
 	}
 	return "open"
 }

@@ -55,15 +55,17 @@ func TestPrintRoomTable(t *testing.T) {
 	rooms := []discovery.Entry{
 		{Instance: "Team sync", Room: discovery.Room{Host: "Ada", Participants: 3, Password: true}, URL: "https://10.0.0.1:8443/r/team-sync#fp=sha256:ab"},
 		{Instance: "Retro (2)", Room: discovery.Room{Participants: 12, Locked: true}, URL: "https://[fd00::1]:443/r/retro#fp=sha256:cd"},
+		{Instance: "Clinic", Room: discovery.Room{Host: "Bo", Participants: 1, Lobby: true}, URL: "https://10.0.0.2:8443/r/clinic#fp=sha256:ef"},
 	}
 	var b strings.Builder
 	if err := printRoomTable(&b, rooms); err != nil {
 		t.Fatal(err)
 	}
 	want := "" +
-		"NAME       HOST  PEOPLE  ACCESS    URL\n" +
-		"Team sync  Ada   3       password  https://10.0.0.1:8443/r/team-sync#fp=sha256:ab\n" +
-		"Retro (2)  -     12      locked    https://[fd00::1]:443/r/retro#fp=sha256:cd\n"
+		"NAME       HOST  PEOPLE  ACCESS        URL\n" +
+		"Team sync  Ada   3       password      https://10.0.0.1:8443/r/team-sync#fp=sha256:ab\n" +
+		"Retro (2)  -     12      locked        https://[fd00::1]:443/r/retro#fp=sha256:cd\n" +
+		"Clinic     Bo    1       waiting room  https://10.0.0.2:8443/r/clinic#fp=sha256:ef\n"
 	if b.String() != want {
 		t.Errorf("table:\n%s\nwant:\n%s", b.String(), want)
 	}
@@ -231,7 +233,7 @@ func TestDiscoverOnLAN(t *testing.T) {
 	}
 	for key, want := range map[string]any{
 		"event": "room", "name": "Team sync", "host": "Ada", "participants": 2.0,
-		"password": false, "locked": false, "url": url, "fingerprint": discoverTestRoom.Fingerprint,
+		"password": false, "locked": false, "lobby": false, "url": url, "fingerprint": discoverTestRoom.Fingerprint,
 	} {
 		if got[key] != want {
 			t.Errorf("--json %s = %v, want %v", key, got[key], want)

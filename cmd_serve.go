@@ -171,7 +171,7 @@ func (c *CLI) serve(ctx context.Context, args []string) int {
 	// others on the network: only reachable rooms are advertised.
 	if !*noDiscovery && cert != nil && !loopbackAddr(*addr) {
 		adv, err := advertiseRoom(ctx, discovery.Room{
-			Name: *roomName, Password: *password != "", Port: srv.Port(),
+			Name: *roomName, Password: *password != "", Lobby: *lobby, Port: srv.Port(),
 			Path: "/r/" + url.PathEscape(*roomName), Fingerprint: srv.Fingerprint(),
 		}, lanIfaces, c.logger(*jsonOut))
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"parley/backend/client"
 	"parley/backend/server"
 	"parley/backend/signal"
+	"parley/discovery"
 )
 
 // Launch is what the command line asked the window to do at start.
@@ -112,7 +113,7 @@ func (a *App) Host(opts HostOptions) (*JoinResult, error) {
 		var res *JoinResult
 		res, err = a.enter(joinParams{invite: invite, dialURL: dial, name: opts.Name, password: opts.Password, token: token, srv: srv, listing: listing})
 		if err == nil {
-			listing.start(a, srv, room, opts.Password != "")
+			listing.start(a, srv, discovery.Room{Name: room, Host: opts.Name, Password: opts.Password != "", Lobby: opts.Lobby})
 			a.opts.Log.Info("hosting", "room", room, "invite", invite)
 			if a.opts.OnHosting != nil {
 				a.opts.OnHosting(invite)

@@ -18,6 +18,7 @@ type LANRoom struct {
 	Participants int    `json:"participants"`
 	Password     bool   `json:"password"`
 	Locked       bool   `json:"locked"`
+	Lobby        bool   `json:"lobby"`
 	URL          string `json:"url"`
 }
 
@@ -57,7 +58,7 @@ func (l *LAN) Rooms() ([]LANRoom, error) {
 	for _, e := range entries {
 		rooms = append(rooms, LANRoom{
 			Name: e.Instance, Host: e.Room.Host, Participants: e.Room.Participants,
-			Password: e.Room.Password, Locked: e.Room.Locked, URL: e.URL,
+			Password: e.Room.Password, Locked: e.Room.Locked, Lobby: e.Room.Lobby, URL: e.URL,
 		})
 	}
 	sort.Slice(rooms, func(i, j int) bool { return rooms[i].Name < rooms[j].Name })

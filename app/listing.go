@@ -28,7 +28,7 @@ type lanListing struct {
 // can pin the server's certificate (a room without a fingerprint is not
 // listed). A failure to list is logged, not fatal: the invite link still
 // works.
-func (l *lanListing) start(a *App, srv *server.Server, room string, password bool) {
+func (l *lanListing) start(a *App, srv *server.Server, room discovery.Room) {
 	if a.opts.Advertise == nil || srv.Fingerprint() == "" {
 		return
 	}
@@ -36,10 +36,9 @@ func (l *lanListing) start(a *App, srv *server.Server, room string, password boo
 	// updates the listing this makes.
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	adv, err := a.opts.Advertise(context.Background(), discovery.Room{
-		Name: room, Password: password, Port: srv.Port(), Participants: l.people,
-		Path: "/r/" + url.PathEscape(room), Fingerprint: srv.Fingerprint(),
-	})
+	room.Port, room.Participants = srv.Port(), l.people
+	room.Path, room.Fingerprint = "/r/"+url.PathEscape(room.Name), srv.Fingerprint()
+	adv, err := a.opts.Advertise(context.Background(), room)
 	if err != nil {
 		a.opts.Log.Warn("not listed on the local network", "err", err)
 		return

@@ -40,6 +40,7 @@
 //	n=3                 participants in the room now
 //	pw=1                a password is needed (0 or absent: no)
 //	lk=1                the room is locked (0 or absent: no)
+//	lb=1                joiners wait until a host lets them in (0 or absent: no)
 //	port=8443           HTTPS port; must equal the SRV port
 //	path=/r/team-sync   path of the room on that port
 //	fp=sha256:<64 hex>  SHA-256 fingerprint of the host's certificate, pinned

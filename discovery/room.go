@@ -17,6 +17,8 @@ type Room struct {
 	Participants int    `json:"participants"`
 	Password     bool   `json:"password"`
 	Locked       bool   `json:"locked"`
+	// Lobby: joiners wait in a waiting room until a host lets them in.
+	Lobby bool `json:"lobby"`
 	// Port and Path locate the room on the host's HTTPS server; an invite
 	// URL is https://ADDR:Port + Path + "#fp=" + Fingerprint.
 	Port int    `json:"port"`

@@ -16,6 +16,7 @@ const (
 	keyParticipants = "n"
 	keyPassword     = "pw"
 	keyLocked       = "lk"
+	keyLobby        = "lb"
 	keyPort         = "port"
 	keyPath         = "path"
 	keyFingerprint  = "fp"
@@ -40,6 +41,7 @@ func encodeTXT(r Room) []string {
 		kv(keyParticipants, strconv.Itoa(r.Participants)),
 		kv(keyPassword, boolText(r.Password)),
 		kv(keyLocked, boolText(r.Locked)),
+		kv(keyLobby, boolText(r.Lobby)),
 		kv(keyPort, strconv.Itoa(r.Port)),
 		kv(keyPath, r.Path),
 		kv(keyFingerprint, r.Fingerprint),
@@ -146,7 +148,7 @@ func decodeTXT(strs []string, versions []int) (Room, error) {
 		}
 		r.Participants = count
 	}
-	for key, dst := range map[string]*bool{keyPassword: &r.Password, keyLocked: &r.Locked} {
+	for key, dst := range map[string]*bool{keyPassword: &r.Password, keyLocked: &r.Locked, keyLobby: &r.Lobby} {
 		s, ok := vals[key]
 		if !ok {
 			continue

@@ -13,6 +13,7 @@ func TestTXTRoundTrip(t *testing.T) {
 	}{
 		{"plain", Room{Name: "Team sync", Host: "Ada", Participants: 3, Port: 8443, Path: "/r/team-sync", Fingerprint: goodFP, ProtocolVersion: 1}},
 		{"flags", Room{Name: "Board", Host: "", Password: true, Locked: true, Port: 1, Path: "/", Fingerprint: goodFP, ProtocolVersion: 2}},
+		{"waiting room", Room{Name: "Clinic", Host: "Dr B", Lobby: true, Port: 8443, Path: "/r/clinic", Fingerprint: goodFP, ProtocolVersion: 2}},
 		{"unicode and equals", Room{Name: "Zoë = 🎉", Host: "Jürgen \\ \"x\"", Port: 65535, Path: "/r/zoë", Fingerprint: goodFP, ProtocolVersion: 1}},
 	}
 	for _, tt := range tests {
@@ -79,6 +80,8 @@ func TestDecodeTXT(t *testing.T) {
 			Room{Port: 8443, Path: "/r/team", Fingerprint: goodFP, ProtocolVersion: 1}, ""},
 		{"first key wins", append([]string{"port=8443"}, base("port", "9999")...), Room{}, ""},
 		{"flag without value is true", append(base("pw", "-"), "pw"), full, ""},
+		{"waiting room", append(base(), "lb=1"), func() Room { r := full; r.Lobby = true; return r }(), ""},
+		{"bad waiting room flag", append(base(), "lb=yes"), Room{}, "invalid lb"},
 		{"unknown keys ignored", append(base(), "future=yes", "=novalue", ""), full, ""},
 		{"names sanitised", base("room", "Team\x00\u202e sync\x1b", "host", "A\tda \xff"),
 			Room{Name: "Team sync", Host: "A da", Participants: 4, Password: true, Port: 8443, Path: "/r/team", Fingerprint: goodFP, ProtocolVersion: 1}, ""},

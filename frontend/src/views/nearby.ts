@@ -8,6 +8,8 @@ export interface LANRoom {
   participants: number;
   password: boolean;
   locked: boolean;
+  // Joiners wait until a host lets them in.
+  lobby?: boolean;
   url: string;
 }
 
@@ -23,7 +25,10 @@ export function describeRoom(r: LANRoom): string {
   if (r.host) parts.push(`hosted by ${r.host}`);
   parts.push(r.participants === 1 ? "1 person" : `${r.participants} people`);
   if (r.locked) parts.push("locked");
-  else if (r.password) parts.push("password");
+  else {
+    if (r.password) parts.push("password");
+    if (r.lobby) parts.push("waiting room");
+  }
   return parts.join(" · ");
 }
 
