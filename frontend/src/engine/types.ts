@@ -230,6 +230,8 @@ export interface Engine {
   // The link others join with, when this app hosts the meeting (the
   // participants panel offers it to copy); absent otherwise.
   readonly hostInvite?: string;
+  // Its password, if it has one, to pass on with the link.
+  readonly hostPassword?: string;
 
   // Opens a link from the chat outside the meeting's page, where a page
   // link cannot (the desktop window: the system's browser). Absent, the

@@ -693,6 +693,7 @@ export class MeetingView {
         { class: "invite" },
         h("span", { class: "invite-title" }, "Invite people with this link"),
         h("div", { class: "invite-row" }, field, copy),
+        this.engine.hostPassword ? h("span", { class: "invite-title", "data-password": true }, `Password: ${this.engine.hostPassword}`) : null,
       ),
     ];
   }

@@ -88,6 +88,11 @@ export class DesktopEngine implements Engine {
     return this.target.kind === "host" && this.invite ? this.invite : undefined;
   }
 
+  // The password of the meeting this app hosts, to tell those invited.
+  get hostPassword(): string | undefined {
+    return this.target.kind === "host" && this.invite && this.target.password ? this.target.password : undefined;
+  }
+
   on(listener: EngineListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
