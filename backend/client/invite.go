@@ -70,6 +70,11 @@ func ParseInvite(raw string) (Invite, error) {
 			return Invite{}, fmt.Errorf("%w: %v", ErrBadURL, err)
 		}
 	}
+	// A pinned certificate means TLS: an http:// link with #fp= was
+	// retyped, and the host would answer plain HTTP with an error.
+	if inv.Fingerprint != "" {
+		inv.Base.Scheme = "https"
+	}
 	return inv, nil
 }
 

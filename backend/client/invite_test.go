@@ -14,6 +14,7 @@ func TestParseInvite(t *testing.T) {
 		{"https://10.0.0.2:8443/r/meeting#fp=" + fp, "wss://10.0.0.2:8443/ws", "meeting", fp},
 		{"https://host/r/team%20sync", "wss://host/ws", "team sync", ""},
 		{"http://127.0.0.1:9/r/x/", "ws://127.0.0.1:9/ws", "x", ""},
+		{"http://10.0.0.2:8443/r/meeting#fp=" + fp, "wss://10.0.0.2:8443/ws", "meeting", fp},
 		{" https://[::1]:8443/r/a#fp=" + strings.ToUpper(fp) + " ", "wss://[::1]:8443/ws", "a", fp},
 	}
 	for _, tt := range tests {

@@ -48,5 +48,8 @@ export function parseInvite(raw: string): Invite {
   const match = /^\/r\/([^/]+)\/?$/.exec(url.pathname);
   if (!match) throw new Error("The link has no room in it (expected …/r/room-name).");
   const room = decodeURIComponent(match[1]!);
-  return { origin: url.origin, room, ...parseFragment(url.hash) };
+  const frag = parseFragment(url.hash);
+  // A pinned certificate means TLS: an http:// link with #fp= was retyped.
+  const origin = frag.fingerprint !== "" ? url.origin.replace(/^http:/, "https:") : url.origin;
+  return { origin, room, ...frag };
 }

@@ -18,6 +18,11 @@ describe("parseInvite", () => {
     expect(parseInvite(`https://h:1/r/standup#fp=${fp}&t=${tok}`)).toMatchObject({ fingerprint: fp, token: tok });
   });
 
+  it("reads http:// with a fingerprint as https://", () => {
+    expect(parseInvite(`http://10.0.0.2:8443/r/x#fp=${fp}`).origin).toBe("https://10.0.0.2:8443");
+    expect(parseInvite("http://127.0.0.1:9/r/x").origin).toBe("http://127.0.0.1:9");
+  });
+
   it("accepts a link without a fingerprint", () => {
     expect(parseInvite("https://meet.example.org/r/daily").fingerprint).toBe("");
   });
