@@ -65,15 +65,16 @@ func waitEvent(t *testing.T, p *netnstest.Proc, name string) {
 }
 
 // TestDesktopHostIsListedOnLAN: a meeting hosted from the window is listed
-// on the LAN, as `parley serve` lists its room, with its head count, and
-// vanishes from the list when the window leaves it.
+// on the LAN, as `parley serve` lists its room, with its head count, its
+// host's name and its waiting room, and vanishes from the list when the
+// window leaves it.
 func TestDesktopHostIsListedOnLAN(t *testing.T) {
 	bin := meetingtest.NeedApp(t, "xvfb-run")
 	lan := netnstest.NewLAN(t, netnstest.HostSpec{Name: "desk"}, netnstest.HostSpec{Name: "peer"})
 	env := []string{"XDG_CONFIG_HOME=" + t.TempDir(), "HOME=" + t.TempDir()}
 	// The window hosts until the file "stop" appears (or 60 s pass).
 	stop := filepath.Join(t.TempDir(), "stop")
-	script := `"$0" --host --room standup --name Dana --source none > "$2" 2>&1 & app=$!
+	script := `"$0" --host --room standup --lobby --name Dana --source none > "$2" 2>&1 & app=$!
 for i in $(seq 1 120); do [ -f "$1" ] && break; sleep 0.5; done
 kill $app; wait $app`
 	desk := lan.StartBinary(t, "desk", "window", env, "xvfb-run", "-a", "-s", "-screen 0 1280x800x24",
@@ -108,8 +109,8 @@ kill $app; wait $app`
 	if room == nil {
 		t.Fatal("the window's meeting was never listed on the LAN")
 	}
-	if room["participants"] != float64(1) || room["password"] == true {
-		t.Errorf("listed as %v, want 1 participant and no password", room)
+	if room["participants"] != float64(1) || room["password"] == true || room["lobby"] != true || room["host"] != "Dana" {
+		t.Errorf("listed as %v, want 1 participant, hosted by Dana, with a waiting room and no password", room)
 	}
 	if err := os.WriteFile(stop, nil, 0o644); err != nil {
 		t.Fatal(err)
