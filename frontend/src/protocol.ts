@@ -196,9 +196,11 @@ function validV2(m: Record<string, unknown>): boolean {
   }
 }
 
-// Room names: 1–64 letters, digits, "-", "_" or ".", not starting with ".".
+// Room names: 1–64 letters, digits, "-", "_" or ".", not starting with
+// ".": letters and digits of any script, as the server counts them
+// (signal.ValidateRoomName: unicode.IsLetter, unicode.IsDigit).
 export function isValidRoomName(name: string): boolean {
-  return /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$/.test(name);
+  return /^[\p{L}\p{Nd}_-][\p{L}\p{Nd}._-]{0,63}$/u.test(name);
 }
 
 // Display names: 1–64 code points, at least one visible, no control or bidi

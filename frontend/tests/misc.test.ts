@@ -73,6 +73,10 @@ describe("protocol helpers", () => {
     expect(isValidRoomName("standup")).toBe(true);
     expect(isValidRoomName("a.b_c-1")).toBe(true);
     expect(isValidRoomName(".hidden")).toBe(false);
+    // Any script's letters, as the server takes them.
+    expect(isValidRoomName("Réunion-du-lundi")).toBe(true);
+    expect(isValidRoomName("会議")).toBe(true);
+    expect(isValidRoomName("Ⅷ")).toBe(false);
     expect(isValidRoomName("with space")).toBe(false);
     expect(isValidRoomName("x".repeat(65))).toBe(false);
   });

@@ -1,6 +1,7 @@
 import { h } from "../dom";
 import { parseInvite } from "../invite";
 import type { Platform } from "../platform";
+import { isValidRoomName } from "../protocol";
 
 import { nameKey } from "./guestlobby";
 import { planLaunch, type LaunchPlan } from "../engine/desktop/launch";
@@ -147,7 +148,7 @@ const hostKey = "parley.host";
 export function roomName(typed: string): string {
   const name = typed.trim().replace(/\s+/g, "-");
   if (name === "") return "";
-  if (!/^[\p{L}\p{Nd}_-][\p{L}\p{Nd}._-]{0,63}$/u.test(name)) {
+  if (!isValidRoomName(name)) {
     throw new Error("A meeting name is up to 64 letters, digits, “-”, “_” or “.”, and does not start with “.”.");
   }
   return name;
