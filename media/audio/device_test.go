@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -183,7 +184,96 @@ func TestEchoCancelledOnRealDevices(t *testing.T) {
 	}
 }
 
+// heldUp is how long the test's own virtual sound card may go unserved
+// while the stream runs and still measure the canceller: longer, the
+// machine held up the card's clock, which a real card's clock never is.
+const heldUp = 150 * time.Millisecond
+
+// echoAttempts bounds the measurements of one case: a run the machine
+// disturbed is measured again, and the last one is judged whatever
+// happened in it.
+const echoAttempts = 3
+
 func testEchoCancelled(t *testing.T, stall time.Duration) {
+	for attempt := 1; ; attempt++ {
+		// Each attempt in its own subtest, so its sound server is gone
+		// before the next starts.
+		var m echoMeasure
+		if !t.Run(fmt.Sprintf("attempt %d", attempt), func(t *testing.T) { m = measureEcho(t, stall) }) {
+			return
+		}
+		why := m.disturbed()
+		if why == "" || attempt == echoAttempts || raceDetector {
+			m.judge(t)
+			return
+		}
+		t.Logf("attempt %d of %d not judged (ERLE %.1f dB): %s; measuring again", attempt, echoAttempts, m.erle, why)
+	}
+}
+
+// echoMeasure is what one run of the echo test measured.
+type echoMeasure struct {
+	erle float64 // echo attenuation over the echo-only window, dB
+	kept float64 // the near-end beeps' 1 kHz power, sent against heard, dB
+	gap  time.Duration
+	// moves counts the times the stream moved its echo reference after
+	// its first alignment: with the room's echo fixed at 60 ms, the
+	// machine held up a stream until the echo moved against its
+	// reference (CI once: realigned by 20 ms 1.5 s after the first
+	// alignment, and the canceller relearnt through the judged window).
+	moves int
+}
+
+// disturbed says why the run measured the machine rather than the
+// canceller, or "".
+func (m echoMeasure) disturbed() string {
+	switch {
+	case m.gap > heldUp:
+		return fmt.Sprintf("the virtual sound card went unserved for %s", m.gap.Round(time.Millisecond))
+	case m.moves > 0:
+		return fmt.Sprintf("the echo moved against its reference %d times after the first alignment", m.moves)
+	}
+	return ""
+}
+
+// moveCounter passes log records on and counts the stream's moves of
+// its echo reference after the first alignment.
+type moveCounter struct {
+	slog.Handler
+	mu      sync.Mutex
+	aligned bool
+	moves   int
+}
+
+func (c *moveCounter) Handle(ctx context.Context, r slog.Record) error {
+	if strings.HasPrefix(r.Message, "echo reference ") {
+		c.mu.Lock()
+		if c.aligned {
+			c.moves++
+		}
+		c.aligned = c.aligned || r.Message == "echo reference realigned"
+		c.mu.Unlock()
+	}
+	return c.Handler.Handle(ctx, r)
+}
+
+func (c *moveCounter) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.moves
+}
+
+func (m echoMeasure) judge(t *testing.T) {
+	t.Helper()
+	if m.erle < 20 && !raceDetector {
+		t.Errorf("echo attenuated by %.1f dB, want ≥ 20", m.erle)
+	}
+	if m.kept < -10 {
+		t.Errorf("near-end speech attenuated by %.1f dB, want ≥ -10", -m.kept)
+	}
+}
+
+func measureEcho(t *testing.T, stall time.Duration) echoMeasure {
 	far := append(make([]int16, Rate), speech(t, 9)...) // 1 s of silence, then speech
 	pa := pulsetest.Start(t)
 	spk := pa.Speaker(t, "spk")
@@ -200,7 +290,8 @@ func testEchoCancelled(t *testing.T, stall time.Duration) {
 		}
 		return int16(min(max(v, -32768), 32767))
 	})
-	ctx, err := NewContext(slog.New(slog.NewTextHandler(os.Stderr, nil)))
+	moves := &moveCounter{Handler: slog.NewTextHandler(os.Stderr, nil)}
+	ctx, err := NewContext(slog.New(moves))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,6 +328,7 @@ func testEchoCancelled(t *testing.T, stall time.Duration) {
 		t.Errorf("mic %q", s.MicName())
 	}
 	time.Sleep(10 * time.Second)
+	end := pa.Now()
 	s.Close()
 	cancel()
 	if err := <-done; err != nil {
@@ -264,13 +356,11 @@ func testEchoCancelled(t *testing.T, stall time.Duration) {
 	t.Logf("ERLE per 500 ms: %v", course)
 	// A failure with a long gap here is the test's sound card stalling
 	// (the machine held up), not the canceller.
-	t.Logf("the virtual sound card went unserved for %s at most; %d echo samples were asked for before the speaker had played them",
-		pa.LongestGap().Round(time.Millisecond), spk.Misses())
+	held := pa.LongestGap(start, end)
+	t.Logf("the virtual sound card went unserved for %s at most while the stream ran; %d echo samples were asked for before the speaker had played them",
+		held.Round(time.Millisecond), spk.Misses())
 	erle := 10 * math.Log10(eMic/math.Max(eSent, 1))
 	t.Logf("ERLE %.1f dB (mic RMS %.0f, sent RMS %.0f)", erle, math.Sqrt(eMic/float64(b-a)), math.Sqrt(eSent/float64(b-a)))
-	if erle < 20 && !raceDetector {
-		t.Errorf("echo attenuated by %.1f dB, want ≥ 20", erle)
-	}
 	// The near-end beeps pass: the 1 kHz power in what was sent while they
 	// play is within 10 dB of what the microphone heard.
 	c := pulsetest.Onset(mic[13*Rate/2:], 3000)
@@ -281,9 +371,7 @@ func testEchoCancelled(t *testing.T, stall time.Duration) {
 	d := min(c+Rate, n)
 	kept := 10 * math.Log10(pulsetest.Power(sent[c:d], 1000)/pulsetest.Power(mic[c:d], 1000))
 	t.Logf("near-end 1 kHz beeps kept at %.1f dB", kept)
-	if kept < -10 {
-		t.Errorf("near-end speech attenuated by %.1f dB, want ≥ -10", kept)
-	}
+	return echoMeasure{erle: erle, kept: kept, gap: held, moves: moves.count()}
 }
 
 func energy(x []int16) float64 {

@@ -53,8 +53,19 @@ type Server struct {
 	mics     []*micPipe
 	running  bool
 
-	longestGap atomic.Int64 // between two services of the devices, ns
+	gapMu sync.Mutex
+	gaps  []gap // the devices' services that came late
 }
+
+// gap is a time the devices went unserved, from clock position at on.
+type gap struct {
+	at  int64
+	len time.Duration
+}
+
+// lateService is how late a service of the devices (due every 5 ms) is
+// recorded as a gap.
+const lateService = 20 * time.Millisecond
 
 type speakerPipe struct {
 	sp  *Speaker
@@ -192,9 +203,21 @@ func (s *Server) SetDefaultMic(t testing.TB, name string) {
 }
 
 // LongestGap is the longest time the devices went unserved (5 ms when
-// on time): a busy or stalled machine holding up this virtual sound
-// card, which a real card's clock would not be.
-func (s *Server) LongestGap() time.Duration { return time.Duration(s.longestGap.Load()) }
+// on time) between clock positions from and to: a busy or stalled
+// machine holding up this virtual sound card, which a real card's clock
+// would not be, or a sink that stopped rendering.
+func (s *Server) LongestGap(from, to int64) time.Duration {
+	s.gapMu.Lock()
+	defer s.gapMu.Unlock()
+	var longest time.Duration
+	for _, g := range s.gaps {
+		end := g.at + int64(g.len*Rate/time.Second)
+		if g.at < to && end > from {
+			longest = max(longest, g.len)
+		}
+	}
+	return longest
+}
 
 // Now is the position of the shared clock, in samples.
 func (s *Server) Now() int64 {
@@ -271,8 +294,10 @@ func (s *Server) serve() {
 				return
 			case <-tick.C:
 			}
-			if gap := time.Since(last); int64(gap) > s.longestGap.Load() {
-				s.longestGap.Store(int64(gap))
+			if late := time.Since(last); late > lateService {
+				s.gapMu.Lock()
+				s.gaps = append(s.gaps, gap{at: int64(last.Sub(s.start) * Rate / time.Second), len: late})
+				s.gapMu.Unlock()
 			}
 			last = time.Now()
 			s.devMu.Lock()
