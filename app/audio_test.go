@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"math"
 	"sync"
 	"testing"
@@ -216,5 +217,24 @@ func TestNoMicrophoneIsMicOff(t *testing.T) {
 	}
 	if err := a.SetMuted("audio", false); err == nil {
 		t.Error("turning the microphone on with none connected succeeded")
+	}
+}
+
+// TestReceiveOnlyShowsOff: a window started with --source none publishes
+// nothing; its microphone and camera show off, and turning one on says
+// why it stays off.
+func TestReceiveOnlyShowsOff(t *testing.T) {
+	a, rec := newTestAppWith(t, Options{Source: SourceNone})
+	defer a.Close()
+	if _, err := a.Host(HostOptions{Name: "Alice"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []string{"audio", "video"} {
+		rec.waitFor(t, "local-mute "+kind, func(ev map[string]any) bool {
+			return ev["type"] == "local-mute" && ev["kind"] == kind && ev["muted"] == true
+		})
+		if err := a.SetMuted(kind, false); !errors.Is(err, ErrReceiveOnly) {
+			t.Errorf("turning %s on: %v, want %v", kind, err, ErrReceiveOnly)
+		}
 	}
 }

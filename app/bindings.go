@@ -275,6 +275,12 @@ func (a *App) SetMuted(kind string, muted bool) error {
 	if err != nil {
 		return nil
 	}
+	if !muted && a.opts.Source == SourceNone {
+		a.mu.Lock()
+		a.muted[kind] = true
+		a.mu.Unlock()
+		return ErrReceiveOnly
+	}
 	if !muted && a.opts.Source == SourceDevices {
 		// Turning the camera or microphone on starts one if none runs (it
 		// was unplugged, or there was none when the meeting started).

@@ -141,6 +141,10 @@ var ErrInMeeting = errors.New("already in a meeting: leave it first")
 // ErrNotInMeeting is returned by calls that need a meeting.
 var ErrNotInMeeting = errors.New("not in a meeting")
 
+// ErrReceiveOnly: a window started with --source none publishes nothing,
+// so its camera and microphone cannot be turned on.
+var ErrReceiveOnly = errors.New("this window only receives (it was started with --source none)")
+
 // startHosting runs the room server in this process.
 func (a *App) startHosting(opts HostOptions, listing *lanListing) (*server.Server, string, error) {
 	room := opts.Room

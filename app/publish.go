@@ -93,6 +93,9 @@ func (a *App) publish(m *meeting) error {
 	switch a.opts.Source {
 	case SourceNone:
 		a.startSpeaker()
+		// Nothing is published: the buttons show off, not on and silent.
+		a.localMute(m, "audio")
+		a.localMute(m, "video")
 		return nil
 	case SourceTest:
 		a.startSpeaker()
