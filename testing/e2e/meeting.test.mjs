@@ -420,8 +420,15 @@ describe("host controls", () => {
     // Removed holds: the same browser comes back only if a host lets it in.
     await bob.goto(guestURL(server.url, "mod", { name: "Bob" }));
     await bob.locator('[data-view="waiting"]').waitFor({ timeout: 10000 });
-    await ada.locator('.knock[data-name="Bob"]', { hasText: "removed earlier" }).waitFor({ timeout: 5000 });
+    // Ada's participants panel is open: Bob waits there, not in a prompt
+    // over the tiles, and the Participants button counts him.
+    await ada.locator('.waiting .person[data-name="Bob"]', { hasText: "removed earlier" }).waitFor({ timeout: 5000 });
+    await ada.getByRole("heading", { name: "Waiting to join (1)" }).waitFor();
+    await ada.getByRole("button", { name: "Participants, 2, 1 waiting (P)" }).waitFor();
+    assert.equal(await ada.locator(".knocks .knock").count(), 0);
+    await ada.screenshot({ path: path.join(artifacts, "meeting-waiting-in-panel.png") });
     await ada.getByRole("button", { name: "Deny Bob" }).click();
+    await ada.locator(".waiting").waitFor({ state: "hidden", timeout: 5000 });
     await bob.locator('[data-view="lobby-denied"]').waitFor({ timeout: 5000 });
 
     await ada.getByRole("button", { name: "End meeting for everyone" }).click();

@@ -5,7 +5,7 @@
 
 import { h } from "../dom";
 import { EngineError, type Engine, type EngineErrorCode } from "../engine/types";
-import type { EndReason } from "../protocol";
+import type { EndReason, Knock } from "../protocol";
 import { fullFrameRate, gridLayout, keepVisible, stageLayout, type Rect } from "../meeting/layout";
 import { commandForKey, shortcuts, type Command } from "../meeting/shortcuts";
 import { splitLinks } from "../meeting/links";
@@ -62,6 +62,7 @@ export class MeetingView {
   private chatJump: HTMLElement | null = null;
   private peopleList: HTMLElement | null = null;
   private hostBox: HTMLElement | null = null;
+  private waitingBox: HTMLElement | null = null;
   private peopleSig = "";
   private endArmed = 0;
   private unsubscribe: () => void;
@@ -465,7 +466,8 @@ export class MeetingView {
 
     const n = Object.keys(s.participants).length;
     this.buttons.participants.setAttribute("aria-expanded", String(s.panel === "participants"));
-    this.buttons.participants.setAttribute("aria-label", `Participants, ${n} (P)`);
+    const waiting = selfIsHost(s) ? s.knocks.length : 0;
+    this.buttons.participants.setAttribute("aria-label", `Participants, ${n}${waiting ? `, ${waiting} waiting` : ""} (P)`);
     this.buttons.participants.title = "Participants (P)";
     this.peopleCount.textContent = String(n);
     this.buttons.settings.setAttribute("aria-expanded", String(s.panel === "settings"));
@@ -488,6 +490,7 @@ export class MeetingView {
       this.chatList = null;
       this.chatJump = null;
       this.peopleList = null;
+      this.waitingBox = null;
       this.renderedChatLen = -1;
       if (p === "chat") this.buildChat();
       else if (p === "participants") this.buildPeople();
@@ -634,6 +637,7 @@ export class MeetingView {
   private buildPeople(): void {
     this.peopleList = h("ul", { class: "people", "aria-label": "Participants" });
     this.hostBox = h("div", { class: "host-controls" });
+    this.waitingBox = h("section", { class: "waiting", hidden: true });
     this.peopleSig = "";
     this.panel.setAttribute("aria-labelledby", "panel-title-participants");
     this.panel.dataset.panel = "participants";
@@ -641,6 +645,7 @@ export class MeetingView {
       this.panelHeader("Participants", "participants"),
       ...this.inviteBox(),
       this.hostBox,
+      this.waitingBox,
       this.peopleList,
     );
   }
@@ -709,9 +714,10 @@ export class MeetingView {
     const host = selfIsHost(s);
     const locked = s.room?.locked ?? false;
     // Rebuild only when something shown changed, so buttons stay put.
-    const sig = JSON.stringify([host, locked, this.endArmed > 0, rows.map((r) => ({ ...r, speaking: false }))]);
+    const sig = JSON.stringify([host, locked, this.endArmed > 0, rows.map((r) => ({ ...r, speaking: false })), s.knocks]);
     if (sig === this.peopleSig) return;
     this.peopleSig = sig;
+    this.fillWaiting(s, host);
     if (host) {
       const end = h(
         "button",
@@ -869,9 +875,10 @@ export class MeetingView {
     }
   }
 
-  // Hosts see who waits in the lobby, each with Admit and Deny.
+  // Hosts see who waits in the lobby, each with Admit and Deny; the
+  // participants panel lists them itself while it is open.
   private renderKnocks(s: MeetingState): void {
-    const show = selfIsHost(s) && s.knocks.length > 0;
+    const show = selfIsHost(s) && s.knocks.length > 0 && s.panel !== "participants";
     const sig = show ? JSON.stringify(s.knocks) : "";
     if (sig === this.knocksSig) return;
     this.knocksSig = sig;
@@ -880,29 +887,51 @@ export class MeetingView {
       this.knocks.replaceChildren();
       return;
     }
-    const canDecide = this.engine.capabilities.moderation;
     this.knocks.replaceChildren(
       ...s.knocks.map((k) =>
         h(
           "div",
           { class: "knock", "data-knock": k.id, "data-name": k.name },
           h("span", { class: "knock-text" }, k.removed ? `${k.name}, removed earlier, wants to join again` : `${k.name} wants to join`),
-          canDecide
-            ? h(
-                "span",
-                { class: "knock-actions" },
-                h(
-                  "button",
-                  { type: "button", class: "primary", "aria-label": `Admit ${k.name}`, onclick: () => this.hostAction(this.engine.admit(k.id)) },
-                  "Admit",
-                ),
-                h(
-                  "button",
-                  { type: "button", class: "secondary", "aria-label": `Deny ${k.name}`, onclick: () => this.hostAction(this.engine.deny(k.id)) },
-                  "Deny",
-                ),
-              )
-            : h("span", { class: "hint" }, "Admit them from a browser with the host link."),
+          this.knockActions(k),
+        ),
+      ),
+    );
+  }
+
+  private knockActions(k: Knock): HTMLElement {
+    if (!this.engine.capabilities.moderation) return h("span", { class: "hint" }, "Admit them from a browser with the host link.");
+    return h(
+      "span",
+      { class: "knock-actions" },
+      h("button", { type: "button", class: "primary", "aria-label": `Admit ${k.name}`, onclick: () => this.hostAction(this.engine.admit(k.id)) }, "Admit"),
+      h("button", { type: "button", class: "secondary", "aria-label": `Deny ${k.name}`, onclick: () => this.hostAction(this.engine.deny(k.id)) }, "Deny"),
+    );
+  }
+
+  // The participants panel lists who waits to join above who is in, so a
+  // host who closed or missed the prompt still finds them.
+  private fillWaiting(s: MeetingState, host: boolean): void {
+    const box = this.waitingBox;
+    if (!box) return;
+    box.hidden = !host || s.knocks.length === 0;
+    if (box.hidden) {
+      box.replaceChildren();
+      return;
+    }
+    box.replaceChildren(
+      h("h3", { class: "people-head", id: "waiting-title" }, `Waiting to join (${s.knocks.length})`),
+      h(
+        "ul",
+        { class: "people", "aria-labelledby": "waiting-title" },
+        ...s.knocks.map((k) =>
+          h(
+            "li",
+            { class: "person", "data-knock": k.id, "data-name": k.name },
+            h("span", { class: "avatar small", "aria-hidden": "true" }, initials(k.name)),
+            h("span", { class: "person-name" }, k.name, k.removed ? h("span", { class: "tag" }, " (removed earlier)") : null),
+            this.knockActions(k),
+          ),
         ),
       ),
     );
