@@ -118,7 +118,9 @@ func (c *CLI) serve(ctx context.Context, args []string) int {
 		AdvertiseHost: *advertise,
 		BareRelay:     *relay,
 		Rooms: []server.RoomConfig{{Name: *roomName, Password: *password, Limit: *maxPeople,
-			Lobby: *lobby, RequireToken: *inviteOnly, MaxBitrate: *roomKbps * 1000}},
+			Lobby: *lobby, RequireToken: *inviteOnly, MaxBitrate: *roomKbps * 1000,
+			// These rooms print a host link: its holder is their host.
+			ExplicitHosts: *lobby || *inviteOnly}},
 		MaxTracks:    *maxTracks,
 		ICEServers:   iceServers,
 		TURN:         turnCfg,

@@ -105,8 +105,10 @@ func (a *App) Host(opts HostOptions) (*JoinResult, error) {
 	}
 	invite := srv.InviteURL(room)
 	dial, err := loopbackInvite(invite, srv, a.opts.HostAddr)
+	// The window's own connection is the room's only automatic host: the
+	// room has explicit hosts, so a guest is never promoted over it.
 	var token string
-	if err == nil && opts.Lobby {
+	if err == nil {
 		token, err = srv.MintToken(room, server.TokenOptions{Host: true})
 	}
 	if err == nil {

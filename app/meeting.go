@@ -165,7 +165,8 @@ func (a *App) startHosting(opts HostOptions, listing *lanListing) (*server.Serve
 		Log:           a.opts.Log,
 		Certificate:   cert,
 		AdvertiseHost: a.opts.AdvertiseHost,
-		Rooms:         []server.RoomConfig{{Name: room, Password: opts.Password, Lobby: opts.Lobby, MaxBitrate: a.opts.RoomMaxBitrate}},
+		Rooms: []server.RoomConfig{{Name: room, Password: opts.Password, Lobby: opts.Lobby, MaxBitrate: a.opts.RoomMaxBitrate,
+			ExplicitHosts: true}},
 		// Loopback candidates let this app's own participant connect
 		// without any network.
 		RTC:     serverRTC(a.opts.RTC),

@@ -27,6 +27,12 @@ type RoomConfig struct {
 	// RequireToken refuses hellos without a valid invite token
 	// (bad-token), whatever the password.
 	RequireToken bool
+	// ExplicitHosts: only holders of a host token are hosts, and nobody
+	// is promoted when they leave. For a room that belongs to a known
+	// host (the operator of a host link, the window hosting its own
+	// meeting): otherwise the guest there longest takes over its lobby,
+	// its lock and its removals when the host steps out.
+	ExplicitHosts bool
 }
 
 // liveRoom is a room with people in it (or within its grace period): its
@@ -145,14 +151,15 @@ func (s *Server) roomFor(name string) (*liveRoom, error) {
 		rc.MaxBitrate = s.cfg.RoomMaxBitrate
 	}
 	state, err := room.New(room.Config{
-		Name:         rc.Name,
-		Password:     rc.Password,
-		Limit:        rc.Limit,
-		Grace:        s.cfg.Grace,
-		Lobby:        rc.Lobby,
-		MaxBitrate:   rc.MaxBitrate,
-		MaxTracks:    s.cfg.MaxTracks,
-		MaxChatRunes: s.cfg.MaxChatRunes,
+		Name:          rc.Name,
+		Password:      rc.Password,
+		Limit:         rc.Limit,
+		Grace:         s.cfg.Grace,
+		Lobby:         rc.Lobby,
+		ExplicitHosts: rc.ExplicitHosts,
+		MaxBitrate:    rc.MaxBitrate,
+		MaxTracks:     s.cfg.MaxTracks,
+		MaxChatRunes:  s.cfg.MaxChatRunes,
 	}, time.Now())
 	if err != nil {
 		return nil, fmt.Errorf("create room %q: %w", name, err)

@@ -54,6 +54,36 @@ func TestLobbyJoinerWaits(t *testing.T) {
 	}
 }
 
+// TestLobbyHostIsNotReplaced: a `serve --lobby` room belongs to whoever
+// holds its host link. When the host steps out, the guest there longest
+// is not made host in their place: the next knock waits for a host and
+// reaches no guest.
+func TestLobbyHostIsNotReplaced(t *testing.T) {
+	dir := t.TempDir()
+	srv := start(t, dir, "serve", "--addr", "127.0.0.1:0", "--ice-iface", "lo", "--json", "--lobby", "--token-ttl", "1h")
+	ready := srv.event(t, "ready", 15*time.Second)
+	url, _ := ready["url"].(string) // its guest token skips the lobby
+	hostURL, _ := ready["hostUrl"].(string)
+	i := strings.Index(url, "&t=")
+	if i < 0 {
+		t.Fatalf("ready %v: the invite link has no token", ready)
+	}
+	bot := func(link, name string) *command {
+		return start(t, dir, "join", link, "--name", name, "--source", "none", "--json", "--ice-iface", "lo")
+	}
+	host := bot(hostURL, "Host")
+	host.event(t, "joined", 15*time.Second)
+	guest := bot(url, "Guest")
+	guest.event(t, "joined", 15*time.Second)
+	_ = host.cmd.Process.Signal(os.Interrupt)
+	<-host.done
+	guest.event(t, "participant-left", 15*time.Second)
+
+	late := bot(url[:i], "Late")
+	late.event(t, "waiting", 15*time.Second)
+	guest.noEvent(t, "knock", 3*time.Second)
+}
+
 // TestInviteLinkSurvivesRestart: `parley serve --invite-only` restarted
 // with the same config directory still lets in the link it printed
 // before; a link with a tampered token is still refused.

@@ -106,6 +106,26 @@ func (c *command) event(t *testing.T, name string, timeout time.Duration) map[st
 	}
 }
 
+// noEvent fails if a JSON line whose "event" is name comes within d.
+func (c *command) noEvent(t *testing.T, name string, d time.Duration) {
+	t.Helper()
+	deadline := time.After(d)
+	for {
+		select {
+		case line, ok := <-c.lines:
+			if !ok {
+				return
+			}
+			var ev map[string]any
+			if json.Unmarshal([]byte(line), &ev) == nil && ev["event"] == name {
+				t.Fatalf("%v: unexpected %q: %s", c.cmd.Args, name, line)
+			}
+		case <-deadline:
+			return
+		}
+	}
+}
+
 func serve(t *testing.T, extra ...string) (url, configDir string) {
 	t.Helper()
 	configDir = t.TempDir()
