@@ -54,6 +54,11 @@ func TestEncoderFollowsFeedback(t *testing.T) {
 	if err := a.feedCamera(m, m.pub, src, cameraInfo{ID: capture.PatternCamera, Label: "Test pattern"}); err != nil {
 		t.Fatal(err)
 	}
+	// A receive-only meeting starts with the camera shown off; this one
+	// publishes the camera the test fed it.
+	if err := m.pub.setMuted("video", false); err != nil {
+		t.Fatal(err)
+	}
 	m.pub.mu.Lock()
 	v := m.pub.camera
 	m.pub.mu.Unlock()
