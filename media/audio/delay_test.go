@@ -51,3 +51,79 @@ func TestDelayEstimator(t *testing.T) {
 		})
 	}
 }
+
+// Once an estimate placed the reference, the echo must be found elsewhere
+// twice in a row (250 ms apart) before the reference moves again: a
+// stream held up within one 400 ms window makes that window match best
+// at another lag, and moving a right reference costs the canceller
+// seconds of relearning. An echo before its reference moves at once.
+func TestDelayEstimatorWantsAgreement(t *testing.T) {
+	// Estimates come at frames 100, 125, 150, …; the one at frame 200
+	// compares the microphone over 1.5–1.9 s.
+	for _, tc := range []struct {
+		name     string
+		placed   bool
+		echoMs   func(sec float64) int
+		wantAt   int // frame of the first answer, 0 for none in 3 s
+		wantEcho int // ms
+	}{
+		{"a held-up window is not followed", true, func(s float64) int {
+			if s >= 1.55 && s < 1.85 {
+				return 10
+			}
+			return 40
+		}, 0, 0},
+		{"a lasting move is, one estimate later", true, func(s float64) int {
+			if s >= 1.5 {
+				return 10
+			}
+			return 40
+		}, 225, 10},
+		{"before the reference, at once", true, func(s float64) int {
+			if s >= 1.5 {
+				return -30
+			}
+			return 40
+		}, 200, -30},
+		{"the first placing, at once", false, func(s float64) int {
+			if s >= 1.5 {
+				return 10
+			}
+			return 40
+		}, 200, 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(2, 7))
+			const frames = 300
+			played := make([]int16, frames*FrameSamples+Rate)
+			for i := range played {
+				played[i] = int16(rng.IntN(8000) - 4000)
+			}
+			e := newDelayEstimator()
+			e.placed = tc.placed
+			mic, ref := make([]int16, FrameSamples), make([]int16, FrameSamples)
+			for f := range frames {
+				for i := range FrameSamples {
+					n := f*FrameSamples + i
+					p := n + Rate/2
+					ref[i], mic[i] = played[p], played[p-tc.echoMs(float64(n)/Rate)*Rate/1000]
+				}
+				e.observe(mic, ref)
+				d, ok := e.estimate()
+				if !ok {
+					continue
+				}
+				if f+1 != tc.wantAt {
+					t.Fatalf("moved at frame %d (echo at %d ms), want %d", f+1, d*1000/Rate, tc.wantAt)
+				}
+				if got := d * 1000 / Rate; got < int64(tc.wantEcho)-1 || got > int64(tc.wantEcho)+1 {
+					t.Errorf("echo at %d ms, want %d", got, tc.wantEcho)
+				}
+				return
+			}
+			if tc.wantAt != 0 {
+				t.Fatalf("never moved, want at frame %d", tc.wantAt)
+			}
+		})
+	}
+}

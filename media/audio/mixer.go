@@ -99,7 +99,7 @@ func (m *Mixer) Playing(now time.Time, window time.Duration) []string {
 	return keys
 }
 
-func abs[T int32 | int64](v T) T {
+func abs[T int | int32 | int64](v T) T {
 	if v < 0 {
 		return -v
 	}

@@ -818,8 +818,10 @@ func (s *Stream) recordLoop() {
 		if moved {
 			s.far.anchor(len(far), why)
 		}
-		if s.far.aligned(far) || moved {
-			// Frames paired before the move would blur the estimate.
+		// Frames paired before a move would blur the estimate.
+		if slipped := s.far.aligned(far); moved {
+			s.align.forget()
+		} else if slipped {
 			s.align.reset()
 		}
 		s.align.observe(mic, far)
