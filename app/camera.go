@@ -360,9 +360,8 @@ func (a *App) ShareScreen(id string) error {
 		return errors.New("already sharing")
 	}
 	p.shareBusy = true
-	v := p.screen
 	p.mu.Unlock()
-	err = a.startShare(m, v, id)
+	err = a.startShare(m, id)
 	if err != nil {
 		p.mu.Lock()
 		p.shareBusy = false
@@ -372,25 +371,20 @@ func (a *App) ShareScreen(id string) error {
 	return nil
 }
 
-// startShare opens the screen and sends it, on the screen track of an
-// earlier share if there is one (unmuted again).
-func (a *App) startShare(m *meeting, v *videoSender, id string) error {
+// startShare opens the screen and publishes it as a new screen track.
+func (a *App) startShare(m *meeting, id string) error {
 	src, err := capture.OpenScreen(id, capture.ScreenOptions())
 	if err != nil {
 		return err
 	}
-	if v == nil {
-		if v, err = a.publishVideo(m, signal.KindScreen, screenTrackID, false); err != nil {
-			_ = src.Close()
-			return err
-		}
-		m.pub.mu.Lock()
-		m.pub.screen = v
-		m.pub.mu.Unlock()
-	} else if err := m.cl.SetMuted(screenTrackID, false); err != nil {
+	v, err := a.publishVideo(m, signal.KindScreen, screenTrackID, false)
+	if err != nil {
 		_ = src.Close()
 		return err
 	}
+	m.pub.mu.Lock()
+	m.pub.screen = v
+	m.pub.mu.Unlock()
 	v.feed(m.ctx, src, cameraInfo{ID: id}, func(_ *capture.Source, err error) {
 		a.opts.Log.Warn("screen capture stopped", "err", err)
 		a.toast("Screen sharing stopped: " + err.Error())
@@ -400,8 +394,9 @@ func (a *App) startShare(m *meeting, v *videoSender, id string) error {
 	return nil
 }
 
-// StopShare stops sharing. (The client cannot unpublish a track yet, so
-// the screen track stays, muted, and is reused by the next share.)
+// StopShare stops sharing and takes the screen track out of the room
+// (a muted one left an empty screen tile on everyone's stage). A share
+// stays busy until then, so the next one publishes the id afresh.
 func (a *App) StopShare() error {
 	m, err := a.current()
 	if err != nil {
@@ -410,17 +405,25 @@ func (a *App) StopShare() error {
 	p := m.pub
 	p.mu.Lock()
 	v := p.screen
-	busy := p.shareBusy
-	p.shareBusy = false
-	p.mu.Unlock()
-	if v == nil || !busy {
+	if v == nil || !p.shareBusy {
+		p.mu.Unlock()
 		return nil
 	}
+	p.screen = nil
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.shareBusy = false
+		p.mu.Unlock()
+	}()
 	v.stop()
-	if err := m.cl.SetMuted(screenTrackID, true); err != nil {
-		return err
-	}
+	a.removeSelf(m, v.self, screenTrackID, signal.KindScreen)
 	a.emit(screenEndedEvent{Type: "screen-ended"})
+	ctx, cancel := context.WithTimeout(m.ctx, 15*time.Second)
+	defer cancel()
+	if err := m.cl.Unpublish(ctx, screenTrackID); err != nil {
+		return fmt.Errorf("stop sharing: %w", err)
+	}
 	return nil
 }
 

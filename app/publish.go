@@ -157,7 +157,7 @@ func (a *App) publishTest(m *meeting, p *publication) error {
 	p.mu.Lock()
 	p.self = self
 	p.keyframe = vp.RequestKeyframe
-	p.stops = append(p.stops, func() { a.removeSelf(m, self) })
+	p.stops = append(p.stops, func() { a.removeSelf(m, self, cameraTrackID, signal.KindVideo) })
 	p.mu.Unlock()
 
 	ctx, cancel := context.WithTimeout(m.ctx, 15*time.Second)
@@ -166,13 +166,13 @@ func (a *App) publishTest(m *meeting, p *publication) error {
 		OnKeyframeRequest: vp.RequestKeyframe, Muted: a.startMuted("video"),
 	})
 	if err != nil {
-		a.removeSelf(m, self)
+		a.removeSelf(m, self, cameraTrackID, signal.KindVideo)
 		return err
 	}
 	vw.local.Store(vt)
 	at, err := m.cl.Publish(ctx, signal.KindAudio, audio, client.PublishOptions{Muted: a.startMuted("audio")})
 	if err != nil {
-		a.removeSelf(m, self)
+		a.removeSelf(m, self, cameraTrackID, signal.KindVideo)
 		return err
 	}
 	aw.local.Store(at)
@@ -197,10 +197,11 @@ func (a *App) publishTest(m *meeting, p *publication) error {
 	return nil
 }
 
-func (a *App) removeSelf(m *meeting, self *render.Track) {
+// removeSelf stops drawing one of our own tracks in our window.
+func (a *App) removeSelf(m *meeting, self *render.Track, trackID string, kind signal.Kind) {
 	self.Close()
 	a.tiles.remove(self.ID)
-	a.emit(mediaEvent{Type: "media", ParticipantID: m.cl.ID(), TrackID: cameraTrackID, Kind: signal.KindVideo})
+	a.emit(mediaEvent{Type: "media", ParticipantID: m.cl.ID(), TrackID: trackID, Kind: kind})
 }
 
 // localVideo sends encoded frames to the room and to our own tile; a

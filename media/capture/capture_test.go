@@ -1,11 +1,9 @@
 package capture
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"image/color"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -17,6 +15,8 @@ import (
 	"github.com/pion/mediadevices/pkg/driver"
 	"github.com/pion/mediadevices/pkg/io/video"
 	"github.com/pion/mediadevices/pkg/prop"
+
+	"parley/testing/meetingtest"
 )
 
 // No camera is a normal state: an empty list, and opening "the camera"
@@ -106,7 +106,7 @@ func shareScreen(t *testing.T, screen, want string) {
 			t.Skipf("%s not installed", tool)
 		}
 	}
-	t.Setenv("DISPLAY", startXvfb(t, screen))
+	t.Setenv("DISPLAY", meetingtest.StartXvfb(t, screen, 0))
 	paintRoot(t, "-size", screen, "xc:#ff00ff")
 	screens := Screens()
 	if len(screens) == 0 {
@@ -186,7 +186,7 @@ func TestScreenGrab(t *testing.T) {
 	if _, err := exec.LookPath("Xvfb"); err != nil {
 		t.Skip("Xvfb not installed")
 	}
-	t.Setenv("DISPLAY", startXvfb(t, "320x240"))
+	t.Setenv("DISPLAY", meetingtest.StartXvfb(t, "320x240", 0))
 	paintRoot(t, "-size", "160x240", "xc:#ff0000", "-size", "160x240", "xc:#0040ff", "+append")
 	for _, shared := range []bool{true, false} {
 		r, err := openX11("", 1000)
@@ -235,7 +235,7 @@ func TestScreenGrabWithoutSharedMemory(t *testing.T) {
 	if _, err := exec.LookPath("Xvfb"); err != nil {
 		t.Skip("Xvfb not installed")
 	}
-	t.Setenv("DISPLAY", startXvfbWith(t, "320x240", syscall.CLONE_NEWIPC))
+	t.Setenv("DISPLAY", meetingtest.StartXvfb(t, "320x240", syscall.CLONE_NEWIPC))
 	paintRoot(t, "-size", "320x240", "xc:#20d020")
 	r, err := openX11("", 1000)
 	if err != nil {
@@ -265,42 +265,6 @@ func (f *frameReader) Read(p []byte) (int, error) {
 	n := copy(p, f.frames[0])
 	f.frames = f.frames[1:]
 	return n, nil
-}
-
-func startXvfb(t testing.TB, size string) string {
-	t.Helper()
-	return startXvfbWith(t, size, 0)
-}
-
-// startXvfbWith starts Xvfb in the new namespaces that cloneflags name.
-func startXvfbWith(t testing.TB, size string, cloneflags uintptr) string {
-	t.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// -noreset: the server must not reset (and lose the painted root)
-	// when its last client disconnects.
-	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", size+"x24", "-nolisten", "tcp", "-noreset")
-	cmd.ExtraFiles = []*os.File{w}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Cloneflags: cloneflags}
-	if err := cmd.Start(); err != nil {
-		if cloneflags != 0 && errors.Is(err, syscall.EPERM) {
-			t.Skipf("cannot start Xvfb in its own namespace here: %v", err)
-		}
-		t.Fatal(err)
-	}
-	w.Close()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-	})
-	line, err := bufio.NewReader(r).ReadString('\n')
-	r.Close()
-	if err != nil {
-		t.Fatalf("Xvfb gave no display: %v", err)
-	}
-	return ":" + strings.TrimSpace(line)
 }
 
 // The virtual camera runs through the live encoder at the size cap. (At
@@ -410,7 +374,7 @@ func TestScreenCloseEndsRead(t *testing.T) {
 	if _, err := exec.LookPath("Xvfb"); err != nil {
 		t.Skip("Xvfb not installed")
 	}
-	t.Setenv("DISPLAY", startXvfb(t, "320x240"))
+	t.Setenv("DISPLAY", meetingtest.StartXvfb(t, "320x240", 0))
 	src, err := OpenScreen("", Options{MaxWidth: 320, MaxHeight: 240, FPS: 1, Bitrate: 100_000})
 	if err != nil {
 		t.Fatal(err)

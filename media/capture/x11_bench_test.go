@@ -3,6 +3,8 @@ package capture
 import (
 	"syscall"
 	"testing"
+
+	"parley/testing/meetingtest"
 )
 
 // processCPUms is this process's CPU time so far. A screen grab's wall
@@ -27,7 +29,7 @@ func benchmarkScreen(b *testing.B, read func() error) {
 // BenchmarkScreenGrab is one grab of a 1280×720 Xvfb screen, through
 // shared memory and by GetImage.
 func BenchmarkScreenGrab(b *testing.B) {
-	b.Setenv("DISPLAY", startXvfb(b, "1280x720"))
+	b.Setenv("DISPLAY", meetingtest.StartXvfb(b, "1280x720", 0))
 	for _, shared := range []bool{true, false} {
 		name := "GetImage"
 		if shared {
@@ -59,7 +61,7 @@ func BenchmarkScreenGrab(b *testing.B) {
 func BenchmarkScreenSource(b *testing.B) {
 	for _, size := range []string{"1280x720", "1920x1080"} {
 		b.Run(size, func(b *testing.B) {
-			b.Setenv("DISPLAY", startXvfb(b, size))
+			b.Setenv("DISPLAY", meetingtest.StartXvfb(b, size, 0))
 			src, err := OpenScreen("", Options{MaxWidth: 1280, MaxHeight: 720, FPS: 1000, Bitrate: 1_200_000, Screen: true})
 			if err != nil {
 				b.Fatal(err)

@@ -3,13 +3,17 @@
 package meetingtest
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"image"
 	"image/png"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -215,4 +219,37 @@ func NextMessage[T signal.Message](t testing.TB, c *client.Client, within time.D
 			return zero
 		}
 	}
+}
+
+// StartXvfb starts an X server with one screen of size ("WxH") for the
+// test, in the new namespaces that cloneflags name, and returns its
+// DISPLAY.
+func StartXvfb(t testing.TB, size string, cloneflags uintptr) string {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// -noreset: the server must not reset (and lose the painted root)
+	// when its last client disconnects.
+	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", size+"x24", "-nolisten", "tcp", "-noreset")
+	cmd.ExtraFiles = []*os.File{w}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Cloneflags: cloneflags}
+	if err := cmd.Start(); err != nil {
+		if cloneflags != 0 && errors.Is(err, syscall.EPERM) {
+			t.Skipf("cannot start Xvfb in its own namespace here: %v", err)
+		}
+		t.Fatal(err)
+	}
+	w.Close()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	})
+	line, err := bufio.NewReader(r).ReadString('\n')
+	r.Close()
+	if err != nil {
+		t.Fatalf("Xvfb gave no display: %v", err)
+	}
+	return ":" + strings.TrimSpace(line)
 }

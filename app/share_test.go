@@ -1,0 +1,44 @@
+package app
+
+import (
+	"os/exec"
+	"testing"
+	"time"
+
+	"parley/backend/client"
+	"parley/backend/signal"
+	"parley/testing/meetingtest"
+)
+
+// TestStopShareLeavesTheRoom: stopping a share takes the screen track out
+// of the room (others drop its tile), and the next share publishes it
+// afresh. A muted track left behind showed everyone an empty screen tile
+// on the stage until the sharer left.
+func TestStopShareLeavesTheRoom(t *testing.T) {
+	if _, err := exec.LookPath("Xvfb"); err != nil {
+		t.Skip("Xvfb not installed")
+	}
+	t.Setenv("DISPLAY", meetingtest.StartXvfb(t, "320x240", 0))
+	a, _ := newTestAppWith(t, Options{Source: SourceNone})
+	defer a.Close()
+	res, err := a.Host(HostOptions{Name: "Alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := meetingtest.Join(t, res.Invite, "Bob", client.Options{})
+	isScreen := func(p *signal.TrackPublished) bool {
+		return p.Track.ParticipantID == res.SelfID && p.Track.Kind == signal.KindScreen
+	}
+	for round := 1; round <= 2; round++ {
+		if err := a.ShareScreen(""); err != nil {
+			t.Fatalf("share %d: %v", round, err)
+		}
+		shared := meetingtest.NextMessage(t, bob, 10*time.Second, isScreen)
+		if err := a.StopShare(); err != nil {
+			t.Fatalf("stop share %d: %v", round, err)
+		}
+		meetingtest.NextMessage(t, bob, 10*time.Second, func(u *signal.TrackUnpublished) bool {
+			return u.ParticipantID == res.SelfID && u.TrackID == shared.Track.ID
+		})
+	}
+}
