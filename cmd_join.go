@@ -157,6 +157,9 @@ loop:
 		case <-timeout:
 			break loop
 		case <-cl.Done():
+			// The events that ended the session (ended, a removal's
+			// error) may still be queued: report them first.
+			drainEvents(out, names, cl.Events())
 			var ended *client.EndedError
 			if !errors.As(cl.Err(), &ended) {
 				fmt.Fprintln(c.Stderr, "parley join:", cl.Err())
@@ -176,6 +179,24 @@ loop:
 		_ = cl.Leave()
 	}
 	return code
+}
+
+// drainEvents reports what is left in a closed session's event queue,
+// for at most a second (the queue closes once the client let go).
+func drainEvents(out *output, names nameBook, events <-chan client.Event) {
+	deadline := time.After(time.Second)
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				return
+			}
+			names.note(ev.Message)
+			reportEvent(out, names, ev)
+		case <-deadline:
+			return
+		}
+	}
 }
 
 func joinExitCode(err error) int {

@@ -84,6 +84,21 @@ func TestLobbyHostIsNotReplaced(t *testing.T) {
 	guest.noEvent(t, "knock", 3*time.Second)
 }
 
+// TestServerStopIsReported: a bot in a meeting whose server stops says
+// the meeting ended, and why, before it exits (the session's end could
+// overtake the message that said so).
+func TestServerStopIsReported(t *testing.T) {
+	dir := t.TempDir()
+	srv := start(t, dir, "serve", "--addr", "127.0.0.1:0", "--ice-iface", "lo", "--json")
+	url, _ := srv.event(t, "ready", 15*time.Second)["url"].(string)
+	bot := start(t, dir, "join", url, "--name", "Bob", "--source", "none", "--json", "--ice-iface", "lo")
+	bot.event(t, "joined", 15*time.Second)
+	_ = srv.cmd.Process.Signal(os.Interrupt)
+	if ev := bot.event(t, "ended", 15*time.Second); ev["reason"] != "shutdown" {
+		t.Errorf("ended %v, want reason shutdown", ev)
+	}
+}
+
 // TestInviteLinkSurvivesRestart: `parley serve --invite-only` restarted
 // with the same config directory still lets in the link it printed
 // before; a link with a tampered token is still refused.
