@@ -5,6 +5,7 @@ import {
   groupChat,
   initialState,
   initials,
+  leaveEndsMeeting,
   mergeChat,
   micMuted,
   participantRows,
@@ -322,5 +323,20 @@ describe("mergeChat", () => {
   it("returns the same list when nothing is new", () => {
     const list = [m(1), m(2)];
     expect(mergeChat(list, [m(2)])).toBe(list);
+  });
+});
+
+describe("leaveEndsMeeting", () => {
+  const alone: Action = { ...welcome, participants: [ada], tracks: [] } as Action;
+  it.each([
+    ["a window hosting with others there", welcome, true, true],
+    ["a window hosting alone", alone, true, false],
+    ["a guest with others there", welcome, false, false],
+  ])("%s", (_, w, hostedHere, want) => {
+    expect(leaveEndsMeeting(run([w as Action]), hostedHere as boolean)).toBe(want);
+  });
+  it("once the others left, Leave is a plain leave again", () => {
+    const s = run([welcome, { type: "participant-left", participantId: "g1", reason: "left" }]);
+    expect(leaveEndsMeeting(s, true)).toBe(false);
   });
 });

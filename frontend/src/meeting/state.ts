@@ -406,6 +406,12 @@ export function selfIsHost(s: MeetingState): boolean {
   return s.participants[s.selfId]?.role === "host";
 }
 
+// Leaving a meeting this app hosts stops its server: with others there,
+// that ends the meeting for them too, which Leave must not do unasked.
+export function leaveEndsMeeting(s: MeetingState, hostedHere: boolean): boolean {
+  return hostedHere && Object.keys(s.participants).some((id) => id !== s.selfId);
+}
+
 export interface ParticipantRow {
   id: string;
   name: string;

@@ -15,6 +15,7 @@ import {
   groupChat,
   initials,
   participantRows,
+  leaveEndsMeeting,
   prepareChat,
   selfIsHost,
   sentence,
@@ -65,6 +66,7 @@ export class MeetingView {
   private waitingBox: HTMLElement | null = null;
   private peopleSig = "";
   private endArmed = 0;
+  private leaveArmed = 0;
   private unsubscribe: () => void;
   private resize: ResizeObserver;
   private retryAt = 0;
@@ -180,6 +182,8 @@ export class MeetingView {
     window.clearInterval(this.refreshTimer);
     window.clearInterval(this.retryTimer);
     window.clearInterval(this.statsTimer);
+    window.clearTimeout(this.endArmed);
+    window.clearTimeout(this.leaveArmed);
     this.closePicker();
     cancelAnimationFrame(this.frame);
     for (const t of this.toastTimers.values()) window.clearTimeout(t);
@@ -260,6 +264,27 @@ export class MeetingView {
           this.store.dispatch({ type: "ui/toggle-panel", panel: "settings" });
           break;
         case "leave":
+          if (leaveEndsMeeting(this.store.state, !!e.hostInvite)) {
+            // The second click ends the meeting for everyone, as "End
+            // meeting for everyone" does: they are told the host ended
+            // it, not that the host's Parley stopped.
+            if (!this.leaveArmed) {
+              this.leaveArmed = window.setTimeout(() => {
+                this.leaveArmed = 0;
+                this.schedule();
+              }, 4000);
+              this.toast("This app hosts the meeting: leaving ends it for everyone. Click Leave again to end it.");
+              break;
+            }
+            window.clearTimeout(this.leaveArmed);
+            this.leaveArmed = 0;
+            this.endedByYou = true;
+            await e.endMeeting().catch((err: unknown) => {
+              this.endedByYou = false;
+              throw err;
+            });
+            break;
+          }
           e.leave();
           this.cb.onLeave();
           return;
@@ -471,6 +496,10 @@ export class MeetingView {
     this.buttons.participants.title = "Participants (P)";
     this.peopleCount.textContent = String(n);
     this.buttons.settings.setAttribute("aria-expanded", String(s.panel === "settings"));
+    const leaveText = this.leaveArmed ? "Click again to end the meeting for everyone" : "Leave meeting";
+    this.buttons.leave.setAttribute("aria-label", leaveText);
+    this.buttons.leave.title = leaveText;
+    this.buttons.leave.querySelector(".ctl-text")!.textContent = this.leaveArmed ? "End for all" : "Leave";
     const roomName = this.el.querySelector(".room-name");
     if (roomName && s.room) roomName.textContent = s.room.locked ? `${s.room.name} · locked` : s.room.name;
   }
