@@ -238,6 +238,11 @@ describe("three guests in one room", () => {
   test("a chat message reaches the other two, with an unread badge", async () => {
     await pages.Ada.keyboard.press("c");
     const box = pages.Ada.getByRole("textbox", { name: "Message" });
+    // Too long is said, not cut to fit: the text stays to be shortened.
+    await box.fill("x".repeat(4001));
+    await box.press("Enter");
+    await pages.Ada.locator(".chat-error", { hasText: "too long" }).waitFor({ timeout: 3000 });
+    assert.equal((await box.inputValue()).length, 4001);
     await box.fill("Can everyone see my screen?");
     await box.press("Enter");
     await pages.Ada.locator(".chat-text", { hasText: "Can everyone see my screen?" }).waitFor({ timeout: 5000 });

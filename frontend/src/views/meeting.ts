@@ -570,7 +570,6 @@ export class MeetingView {
     const list = h("div", { class: "chat-list", role: "log", "aria-live": "polite", "aria-label": "Chat messages" });
     const input = h("textarea", {
       rows: "2",
-      maxlength: "4000",
       placeholder: "Message everyone",
       "aria-label": "Message",
     });
