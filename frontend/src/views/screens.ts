@@ -38,7 +38,9 @@ export function renderWaiting(root: HTMLElement, opts: { room: string; onCancel:
       { class: "error-screen waiting-screen", "data-view": "waiting", role: "status", "aria-labelledby": "wait-title" },
       h("div", { class: "spinner", "aria-hidden": "true" }),
       h("h1", { id: "wait-title" }, "Waiting for the host to let you in…"),
-      h("p", {}, `The host of “${opts.room}” knows you are here. This page joins the meeting as soon as they admit you.`),
+      // Whether a host is in the room the page cannot know: a host who
+      // joins later sees the knock then.
+      h("p", {}, `You are in the waiting room of “${opts.room}”. A host sees that you are here once they are in the meeting, and this page joins as soon as they let you in.`),
       h("div", { class: "screen-actions" }, cancel),
     ),
   );
