@@ -479,11 +479,17 @@ describe("losing the server", () => {
     assert.equal(await p.locator('[data-view="meeting"]').count(), 1);
   });
 
-  test("a server that shuts down says so", async () => {
-    const server = await startServe(["--addr", "127.0.0.1:0", "--json", "--room", "bye"]);
+  test("a server that shuts down says so, and the page rejoins when it is back", async () => {
+    const addr = `127.0.0.1:${await freePort()}`;
+    const server = await startServe(["--addr", addr, "--json", "--room", "bye"]);
     const p = await guest(server, "bye", "Hal", { cameraOff: true });
     await server.stop();
-    await p.locator('[data-view="shutdown"]').waitFor({ timeout: 5000 });
+    await p.locator('[data-view="shutdown"]', { hasText: "rejoins by itself" }).waitFor({ timeout: 5000 });
+    const again = await startServe(["--addr", addr, "--json", "--room", "bye"]);
+    suite.servers.push(again);
+    // The page looks every 3 s; nothing is clicked.
+    await p.locator('[data-view="meeting"]').waitFor({ timeout: 15000 });
+    await tile(p, "Hal").waitFor({ timeout: 5000 });
   });
 });
 
