@@ -264,6 +264,18 @@ func (a *App) SendChat(text string) error {
 	return m.cl.SendChat(text)
 }
 
+// MeetingAnswers says whether the server of invite link answers now: a
+// window left on "the meeting server stopped" rejoins when it does.
+func (a *App) MeetingAnswers(link string) bool {
+	inv, err := client.ParseInvite(link)
+	if err != nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	return inv.Answers(ctx, a.opts.Insecure)
+}
+
 // SetMuted mutes or unmutes our "audio" (microphone) or "video" (camera).
 // Before a meeting it sets how the next one starts.
 func (a *App) SetMuted(kind string, muted bool) error {

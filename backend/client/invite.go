@@ -1,12 +1,14 @@
 package client
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -118,4 +120,23 @@ func (inv Invite) tlsConfig(insecure bool) *tls.Config {
 		}
 	}
 	return cfg
+}
+
+// Answers says whether the invite's server answers for its room now,
+// checked with the same trust as a join (the pinned certificate): a
+// page left on "the meeting server stopped" rejoins when it does.
+func (inv Invite) Answers(ctx context.Context, insecure bool) bool {
+	u := *inv.Base
+	u.Path = "/r/" + inv.Room
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, u.String(), nil)
+	if err != nil {
+		return false
+	}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: inv.tlsConfig(insecure), DisableKeepAlives: true}}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }

@@ -5,6 +5,7 @@
 import { BrowserEngine } from "./engine/browser";
 import { EngineError, type Engine } from "./engine/types";
 import { parseFragment } from "./invite";
+import { Comeback } from "./meeting/comeback";
 import { connectionLostScreen, endedScreen, joinErrorScreen, leftScreen, lobbyDeniedScreen } from "./meeting/errors";
 import { Store } from "./meeting/store";
 import { isValidRoomName } from "./protocol";
@@ -45,12 +46,6 @@ export function guestParams(search: string, hash = ""): GuestParams {
   return { name: q.get("name"), autoJoin: flag("join"), micOff: flag("mic-off"), cameraOff: flag("camera-off"), token };
 }
 
-// Screens after which the meeting may come back by itself.
-const comesBack = new Set(["shutdown", "unreachable", "connection-lost"]);
-const watchEveryMs = 3000;
-const watchForMs = 10 * 60_000;
-const maxAutoJoins = 3;
-
 export function startGuest(root: HTMLElement, room: string, params: GuestParams, storage: Storage): void {
   if (!isValidRoomName(room) || params.token === null) {
     const what = params.token === null ? "Its invitation is damaged." : `“${room}” is not a room name.`;
@@ -75,21 +70,15 @@ export function startGuest(root: HTMLElement, room: string, params: GuestParams,
   // Bumped by every join and cancel: a join whose attempt is stale ignores
   // its own outcome.
   let attempt = 0;
-  // Watching for a stopped or unreachable server to answer again: bumped
-  // to stop, so that a check still on its way is ignored.
-  let watch = 0;
-  let watchTimer = 0;
-  // Joins the page made by itself since the user last chose, or last got
-  // in: a server that answers but cannot be joined is not tried forever.
-  let autoJoins = 0;
-
-  const stopWatching = () => {
-    watch++;
-    window.clearTimeout(watchTimer);
-  };
+  const comeback = new Comeback(() =>
+    fetch(window.location.pathname, { method: "HEAD", cache: "no-store" }).then(
+      (r) => r.ok,
+      () => false,
+    ),
+  );
 
   const clear = () => {
-    stopWatching();
+    comeback.stop();
     meeting?.destroy();
     meeting = null;
     lobby?.destroy();
@@ -156,7 +145,7 @@ export function startGuest(root: HTMLElement, room: string, params: GuestParams,
     waiting = false;
     lobby?.destroy();
     lobby = null;
-    autoJoins = 0;
+    comeback.reset();
     meeting = new MeetingView(root, engine, store, {
       onLeave: () => showEnd(leftScreen()),
       onEnded: (reason, byYou) => showEnd(endedScreen(reason, byYou)),
@@ -195,39 +184,15 @@ export function startGuest(root: HTMLElement, room: string, params: GuestParams,
   const showEnd = (text: ReturnType<typeof leftScreen>) => {
     clear();
     const chosen = (f: () => void) => () => {
-      autoJoins = 0;
+      comeback.reset();
       f();
     };
-    const back = last;
-    const watching = back !== null && comesBack.has(text.view) && autoJoins < maxAutoJoins;
-    renderScreen(root, watching ? { ...text, message: `${text.message} This page rejoins by itself when the meeting answers again.` } : text, {
+    const again = last;
+    renderScreen(root, again ? comeback.show(text, () => void join(again)) : text, {
       retry: chosen(() => (last ? void join(last) : showLobby(false))),
       rejoin: chosen(() => (last ? void join(last) : showLobby(false))),
       lobby: chosen(() => showLobby(false)),
     });
-    if (watching) watchForServer(back);
-  };
-
-  // The host's Parley stopped or could not be reached: look every few
-  // seconds whether it answers again, and rejoin when it does, as a
-  // meeting app comes back after its host restarts.
-  const watchForServer = (c: JoinChoice) => {
-    const mine = ++watch;
-    const until = Date.now() + watchForMs;
-    const check = async () => {
-      const back = await fetch(window.location.pathname, { method: "HEAD", cache: "no-store" }).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (mine !== watch) return;
-      if (back) {
-        autoJoins++;
-        void join(c);
-      } else if (Date.now() < until) {
-        watchTimer = window.setTimeout(() => void check(), watchEveryMs);
-      }
-    };
-    watchTimer = window.setTimeout(() => void check(), watchEveryMs);
   };
 
   window.addEventListener("pagehide", () => engine.leave());

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -70,9 +71,17 @@ func serveRoom(t *testing.T, ctx context.Context, bin string, flags ...string) s
 // prints for a room with a waiting room (--lobby).
 func serveRoomLinks(t *testing.T, ctx context.Context, bin string, flags ...string) (invite, hostLink string) {
 	t.Helper()
+	invite, hostLink, _ = serveRoomIn(t, ctx, bin, t.TempDir(), flags...)
+	return invite, hostLink
+}
+
+// serveRoomIn is serveRoomLinks with the server's config directory (its
+// certificate) given, and a stop that ends it (SIGTERM) and waits.
+func serveRoomIn(t *testing.T, ctx context.Context, bin, configDir string, flags ...string) (invite, hostLink string, stop func()) {
+	t.Helper()
 	cmd := exec.CommandContext(ctx, bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--room", "bench", "--json",
 		"--no-discovery", "--ice-iface", "lo"}, flags...)...)
-	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+t.TempDir())
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+configDir)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 10 * time.Second
 	out, err := cmd.StdoutPipe()
@@ -82,10 +91,14 @@ func serveRoomLinks(t *testing.T, ctx context.Context, bin string, flags ...stri
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-	})
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			_ = cmd.Wait()
+		})
+	}
+	t.Cleanup(stop)
 	type links struct{ invite, host string }
 	ready := make(chan links, 1)
 	go func() {
@@ -103,10 +116,10 @@ func serveRoomLinks(t *testing.T, ctx context.Context, bin string, flags ...stri
 	}()
 	select {
 	case l := <-ready:
-		return l.invite, l.host
+		return l.invite, l.host, stop
 	case <-time.After(30 * time.Second):
 		t.Fatal("parley serve printed no ready line within 30 s")
-		return "", ""
+		return "", "", stop
 	}
 }
 

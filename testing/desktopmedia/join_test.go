@@ -2,6 +2,7 @@ package desktopmedia
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -77,6 +78,41 @@ func TestWindowWaitsToBeLetIn(t *testing.T) {
 		app.waitView(t, c.view, 30*time.Second)
 		app.stop(t)
 	}
+}
+
+// TestWindowRejoinsWhenTheServerIsBack: a window in a meeting whose
+// server stops says so; when the server is back (same port, same
+// certificate) it rejoins without a click.
+func TestWindowRejoinsWhenTheServerIsBack(t *testing.T) {
+	bin := meetingtest.NeedApp(t, "Xvfb")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	disp := startDisplay(t, "1024x640")
+	dir := t.TempDir()
+	invite, _, stop := serveRoomIn(t, ctx, bin, dir)
+	u, err := url.Parse(invite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := startApp(t, ctx, bin, disp, "Pat", nil, "--join", invite, "--source", "none", "--ice-iface", "lo")
+	app.waitView(t, "meeting", 60*time.Second)
+	stop()
+	app.waitView(t, "shutdown", 30*time.Second)
+	if again, _, _ := serveRoomIn(t, ctx, bin, dir, "--addr", u.Host); again != invite {
+		t.Fatalf("the server came back as %s, want %s", again, invite)
+	}
+	// A second "meeting" line: the window is back in.
+	meetings := func() int {
+		return len(strings.FieldsFunc(grepFile(t, app.log, "view=meeting"), func(r rune) bool { return r == '\n' }))
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for meetings() < 2 && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+	}
+	if meetings() < 2 {
+		t.Fatalf("the window did not rejoin: it showed %s (see %s)", strings.ReplaceAll(grepFile(t, app.log, "window shows"), "\n", "; "), app.log)
+	}
+	app.stop(t)
 }
 
 // waitView waits until the window says it shows view.

@@ -83,7 +83,7 @@ export interface DesktopBindings {
   RemoveParticipant(participantId: string): Promise<void>;
   EndMeeting(): Promise<void>;
   ReportRender(report: RenderReport): Promise<void>;
-  ReportView(view: string): Promise<void>;
+  MeetingAnswers?(url: string): Promise<boolean>;
   // Present once the Go side has devices and screen capture.
   Devices?(): Promise<GoDevice[]>;
   SelectDevice?(kind: string, id: string): Promise<void>;

@@ -480,6 +480,13 @@ export class DesktopEngine implements Engine {
     openInBrowser(url);
   }
 
+  // Whether the server of the meeting this window joins answers now (a
+  // meeting it hosts has no server to come back).
+  async meetingAnswers(): Promise<boolean> {
+    if (this.target.kind !== "join" || !this.go.MeetingAnswers) return false;
+    return this.go.MeetingAnswers(this.target.url);
+  }
+
   async endMeeting(): Promise<void> {
     await this.go.EndMeeting().catch((e: unknown) => Promise.reject(goError(e)));
   }

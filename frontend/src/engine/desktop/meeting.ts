@@ -4,6 +4,7 @@
 // lobby" calls onLobby.
 
 import { EngineError } from "../types";
+import { Comeback } from "../../meeting/comeback";
 import { endedScreen, joinErrorScreen, leftScreen, lobbyDeniedScreen } from "../../meeting/errors";
 import { Store } from "../../meeting/store";
 import { MeetingView } from "../../views/meeting";
@@ -16,8 +17,10 @@ export function startDesktopMeeting(root: HTMLElement, plan: LaunchPlan, onLobby
   engine.setTarget(plan.target);
   let store = new Store();
   let meeting: MeetingView | null = null;
+  const comeback = new Comeback(() => engine.meetingAnswers());
 
   const clear = () => {
+    comeback.stop();
     meeting?.destroy();
     meeting = null;
     store.detach();
@@ -25,13 +28,20 @@ export function startDesktopMeeting(root: HTMLElement, plan: LaunchPlan, onLobby
 
   const showEnd = (text: ReturnType<typeof leftScreen>) => {
     clear();
-    renderScreen(root, text, {
-      retry: () => void join(),
-      rejoin: () => void join(),
-      lobby: () => {
+    const chosen = (f: () => void) => () => {
+      comeback.reset();
+      f();
+    };
+    // Only a meeting this window joined can come back: one it hosts ended
+    // with this app.
+    const shown = plan.target.kind === "join" ? comeback.show(text, () => void join()) : text;
+    renderScreen(root, shown, {
+      retry: chosen(() => void join()),
+      rejoin: chosen(() => void join()),
+      lobby: chosen(() => {
         engine.dispose();
         onLobby();
-      },
+      }),
     });
   };
 
@@ -98,6 +108,7 @@ export function startDesktopMeeting(root: HTMLElement, plan: LaunchPlan, onLobby
     } finally {
       offWaiting();
     }
+    comeback.reset();
     meeting = new MeetingView(root, engine, store, {
       onLeave: () => showEnd(leftScreen()),
       onEnded: (reason, byYou) => showEnd(endedScreen(reason, byYou)),
