@@ -86,43 +86,46 @@ func start(t *testing.T, configDir string, args ...string) *command {
 	return c
 }
 
-// event waits for a JSON line whose "event" is name.
-func (c *command) event(t *testing.T, name string, timeout time.Duration) map[string]any {
-	t.Helper()
-	deadline := time.After(timeout)
-	for {
-		select {
-		case line, ok := <-c.lines:
-			if !ok {
-				t.Fatalf("%v exited before %q: %s", c.cmd.Args, name, c.stderr.String())
-			}
-			var ev map[string]any
-			if json.Unmarshal([]byte(line), &ev) == nil && ev["event"] == name {
-				return ev
-			}
-		case <-deadline:
-			t.Fatalf("%v: no %q within %v; stderr: %s", c.cmd.Args, name, timeout, c.stderr.String())
-		}
-	}
-}
-
-// noEvent fails if a JSON line whose "event" is name comes within d.
-func (c *command) noEvent(t *testing.T, name string, d time.Duration) {
-	t.Helper()
+// nextEvent reads JSON lines until one whose "event" is name, for at
+// most d; nil, and whether the command's output ended, if none came.
+func (c *command) nextEvent(name string, d time.Duration) (ev map[string]any, exited bool) {
 	deadline := time.After(d)
 	for {
 		select {
 		case line, ok := <-c.lines:
 			if !ok {
-				return
+				return nil, true
 			}
-			var ev map[string]any
 			if json.Unmarshal([]byte(line), &ev) == nil && ev["event"] == name {
-				t.Fatalf("%v: unexpected %q: %s", c.cmd.Args, name, line)
+				return ev, false
 			}
+			ev = nil
 		case <-deadline:
-			return
+			return nil, false
 		}
+	}
+}
+
+// event waits for a JSON line whose "event" is name.
+func (c *command) event(t *testing.T, name string, timeout time.Duration) map[string]any {
+	t.Helper()
+	ev, exited := c.nextEvent(name, timeout)
+	switch {
+	case ev != nil:
+		return ev
+	case exited:
+		t.Fatalf("%v exited before %q: %s", c.cmd.Args, name, c.stderr.String())
+	default:
+		t.Fatalf("%v: no %q within %v; stderr: %s", c.cmd.Args, name, timeout, c.stderr.String())
+	}
+	return nil
+}
+
+// noEvent fails if a JSON line whose "event" is name comes within d.
+func (c *command) noEvent(t *testing.T, name string, d time.Duration) {
+	t.Helper()
+	if ev, _ := c.nextEvent(name, d); ev != nil {
+		t.Fatalf("%v: unexpected %q: %v", c.cmd.Args, name, ev)
 	}
 }
 
