@@ -183,15 +183,11 @@ export function startGuest(root: HTMLElement, room: string, params: GuestParams,
 
   const showEnd = (text: ReturnType<typeof leftScreen>) => {
     clear();
-    const chosen = (f: () => void) => () => {
-      comeback.reset();
-      f();
-    };
     const again = last;
     renderScreen(root, again ? comeback.show(text, () => void join(again)) : text, {
-      retry: chosen(() => (last ? void join(last) : showLobby(false))),
-      rejoin: chosen(() => (last ? void join(last) : showLobby(false))),
-      lobby: chosen(() => showLobby(false)),
+      retry: comeback.chosen(() => (last ? void join(last) : showLobby(false))),
+      rejoin: comeback.chosen(() => (last ? void join(last) : showLobby(false))),
+      lobby: comeback.chosen(() => showLobby(false)),
     });
   };
 

@@ -61,7 +61,10 @@ describe("Comeback", () => {
     }
     expect(rejoin).toHaveBeenCalledTimes(maxAutoJoins);
     expect(c.show(screen("unreachable"), rejoin).message).toBe("m.");
-    c.reset();
+    // The user's Try again counts afresh.
+    const tried = vi.fn();
+    c.chosen(tried)();
+    expect(tried).toHaveBeenCalledTimes(1);
     expect(c.show(screen("unreachable"), rejoin).message).toMatch(/rejoins by itself/);
   });
 });

@@ -58,4 +58,12 @@ export class Comeback {
   reset(): void {
     this.autoJoins = 0;
   }
+
+  // chosen wraps an end screen's button: the user choosing resets.
+  chosen(f: () => void): () => void {
+    return () => {
+      this.reset();
+      f();
+    };
+  }
 }

@@ -28,17 +28,13 @@ export function startDesktopMeeting(root: HTMLElement, plan: LaunchPlan, onLobby
 
   const showEnd = (text: ReturnType<typeof leftScreen>) => {
     clear();
-    const chosen = (f: () => void) => () => {
-      comeback.reset();
-      f();
-    };
     // Only a meeting this window joined can come back: one it hosts ended
     // with this app.
     const shown = plan.target.kind === "join" ? comeback.show(text, () => void join()) : text;
     renderScreen(root, shown, {
-      retry: chosen(() => void join()),
-      rejoin: chosen(() => void join()),
-      lobby: chosen(() => {
+      retry: comeback.chosen(() => void join()),
+      rejoin: comeback.chosen(() => void join()),
+      lobby: comeback.chosen(() => {
         engine.dispose();
         onLobby();
       }),
