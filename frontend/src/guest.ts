@@ -107,6 +107,10 @@ export function startGuest(root: HTMLElement, room: string, params: GuestParams,
   };
 
   const join = async (c: JoinChoice) => {
+    // The lobby's microphone and camera choice is for the join it starts;
+    // joining again (Rejoin, by itself, after a password) keeps what the
+    // user had turned off since, which the engine remembers.
+    const fromLobby = c !== last;
     last = c;
     const mine = ++attempt;
     waiting = false;
@@ -131,7 +135,7 @@ export function startGuest(root: HTMLElement, room: string, params: GuestParams,
       });
     });
     try {
-      await engine.join({ room, name: c.name, password, token: token || undefined, micOff: c.micOff, cameraOff: c.cameraOff });
+      await engine.join({ room, name: c.name, password, token: token || undefined, ...(fromLobby && { micOff: c.micOff, cameraOff: c.cameraOff }) });
     } catch (e) {
       if (mine !== attempt) return; // cancelled
       store.detach();

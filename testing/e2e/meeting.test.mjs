@@ -479,10 +479,15 @@ describe("losing the server", () => {
     assert.equal(await p.locator('[data-view="meeting"]').count(), 1);
   });
 
-  test("a server that shuts down says so, and the page rejoins when it is back", async () => {
+  test("a server that shuts down says so, and the page rejoins when it is back, still muted", async () => {
     const addr = `127.0.0.1:${await freePort()}`;
     const server = await startServe(["--addr", addr, "--json", "--room", "bye"]);
-    const p = await guest(server, "bye", "Hal", { cameraOff: true });
+    const p = await guest(server, "bye", "Hal", {});
+    // Turned off in the meeting, after the lobby: coming back by itself
+    // must not turn them on again.
+    await p.getByRole("button", { name: "Mute microphone" }).click();
+    await p.getByRole("button", { name: "Turn camera off" }).click();
+    await p.getByRole("button", { name: "Unmute microphone" }).waitFor({ timeout: 3000 });
     await server.stop();
     await p.locator('[data-view="shutdown"]', { hasText: "rejoins by itself" }).waitFor({ timeout: 5000 });
     const again = await startServe(["--addr", addr, "--json", "--room", "bye"]);
@@ -490,6 +495,8 @@ describe("losing the server", () => {
     // The page looks every 3 s; nothing is clicked.
     await p.locator('[data-view="meeting"]').waitFor({ timeout: 15000 });
     await tile(p, "Hal").waitFor({ timeout: 5000 });
+    await p.getByRole("button", { name: "Unmute microphone" }).waitFor({ timeout: 3000 });
+    await p.getByRole("button", { name: "Turn camera on" }).waitFor({ timeout: 3000 });
   });
 });
 

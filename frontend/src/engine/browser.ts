@@ -296,8 +296,8 @@ export class BrowserEngine implements Engine {
 
   async join(opts: JoinOptions): Promise<JoinResult> {
     this.joinOpts = opts;
-    this.muted.audio = !!opts.micOff;
-    this.muted.video = !!opts.cameraOff;
+    this.muted.audio = opts.micOff ?? this.muted.audio;
+    this.muted.video = opts.cameraOff ?? this.muted.video;
     if (!this.slots.audio.track && !this.slots.video.track) {
       const p = await this.openPreview({});
       for (const w of p.warnings) this.fail("media", w);

@@ -95,6 +95,8 @@ export interface JoinOptions {
   // password and the lobby.
   token?: string;
   // Start with the microphone / camera off (tracks are published muted).
+  // Left out: as the last meeting left them, so that rejoining never
+  // turns on what the user had turned off (on before the first meeting).
   micOff?: boolean;
   cameraOff?: boolean;
 }

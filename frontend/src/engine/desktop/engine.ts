@@ -156,7 +156,7 @@ export class DesktopEngine implements Engine {
 
   async join(opts: JoinOptions): Promise<JoinResult> {
     if (this.inMeeting) throw new EngineError("internal", "already in a meeting");
-    this.muted = { audio: !!opts.micOff, video: !!opts.cameraOff };
+    this.muted = { audio: opts.micOff ?? this.muted.audio, video: opts.cameraOff ?? this.muted.video };
     this.setState("connecting");
     this.joiningNow = true;
     this.early = [];
