@@ -125,6 +125,12 @@ func (c *CLI) join(ctx context.Context, args []string) int {
 		MaxReceiveBitrate: *maxKbps * 1000,
 	})
 	if err != nil {
+		// Ended while we waited in the lobby: said as in the meeting.
+		var ended *client.EndedError
+		if errors.As(err, &ended) {
+			reportEnded(out, ended.Reason)
+			return exitOK
+		}
 		fmt.Fprintln(c.Stderr, "parley join:", err)
 		return joinExitCode(err)
 	}
@@ -294,7 +300,7 @@ func reportEvent(out *output, names nameBook, ev client.Event) {
 		out.event("mute", map[string]any{"name": who, "track": m.TrackID, "muted": m.Muted},
 			fmt.Sprintf("%s muted %s: %v", who, m.TrackID, m.Muted))
 	case *signal.Ended:
-		out.event("ended", map[string]any{"reason": m.Reason}, "The meeting ended: "+string(m.Reason))
+		reportEnded(out, m.Reason)
 	case *signal.Error:
 		out.event("error", map[string]any{"code": m.Code, "message": m.Message}, "error from host: "+m.Message)
 	}
@@ -336,4 +342,8 @@ func printStats(out *output, names nameBook, stats []client.TrackStats, path map
 		}
 	}
 	out.event("stats", map[string]any{"tracks": tracks, "path": path}, strings.TrimSuffix(text, ";"))
+}
+
+func reportEnded(out *output, reason signal.EndReason) {
+	out.event("ended", map[string]any{"reason": reason}, "The meeting ended: "+string(reason))
 }

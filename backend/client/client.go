@@ -239,6 +239,10 @@ func (c *Client) hello(ctx, connectCtx context.Context) error {
 			}
 		case *signal.Error:
 			return fmt.Errorf("join %s: %w", c.invite.Room, m)
+		case *signal.Ended:
+			// The host ended the meeting, or its server stopped, while
+			// we waited in its lobby.
+			return fmt.Errorf("join %s: waiting to be let in: %w", c.invite.Room, &EndedError{Reason: m.Reason})
 		default:
 			return fmt.Errorf("join %s: server sent %s instead of welcome", c.invite.Room, msg.Type())
 		}

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -384,4 +385,50 @@ func dialWaiting(ctx context.Context, link string, opts client.Options) (done <-
 		d <- dialResult{c, err}
 	}()
 	return d, w
+}
+
+// TestLobbyToldWhenMeetingEnds: someone waiting in the lobby learns that
+// the meeting ended, or its server stopped, rather than losing the
+// connection without a word.
+func TestLobbyToldWhenMeetingEnds(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		end  func(t *testing.T, srv *server.Server, host *client.Client)
+		want signal.EndReason
+	}{
+		{"host ends", func(t *testing.T, _ *server.Server, host *client.Client) {
+			if err := host.EndMeeting(); err != nil {
+				t.Fatal(err)
+			}
+		}, signal.EndHostEnded},
+		{"server stops", func(t *testing.T, srv *server.Server, _ *client.Client) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := srv.Shutdown(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}, signal.EndShutdown},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := meetingtest.StartServer(t, server.Config{
+				Rooms: []server.RoomConfig{{Name: "test", Lobby: true, ExplicitHosts: true}},
+			})
+			hostLink, err := srv.TokenInviteURL("test", server.TokenOptions{Host: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			host := meetingtest.Join(t, hostLink, "Host", client.Options{})
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			done, waiting := dialWaiting(ctx, srv.InviteURL("test"), client.Options{Name: "Guest"})
+			nextMessage(t, host, func(*signal.KnockMsg) bool { return true })
+			<-waiting
+			tc.end(t, srv, host)
+			r := <-done
+			var ended *client.EndedError
+			if !errors.As(r.err, &ended) || ended.Reason != tc.want {
+				t.Fatalf("the knocker got %v, want the meeting ended (%s)", r.err, tc.want)
+			}
+		})
+	}
 }

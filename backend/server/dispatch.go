@@ -273,6 +273,10 @@ func (sess *session) onEnd(m *signal.End) error {
 		s.setLeaveReason(signal.ReasonLeft)
 		s.end(signal.EndHostEnded)
 	}
+	// No host is left to let anyone in.
+	for _, s := range lr.knockers() {
+		s.end(signal.EndHostEnded)
+	}
 	return errEnded
 }
 

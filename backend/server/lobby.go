@@ -51,7 +51,8 @@ func (sess *session) access(lr *liveRoom, hello *signal.Hello) (opts room.JoinOp
 // knock is a joiner waiting in a room's lobby.
 type knock struct {
 	id, name string
-	removed  bool // a host removed this device earlier
+	sess     *session // the knocker's, told when the meeting ends first
+	removed  bool     // a host removed this device earlier
 	// decided receives the host's verdict once (buffered, so the host
 	// never waits for the knocker).
 	decided chan bool
@@ -74,7 +75,7 @@ func (sess *session) knock(lr *liveRoom, hello *signal.Hello, removed bool) erro
 	if err := signal.ValidateName(name); err != nil {
 		return err
 	}
-	k := &knock{id: newKnockID(), name: name, removed: removed, decided: make(chan bool, 1)}
+	k := &knock{id: newKnockID(), name: name, sess: sess, removed: removed, decided: make(chan bool, 1)}
 	lr.mu.Lock()
 	if lr.state.Locked() {
 		lr.mu.Unlock()
@@ -128,6 +129,17 @@ func (lr *liveRoom) withdraw(k *knock) {
 	}
 	delete(lr.knocks, k.id)
 	lr.sendLocked(&signal.KnockEnded{KnockID: k.id, Outcome: signal.KnockWithdrawn}, lr.hostsV2)
+}
+
+// knockers are the sessions waiting in lr's lobby.
+func (lr *liveRoom) knockers() []*session {
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	out := make([]*session, 0, len(lr.knocks))
+	for _, k := range lr.knocks {
+		out = append(out, k.sess)
+	}
+	return out
 }
 
 // knockListLocked is the lobby as a new host sees it in welcome, oldest

@@ -399,7 +399,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.closing = true
 	var sessions []*session
 	for _, lr := range s.live {
+		// Those in the lobby too: told, not dropped, they can come back
+		// when the server does.
 		sessions = append(sessions, lr.others("")...)
+		sessions = append(sessions, lr.knockers()...)
 	}
 	s.mu.Unlock()
 	for _, sess := range sessions {

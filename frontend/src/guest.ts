@@ -164,6 +164,11 @@ export function startGuest(root: HTMLElement, room: string, params: GuestParams,
       showEnd(lobbyDeniedScreen());
       return;
     }
+    if (err.endReason) {
+      waiting = false;
+      showEnd(endedScreen(err.endReason));
+      return;
+    }
     if (err.code === "bad-password" || (err.code === "rate-limited" && !token)) {
       const wrong = password !== undefined;
       clear();

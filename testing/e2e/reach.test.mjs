@@ -136,6 +136,19 @@ describe("lobby and moderation", () => {
   });
 });
 
+describe("waiting when the meeting goes away", () => {
+  after(closeAll);
+
+  test("a guest waiting for the host is told the server stopped, not shown a connection error", async () => {
+    const server = await serve(["--room", "gone", "--lobby"]);
+    const ivy = await open(guestURL(server.url, "gone"), "Ivy", { expectView: "waiting" });
+    await server.stop();
+    await ivy.locator('[data-view="shutdown"]').waitFor({ timeout: 5000 });
+    await ivy.getByRole("heading", { name: "The meeting server stopped" }).waitFor();
+    assert.deepEqual(ivy.errors, []);
+  });
+});
+
 describe("password attempts", () => {
   after(closeAll);
   test("after five wrong passwords the prompt shows the wait", async () => {

@@ -360,6 +360,10 @@ export class BrowserEngine implements Engine {
       );
     } catch (e) {
       ws.close();
+      // The host ended the meeting, or its server stopped, while we
+      // waited in its lobby: the server says so before it closes.
+      const ended = early.find((m) => m.type === "ended");
+      if (ended?.type === "ended") throw new EngineError("ended", `the meeting ended: ${ended.reason}`, ended.reason);
       throw asEngineError(e);
     } finally {
       if (this.joining === ws) this.joining = null;

@@ -47,12 +47,14 @@ export interface FrameFeed {
 // given one on the command line). "identity": the host's certificate is
 // not the one the link pins; "untrusted": it could not be checked (a link
 // without its #fp= part). Browsers check certificates themselves.
-export type EngineErrorCode = ErrorCode | "connection-lost" | "media" | "unsupported" | "bad-link" | "identity" | "untrusted";
+// "ended": the meeting ended (endReason says how) before we were let in.
+export type EngineErrorCode = ErrorCode | "connection-lost" | "media" | "unsupported" | "bad-link" | "identity" | "untrusted" | "ended";
 
 export class EngineError extends Error {
   constructor(
     readonly code: EngineErrorCode,
     message: string,
+    readonly endReason?: EndReason,
   ) {
     super(message);
     this.name = "EngineError";

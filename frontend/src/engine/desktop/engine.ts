@@ -3,7 +3,7 @@
 // to the Go bindings, turns Go's events into EngineEvents, and draws video
 // that Go sends over the render socket (decoded here with WebCodecs).
 
-import type { ChatMessage, ServerMessage, TrackKind } from "../../protocol";
+import type { ChatMessage, EndReason, ServerMessage, TrackKind } from "../../protocol";
 import { errorCodes, normalizeErrorCode } from "../../protocol";
 import { parseInvite } from "../../invite";
 import {
@@ -531,6 +531,8 @@ function errorCode(code: string): EngineErrorCode {
 // ("join ROOM: room-full: …"), and so are the client's own failures.
 export function goError(e: unknown): EngineError {
   const text = errorText(e);
+  const ended = /the meeting ended: (host-ended|removed|shutdown)\b/.exec(text);
+  if (ended) return new EngineError("ended", text, ended[1] as EndReason);
   // Every protocol code but "internal", which is the fallback below.
   for (const c of errorCodes) if (c !== "internal" && text.includes(c)) return new EngineError(c, text);
   if (/identity changed/.test(text)) return new EngineError("identity", text);

@@ -94,6 +94,10 @@ export function startDesktopMeeting(root: HTMLElement, plan: LaunchPlan, onLobby
         showEnd(lobbyDeniedScreen());
         return;
       }
+      if (err.endReason) {
+        showEnd(endedScreen(err.endReason));
+        return;
+      }
       // Hosting sets the password; only a joiner is asked for it.
       if (plan.target.kind === "join" && (err.code === "bad-password" || (err.code === "rate-limited" && triedPassword))) {
         askPassword(err);
