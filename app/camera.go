@@ -165,7 +165,7 @@ func (a *App) publishVideo(m *meeting, kind signal.Kind, trackID string, muted b
 	v.out, v.local = track, lt
 	v.bitrate = func(src *capture.Source) int { return a.bitrateFor(m, v, src) }
 	v.self = a.render.AddTrack(render.TrackInfo{Participant: m.cl.ID(), Track: trackID}, v.keyframe)
-	a.tiles.add(v.self.ID, tileInfo{participantID: m.cl.ID(), trackID: trackID, kind: kind, self: true})
+	a.tiles.add(v.self.ID, tileInfo{m: m, participantID: m.cl.ID(), trackID: trackID, kind: kind, self: true})
 	a.emit(mediaEvent{Type: "media", ParticipantID: m.cl.ID(), TrackID: trackID, Kind: kind, RenderID: v.self.ID})
 	return v, nil
 }

@@ -331,7 +331,7 @@ func (m *meeting) addVideo(rt *client.RemoteTrack) {
 	if old != nil {
 		old.close()
 	}
-	m.a.tiles.add(v.out.ID, tileInfo{participantID: key.participant, trackID: key.track, kind: rt.Kind})
+	m.a.tiles.add(v.out.ID, tileInfo{m: m, participantID: key.participant, trackID: key.track, kind: rt.Kind})
 	m.a.emit(mediaEvent{Type: "media", ParticipantID: key.participant, TrackID: key.track, Kind: rt.Kind, RenderID: v.out.ID})
 }
 
@@ -436,6 +436,9 @@ func (m *meeting) close(leave bool) {
 	m.cancel()
 	m.wg.Wait()
 	m.removeVideos(func(trackKey) bool { return true })
+	// Our own camera and screen tiles end with the meeting too: nothing
+	// of it may show up in the report of a later one.
+	m.a.tiles.forget(m)
 	m.a.audio.removeParticipant("")
 	m.listing.close()
 	if m.srv != nil {

@@ -180,7 +180,7 @@ func (a *App) publishTest(m *meeting, p *publication) error {
 	p.tracks["video"], p.tracks["audio"] = vt, at
 	p.mu.Unlock()
 
-	a.tiles.add(self.ID, tileInfo{participantID: m.cl.ID(), trackID: cameraTrackID, kind: signal.KindVideo, self: true})
+	a.tiles.add(self.ID, tileInfo{m: m, participantID: m.cl.ID(), trackID: cameraTrackID, kind: signal.KindVideo, self: true})
 	a.emit(mediaEvent{Type: "media", ParticipantID: m.cl.ID(), TrackID: cameraTrackID, Kind: signal.KindVideo, RenderID: self.ID})
 
 	playCtx, playCancel := context.WithCancel(context.Background())

@@ -10,6 +10,9 @@ import (
 
 // tileInfo is what Go knows about a render track.
 type tileInfo struct {
+	// m is the meeting the track belongs to: the report at exit lists
+	// only the current meeting's tiles, never a previous one's.
+	m                      *meeting
 	participantID, trackID string
 	kind                   signal.Kind
 	self                   bool
@@ -49,20 +52,23 @@ type RenderReport struct {
 	DevicePixelRatio float64 `json:"devicePixelRatio"`
 }
 
-// tileBook joins render tracks with the webview's reports about them.
+// tileBook joins render tracks with the webview's reports about them. It
+// holds only what is live: the report at exit says what the window showed
+// then, so a track that ended (a participant who left, a stopped share, a
+// meeting left) takes its figures with it.
 type tileBook struct {
-	mu     sync.Mutex
-	info   map[uint32]tileInfo
-	stats  map[uint32]RenderStats
-	layout []TileLayout
-	dpr    float64
-	// gone keeps the last report of tracks that ended, for the report
-	// at exit (a participant may leave before we do).
-	gone map[uint32]tileInfo
+	mu    sync.Mutex
+	info  map[uint32]tileInfo
+	stats map[uint32]RenderStats
+	// layout is the webview's last tile layout, reported during
+	// layoutOf (a layout of a meeting that ended is not on screen).
+	layout   []TileLayout
+	layoutOf *meeting
+	dpr      float64
 }
 
 func newTileBook() *tileBook {
-	return &tileBook{info: map[uint32]tileInfo{}, stats: map[uint32]RenderStats{}, gone: map[uint32]tileInfo{}}
+	return &tileBook{info: map[uint32]tileInfo{}, stats: map[uint32]RenderStats{}}
 }
 
 func (b *tileBook) add(id uint32, ti tileInfo) {
@@ -71,23 +77,48 @@ func (b *tileBook) add(id uint32, ti tileInfo) {
 	b.mu.Unlock()
 }
 
+// remove forgets a track that ended, with the webview's figures for it:
+// its tile is gone from the window.
 func (b *tileBook) remove(id uint32) {
 	b.mu.Lock()
-	if ti, ok := b.info[id]; ok {
-		b.gone[id] = ti
-		delete(b.info, id)
-	}
+	delete(b.info, id)
+	delete(b.stats, id)
 	b.mu.Unlock()
 }
 
+// forget drops what is left of meeting m when it ends: tracks not removed
+// one by one (our own camera and screen, stopped with the meeting) and
+// its layout.
+func (b *tileBook) forget(m *meeting) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for id, ti := range b.info {
+		if ti.m == m {
+			delete(b.info, id)
+			delete(b.stats, id)
+		}
+	}
+	if b.layoutOf == m {
+		b.layout, b.layoutOf, b.dpr = nil, nil, 0
+	}
+}
+
 // ReportRender receives the webview's per-track decoding counters and its
-// tile layout (every second or so).
+// tile layout (every second or so, and once more as it leaves a meeting).
+// Each report lists every track the webview draws, so it replaces the
+// last one; a track Go has ended meanwhile, or a report that arrives after
+// the meeting ended, describes nothing on screen and is left out.
 func (a *App) ReportRender(r RenderReport) {
+	m, err := a.current()
+	if err != nil {
+		return
+	}
 	a.tiles.mu.Lock()
 	defer a.tiles.mu.Unlock()
-	a.tiles.layout, a.tiles.dpr = r.Layout, r.DevicePixelRatio
+	a.tiles.layout, a.tiles.layoutOf, a.tiles.dpr = r.Layout, m, r.DevicePixelRatio
+	clear(a.tiles.stats)
 	for _, st := range r.Tracks {
-		if _, ok := a.tiles.info[st.RenderID]; ok {
+		if ti, ok := a.tiles.info[st.RenderID]; ok && ti.m == m {
 			a.tiles.stats[st.RenderID] = st
 		}
 	}
@@ -150,12 +181,16 @@ func (a *App) report() Report {
 		}
 		return m.name(id)
 	}
+	r.Layout = []TileLayout{}
 	a.tiles.mu.Lock()
-	r.Layout, r.DevicePixelRatio = append([]TileLayout{}, a.tiles.layout...), a.tiles.dpr
+	// Out of a meeting (m == nil) the window shows no tiles.
+	if m != nil && a.tiles.layoutOf == m {
+		r.Layout, r.DevicePixelRatio = append(r.Layout, a.tiles.layout...), a.tiles.dpr
+	}
 	for id, st := range a.tiles.stats {
 		ti, ok := a.tiles.info[id]
-		if !ok {
-			ti = a.tiles.gone[id]
+		if !ok || m == nil || ti.m != m {
+			continue
 		}
 		kind := ti.kind
 		if kind == signal.KindVideo || kind == "" {

@@ -225,10 +225,11 @@ export class DesktopEngine implements Engine {
 
   // Sends what was decoded and drawn to Go (for --report and the stats
   // overlay), with where the UI put the tiles (its data-tile contract), so
-  // that a test can find a tile in a screenshot.
+  // that a test can find a tile in a screenshot. It reports with no video
+  // too: a grid left with no video tracks (the last one ended, our camera
+  // is off) must replace the layout that still had them.
   private reportStats(): void {
     const tracks = this.render?.stats() ?? [];
-    if (tracks.length === 0) return;
     const layout = [...this.win.document.querySelectorAll<HTMLElement>("[data-tile]")]
       .filter((el) => !el.hidden)
       .map((el) => {
