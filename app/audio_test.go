@@ -200,7 +200,7 @@ func TestNoMicrophoneIsMicOff(t *testing.T) {
 	if err != nil {
 		t.Fatalf("host without a microphone: %v", err)
 	}
-	toastMatching(rec, t, "No microphone")
+	toastMatching(rec, t, "No microphone connected: your microphone stays off")
 	rec.waitFor(t, "local-mute", func(ev map[string]any) bool {
 		return ev["type"] == "local-mute" && ev["kind"] == "audio" && ev["muted"] == true
 	})

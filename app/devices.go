@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -166,7 +167,7 @@ func (a *App) publishDevices(m *meeting, p *publication) error {
 			a.opts.Log.Warn("speaker unavailable", "err", err)
 		}
 		a.localMute(m, "audio")
-		a.toast("No microphone: " + err.Error())
+		a.toast(micProblem(err))
 	}
 	if err := a.publishCamera(m, p); err != nil {
 		a.opts.Log.Warn("camera unavailable", "err", err)
@@ -211,8 +212,17 @@ func (a *App) restartMic() {
 		a.opts.Log.Warn("microphone unavailable", "err", err)
 		_ = a.audio.start(nil)
 		a.localMute(m, "audio")
-		a.toast("No microphone: " + err.Error())
+		a.toast(micProblem(err))
 	}
+}
+
+// micProblem is the toast for a microphone that would not start: the
+// audio error already names the microphone.
+func micProblem(err error) string {
+	if errors.Is(err, audio.ErrNoMic) {
+		return "No microphone connected: your microphone stays off until one is."
+	}
+	return "Microphone unavailable (" + err.Error() + "): it stays off."
 }
 
 // ensureMic starts the microphone when it is turned on and none runs.

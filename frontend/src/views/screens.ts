@@ -40,7 +40,7 @@ export function renderWaiting(root: HTMLElement, opts: { room: string; onCancel:
       h("h1", { id: "wait-title" }, "Waiting for the host to let you in…"),
       // Whether a host is in the room the page cannot know: a host who
       // joins later sees the knock then.
-      h("p", {}, `You are in the waiting room of “${opts.room}”. A host sees that you are here once they are in the meeting, and this page joins as soon as they let you in.`),
+      h("p", {}, `You are in the waiting room of “${opts.room}”. A host sees that you are here once they are in the meeting, and you join as soon as they let you in.`),
       h("div", { class: "screen-actions" }, cancel),
     ),
   );
