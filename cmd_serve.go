@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -174,7 +173,7 @@ func (c *CLI) serve(ctx context.Context, args []string) int {
 	if !*noDiscovery && cert != nil && !loopbackAddr(*addr) {
 		adv, err := advertiseRoom(ctx, discovery.Room{
 			Name: *roomName, Password: *password != "", Lobby: *lobby, Port: srv.Port(),
-			Path: "/r/" + url.PathEscape(*roomName), Fingerprint: srv.Fingerprint(),
+			Path: server.RoomPath(*roomName), Fingerprint: srv.Fingerprint(),
 		}, lanIfaces, c.logger(*jsonOut))
 		if err != nil {
 			fmt.Fprintf(c.Stderr, "parley serve: not listed on the local network: %v\n", err)

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"net/url"
 	"sync"
 
 	"parley/backend/server"
@@ -37,7 +36,7 @@ func (l *lanListing) start(a *App, srv *server.Server, room discovery.Room) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	room.Port, room.Participants = srv.Port(), l.people
-	room.Path, room.Fingerprint = "/r/"+url.PathEscape(room.Name), srv.Fingerprint()
+	room.Path, room.Fingerprint = server.RoomPath(room.Name), srv.Fingerprint()
 	adv, err := a.opts.Advertise(context.Background(), room)
 	if err != nil {
 		a.opts.Log.Warn("not listed on the local network", "err", err)

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -318,10 +319,17 @@ func (s *Server) URL() string {
 	return scheme + "://" + net.JoinHostPort(s.advertiseHost(), strconv.Itoa(s.Port())) + "/"
 }
 
+// RoomPath is room's path on the server, as links carry it: the name is
+// percent-escaped ("/r/Caf%C3%A9-sync"). A LAN listing advertises this
+// form (discovery.Room.Path), so that its link is the invite link.
+func RoomPath(room string) string {
+	return "/r/" + url.PathEscape(room)
+}
+
 // InviteURL is the link that joins room: it carries the fingerprint of a
 // self-signed certificate in its fragment, which never reaches any server.
 func (s *Server) InviteURL(room string) string {
-	u := s.URL() + "r/" + url.PathEscape(room)
+	u := strings.TrimSuffix(s.URL(), "/") + RoomPath(room)
 	if fp := s.Fingerprint(); fp != "" && !s.cfg.CASigned {
 		u += "#fp=" + fp
 	}
