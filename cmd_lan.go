@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"parley/backend/server"
 	"parley/backend/signal"
 	"parley/discovery"
 )
@@ -30,16 +31,18 @@ func lanInterfaces(names []string) ([]net.Interface, error) {
 
 // lanAdvert keeps a hosted room's mDNS advertisement current.
 type lanAdvert struct {
-	mu   sync.Mutex
-	adv  *discovery.Advertiser
-	room discovery.Room
-	log  *slog.Logger
+	mu    sync.Mutex
+	adv   *discovery.Advertiser
+	room  discovery.Room
+	state func() server.RoomState
+	log   *slog.Logger
 }
 
-// advertiseRoom announces the room on the LAN. It is for hosts others can
+// advertiseRoom announces the room on the LAN, with what state says of
+// it now, and Refresh keeps that current. It is for hosts others can
 // reach: a server bound to loopback, or without TLS (no fingerprint to
 // pin), is not advertised.
-func advertiseRoom(ctx context.Context, room discovery.Room, names []string, log *slog.Logger) (*lanAdvert, error) {
+func advertiseRoom(ctx context.Context, room discovery.Room, state func() server.RoomState, names []string, log *slog.Logger) (*lanAdvert, error) {
 	ifaces, err := lanInterfaces(names)
 	if err != nil {
 		return nil, fmt.Errorf("advertise %q: %w", room.Name, err)
@@ -48,21 +51,31 @@ func advertiseRoom(ctx context.Context, room discovery.Room, names []string, log
 		room.Host, _ = os.Hostname()
 	}
 	room.ProtocolVersion = signal.Version
+	st := state()
+	room.Participants, room.Locked = st.Participants, st.Locked
 	adv, err := discovery.Advertise(ctx, room, discovery.AdvertiseOptions{Interfaces: ifaces, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("advertise %q: %w", room.Name, err)
 	}
-	return &lanAdvert{adv: adv, room: room, log: log}, nil
+	return &lanAdvert{adv: adv, room: room, state: state, log: log}, nil
 }
 
-// SetParticipants re-announces the participant count. Safe on nil.
-func (a *lanAdvert) SetParticipants(n int) {
+// Refresh re-announces the room if what it lists has changed (its head
+// count, its lock): call it on each of the server's events. Safe on nil.
+func (a *lanAdvert) Refresh() {
 	if a == nil {
 		return
 	}
+	// The state is read under the lock, not taken from the event: events
+	// reach us out of order, and the last Refresh must announce the
+	// latest state.
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.room.Participants = n
+	st := a.state()
+	if st.Participants == a.room.Participants && st.Locked == a.room.Locked {
+		return
+	}
+	a.room.Participants, a.room.Locked = st.Participants, st.Locked
 	if err := a.adv.Update(a.room); err != nil {
 		a.log.Warn("update LAN advertisement", "err", err)
 	}

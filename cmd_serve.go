@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,7 +42,7 @@ func (c *CLI) serve(ctx context.Context, args []string) int {
 	maxTracks := fset.Int("max-tracks", 0, "at most `N` tracks per participant (default 4)")
 	roomKbps := fset.Int("room-max-bitrate", 0, "each participant's video or screen track sends at most `KBPS` kbit/s (0: no room cap)")
 	maxChat := fset.Int("max-chat", 0, "at most `N` characters per chat message (default and most 4000)")
-	jsonOut := fset.Bool("json", false, "print JSON lines: {\"event\":\"ready\",\"url\":…} first, then joins and leaves")
+	jsonOut := fset.Bool("json", false, "print JSON lines: {\"event\":\"ready\",\"url\":…} first, then joins, leaves, locks and closes")
 	if code, done := c.parse(fset, args); done {
 		return code
 	}
@@ -130,12 +129,24 @@ func (c *CLI) serve(ctx context.Context, args []string) int {
 		// host's own app, a local bot) connect with no network at all.
 		RTC: rtcconf.Options{IncludeLoopback: true, Interfaces: splitList(*iceIfaces)},
 		OnEvent: func(ev server.Event) {
-			lan.Load().SetParticipants(ev.Participants)
+			lan.Load().Refresh()
 			fields := map[string]any{"room": ev.Room, "participant": ev.ParticipantID, "name": ev.Name, "participants": ev.Participants}
-			text := fmt.Sprintf("%s joined %q (%d in the room)", ev.Name, ev.Room, ev.Participants)
-			if ev.Type == "leave" {
+			var text string
+			switch ev.Type {
+			case "leave":
 				fields["reason"] = ev.Reason
 				text = fmt.Sprintf("%s left %q: %s (%d in the room)", ev.Name, ev.Room, ev.Reason, ev.Participants)
+			case "lock":
+				fields["locked"] = ev.Locked
+				text = fmt.Sprintf("%s unlocked %q", ev.Name, ev.Room)
+				if ev.Locked {
+					text = fmt.Sprintf("%s locked %q: nobody else can join", ev.Name, ev.Room)
+				}
+			case "close":
+				fields = map[string]any{"room": ev.Room}
+				text = fmt.Sprintf("%q was empty for its grace period: the next join starts a new meeting", ev.Room)
+			default:
+				text = fmt.Sprintf("%s joined %q (%d in the room)", ev.Name, ev.Room, ev.Participants)
 			}
 			out.event(ev.Type, fields, text)
 		},
@@ -174,13 +185,16 @@ func (c *CLI) serve(ctx context.Context, args []string) int {
 	if !*noDiscovery && cert != nil && !loopbackAddr(*addr) {
 		adv, err := advertiseRoom(ctx, discovery.Room{
 			Name: *roomName, Password: *password != "", Lobby: *lobby, Port: srv.Port(),
-			Path: "/r/" + url.PathEscape(*roomName), Fingerprint: srv.Fingerprint(),
-		}, lanIfaces, c.logger(*jsonOut))
+			Path: server.RoomPath(*roomName), Fingerprint: srv.Fingerprint(),
+		}, func() server.RoomState { return srv.RoomState(*roomName) }, lanIfaces, c.logger(*jsonOut))
 		if err != nil {
 			fmt.Fprintf(c.Stderr, "parley serve: not listed on the local network: %v\n", err)
 		} else {
 			lan.Store(adv)
 			defer adv.Close()
+			// A join or lock between the first announcement and Store
+			// found no advertisement to refresh.
+			adv.Refresh()
 			out.event("advertised", map[string]any{"name": adv.adv.Instance()},
 				fmt.Sprintf("Listed on the local network as %q.", adv.adv.Instance()))
 		}

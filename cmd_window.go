@@ -11,6 +11,7 @@ import (
 
 	"parley/app"
 	"parley/backend/rtcconf"
+	"parley/backend/server"
 	"parley/discovery"
 )
 
@@ -125,8 +126,8 @@ func (w *windowFlags) options() (app.Options, error) {
 	// lists its room, on every usable interface, unless only this machine
 	// can reach it.
 	if !loopbackAddr(*w.hostAddr) {
-		opts.Advertise = func(ctx context.Context, room discovery.Room) (app.RoomAdvert, error) {
-			return advertiseRoom(ctx, room, nil, slog.Default())
+		opts.Advertise = func(ctx context.Context, room discovery.Room, state func() server.RoomState) (app.RoomAdvert, error) {
+			return advertiseRoom(ctx, room, state, nil, slog.Default())
 		}
 	}
 	return opts, nil

@@ -84,9 +84,10 @@ type Options struct {
 	// TURN runs the embedded TURN relay with a meeting we host (nil:
 	// none), for guests whose networks block direct media.
 	TURN *server.TURNConfig
-	// Advertise lists a room this app hosts on the LAN (mDNS); nil lists
-	// nothing (as when it listens only on loopback).
-	Advertise func(ctx context.Context, room discovery.Room) (RoomAdvert, error)
+	// Advertise lists a room this app hosts on the LAN (mDNS), as state
+	// says it is whenever RoomAdvert.Refresh is called; nil lists nothing
+	// (as when it listens only on loopback).
+	Advertise func(ctx context.Context, room discovery.Room, state func() server.RoomState) (RoomAdvert, error)
 	// AdvertiseHost is the host name or IP in the invite links of a
 	// meeting we host ("": this machine's LAN address).
 	AdvertiseHost string

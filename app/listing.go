@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"net/url"
 	"sync"
 
 	"parley/backend/server"
@@ -11,17 +10,18 @@ import (
 
 // RoomAdvert keeps a hosted room listed on the LAN (mDNS) until Close.
 type RoomAdvert interface {
-	SetParticipants(n int)
+	// Refresh re-announces what changed in the room's state (its head
+	// count, its lock) since the last announcement.
+	Refresh()
 	Close()
 }
 
 // lanListing is the LAN listing of the meeting this app hosts, if it is
-// listed: the server's joins and leaves update its head count, and leaving
-// the meeting withdraws it.
+// listed: the server's events (joins, leaves, locks) refresh it, and
+// leaving the meeting withdraws it.
 type lanListing struct {
 	mu     sync.Mutex
 	advert RoomAdvert
-	people int
 }
 
 // start lists the room, when the app is to (Options.Advertise) and a link
@@ -32,13 +32,14 @@ func (l *lanListing) start(a *App, srv *server.Server, room discovery.Room) {
 	if a.opts.Advertise == nil || srv.Fingerprint() == "" {
 		return
 	}
-	// Under the lock: a join the server reports meanwhile waits, then
-	// updates the listing this makes.
+	// Under the lock: an event the server reports meanwhile waits, then
+	// refreshes the listing this makes.
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	room.Port, room.Participants = srv.Port(), l.people
-	room.Path, room.Fingerprint = "/r/"+url.PathEscape(room.Name), srv.Fingerprint()
-	adv, err := a.opts.Advertise(context.Background(), room)
+	room.Port = srv.Port()
+	room.Path, room.Fingerprint = server.RoomPath(room.Name), srv.Fingerprint()
+	name := room.Name
+	adv, err := a.opts.Advertise(context.Background(), room, func() server.RoomState { return srv.RoomState(name) })
 	if err != nil {
 		a.opts.Log.Warn("not listed on the local network", "err", err)
 		return
@@ -46,12 +47,12 @@ func (l *lanListing) start(a *App, srv *server.Server, room discovery.Room) {
 	l.advert = adv
 }
 
-func (l *lanListing) setParticipants(n int) {
+// refresh follows a change in the room (any server event).
+func (l *lanListing) refresh() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.people = n
 	if l.advert != nil {
-		l.advert.SetParticipants(n)
+		l.advert.Refresh()
 	}
 }
 

@@ -171,7 +171,7 @@ func (a *App) startHosting(opts HostOptions, listing *lanListing) (*server.Serve
 		// without any network.
 		RTC:     serverRTC(a.opts.RTC),
 		TURN:    a.opts.TURN,
-		OnEvent: func(ev server.Event) { listing.setParticipants(ev.Participants) },
+		OnEvent: func(server.Event) { listing.refresh() },
 	}
 	// The invite link names the port. A host who leaves and hosts again,
 	// in this run or a later one, keeps the link already sent out as long

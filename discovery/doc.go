@@ -42,7 +42,9 @@
 //	lk=1                the room is locked (0 or absent: no)
 //	lb=1                joiners wait until a host lets them in (0 or absent: no)
 //	port=8443           HTTPS port; must equal the SRV port
-//	path=/r/team-sync   path of the room on that port
+//	path=/r/team-sync   path of the room on that port, as the invite link
+//	                    carries it: percent-escaped (/r/Caf%C3%A9-sync), so
+//	                    a browser puts it in the URL without escaping it again
 //	fp=sha256:<64 hex>  SHA-256 fingerprint of the host's certificate, pinned
 //	                    by the joining app
 //

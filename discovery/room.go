@@ -20,7 +20,10 @@ type Room struct {
 	// Lobby: joiners wait in a waiting room until a host lets them in.
 	Lobby bool `json:"lobby"`
 	// Port and Path locate the room on the host's HTTPS server; an invite
-	// URL is https://ADDR:Port + Path + "#fp=" + Fingerprint.
+	// URL is https://ADDR:Port + Path + "#fp=" + Fingerprint. Path is in
+	// the form that URL carries it: what the host's invite link has after
+	// the port ("/r/Caf%C3%A9-sync", the name percent-escaped), not the
+	// decoded path. Raw UTF-8 is accepted too, and escaped in the URL.
 	Port int    `json:"port"`
 	Path string `json:"path"`
 	// Fingerprint is the host certificate's "sha256:<hex>" fingerprint,

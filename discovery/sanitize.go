@@ -116,9 +116,11 @@ func normalizeFingerprint(fp string) (string, error) {
 	return b.String(), nil
 }
 
-// validatePath checks the room's path on the host's HTTPS port. It must be
-// an absolute path that survives being put in a URL unchanged in meaning:
-// no query, fragment, whitespace, control characters or backslashes.
+// validatePath checks the room's path on the host's HTTPS port, in the
+// form a URL carries it (see Room.Path). It must be an absolute path that
+// survives being put in a URL unchanged in meaning: no query, fragment,
+// whitespace, control characters or backslashes, and no '%' that does not
+// start an escape (which no link could carry: it would be read as one).
 func validatePath(p string) error {
 	switch {
 	case p == "":
@@ -135,7 +137,17 @@ func validatePath(p string) error {
 			return fmt.Errorf("path contains %q", r)
 		}
 	}
+	for i := strings.IndexByte(p, '%'); i >= 0; i = strings.IndexByte(p, '%') {
+		if i+2 >= len(p) || !isHex(p[i+1]) || !isHex(p[i+2]) {
+			return errors.New("path contains '%' that does not start a %XX escape")
+		}
+		p = p[i+3:]
+	}
 	return nil
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // parseDecimal parses a non-negative decimal of at most maxDigits digits.

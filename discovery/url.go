@@ -2,7 +2,6 @@ package discovery
 
 import (
 	"net/netip"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,7 +11,7 @@ import (
 // https://ADDR:PORT/PATH#fp=sha256:… . IPv6 addresses are bracketed, and a
 // link-local one keeps its zone ("%25eth0"), without which it is useless.
 // The fingerprint travels in the fragment so that it never reaches a
-// server log.
+// server log. path is a Room.Path, already in URL form (see escapePath).
 func InviteURL(addr netip.Addr, port int, path, fingerprint string) string {
 	host := addr.Unmap().String()
 	if addr.Is6() && !addr.Is4In6() {
@@ -20,8 +19,41 @@ func InviteURL(addr netip.Addr, port int, path, fingerprint string) string {
 		// us, so build the authority by hand.
 		host = "[" + strings.Replace(host, "%", "%25", 1) + "]"
 	}
-	u := url.URL{Path: path}
-	return "https://" + host + ":" + strconv.Itoa(port) + u.EscapedPath() + "#fp=" + fingerprint
+	return "https://" + host + ":" + strconv.Itoa(port) + escapePath(path) + "#fp=" + fingerprint
+}
+
+// escapePath turns a Room.Path into the path of a URI. Hosts write the
+// path as their invite link has it, names percent-escaped
+// ("/r/Caf%C3%A9-sync"): those escapes are kept, since escaping their '%'
+// again names another room, and decoding them first would turn an escaped
+// '/' into a path separator. Only bytes a URI path cannot hold as they are
+// (raw UTF-8 from a host that wrote the name unescaped, '"', '<', …) are
+// escaped. validatePath guarantees that every '%' starts an escape.
+func escapePath(p string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	b.Grow(len(p))
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; pathByte(c) {
+			b.WriteByte(c)
+		} else {
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+		}
+	}
+	return b.String()
+}
+
+// pathByte reports the bytes a URI path may hold unescaped (RFC 3986
+// §3.3: unreserved, sub-delims, ':', '@' and '/'), and '%', which in a
+// Room.Path always starts an escape.
+func pathByte(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("-._~!$&'()*+,;=:@/%", c) >= 0
 }
 
 // addrRank orders addresses for the invite URL: IPv4 first (it works on

@@ -2,8 +2,12 @@ package discovery
 
 import (
 	"net/netip"
+	"net/url"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/miekg/dns"
 )
 
 func TestInviteURL(t *testing.T) {
@@ -22,8 +26,10 @@ func TestInviteURL(t *testing.T) {
 			"https://[fd77::1]:8443/r/x#fp=" + goodFP},
 		{"link-local keeps its zone", netip.MustParseAddr("fe80::1%eth0"), 8443, "/r/x",
 			"https://[fe80::1%25eth0]:8443/r/x#fp=" + goodFP},
-		{"path escaped", netip.MustParseAddr("10.0.0.7"), 8443, "/r/café 1",
-			"https://10.0.0.7:8443/r/caf%C3%A9%201#fp=" + goodFP},
+		{"escapes kept", netip.MustParseAddr("10.0.0.7"), 8443, "/r/Caf%C3%A9-sync%2F1",
+			"https://10.0.0.7:8443/r/Caf%C3%A9-sync%2F1#fp=" + goodFP},
+		{"raw UTF-8 escaped", netip.MustParseAddr("10.0.0.7"), 8443, "/r/café",
+			"https://10.0.0.7:8443/r/caf%C3%A9#fp=" + goodFP},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -72,5 +78,57 @@ func TestUsableAddr(t *testing.T) {
 		if got := usableAddr(netip.MustParseAddr(addr)); got != want {
 			t.Errorf("usableAddr(%s) = %v, want %v", addr, got, want)
 		}
+	}
+}
+
+// TestListedURLIsTheInviteLink follows a room's path the way the LAN
+// carries it: the host puts its invite link's path (the room name
+// percent-escaped, as server.InviteURL writes it) in the TXT record, a
+// browser decodes the record and builds the link. The link must be the
+// host's own, whatever the name holds: the server accepts only letters,
+// digits, '-', '_' and '.', so of these names only the plain, accented,
+// CJK and dotted ones can be hosted today, but the listing must not care.
+func TestListedURLIsTheInviteLink(t *testing.T) {
+	for _, name := range []string{
+		"team-sync",
+		"Café-sync",
+		"日本語の会議",
+		"v1.2_release",
+		"Café sync",   // space
+		"🎉-party",     // emoji
+		"a/b",         // slash: one path segment, not two
+		"100%",        // a literal '%'
+		"Caf%C3%A9",   // looks escaped, but is the name itself
+		"x?y#z",       // query and fragment characters
+		"naïve+a&b=c", // sub-delimiters
+	} {
+		t.Run(name, func(t *testing.T) {
+			hostPath := "/r/" + url.PathEscape(name)
+			room, err := Room{Name: name, Port: 8443, Path: hostPath, Fingerprint: goodFP, ProtocolVersion: 1}.normalize()
+			if err != nil {
+				t.Fatalf("host cannot advertise path %q: %v", hostPath, err)
+			}
+			var wire []string
+			for _, s := range encodeTXT(room) {
+				wire = append(wire, escapeTXT(s))
+			}
+			got, err := decodeTXTRecord(&dns.TXT{Txt: wire}, []int{1})
+			if err != nil {
+				t.Fatalf("browser refuses the record: %v", err)
+			}
+			link := InviteURL(netip.MustParseAddr("10.0.0.7"), got.Port, got.Path, got.Fingerprint)
+			if want := "https://10.0.0.7:8443" + hostPath + "#fp=" + goodFP; link != want {
+				t.Errorf("listed link %q, want the host's %q", link, want)
+			}
+			// What a joining app reads back (client.ParseInvite).
+			u, err := url.Parse(link)
+			if err != nil {
+				t.Fatalf("listed link does not parse: %v", err)
+			}
+			seg, _ := strings.CutPrefix(u.EscapedPath(), "/r/")
+			if back, err := url.PathUnescape(seg); err != nil || back != name {
+				t.Errorf("listed link names room %q (%v), want %q", back, err, name)
+			}
+		})
 	}
 }

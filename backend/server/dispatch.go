@@ -229,14 +229,19 @@ func (sess *session) onChat(m *signal.Chat) error {
 func (sess *session) onLock(m *signal.Lock) error {
 	lr := sess.room
 	lr.mu.Lock()
-	defer lr.mu.Unlock()
 	info, err := lr.state.SetLocked(sess.id, m.Locked)
 	if err != nil {
+		lr.mu.Unlock()
 		return err
 	}
 	mine := signal.NewRoomUpdate(info)
 	mine.ID = m.ID
 	lr.echoLocked(sess.id, mine, signal.NewRoomUpdate(info))
+	count := lr.state.Len()
+	lr.mu.Unlock()
+	// Outside lr.mu, as joins and leaves are: OnEvent may take its time.
+	sess.srv.emit(Event{Type: "lock", Room: info.Name, ParticipantID: sess.id, Name: sess.name,
+		Participants: count, Locked: info.Locked})
 	return nil
 }
 

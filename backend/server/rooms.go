@@ -219,6 +219,7 @@ func (s *Server) sweep(ctx context.Context) {
 		case now := <-ticker.C:
 			s.tokens.prune(now)
 			s.attempts.prune(now)
+			var closed []string
 			s.mu.Lock()
 			for name, lr := range s.live {
 				// A room with someone in its lobby waits for a host to come.
@@ -229,9 +230,13 @@ func (s *Server) sweep(ctx context.Context) {
 					delete(s.live, name)
 					s.metrics.retire(lr.media)
 					s.cfg.Log.Info("room closed after its grace period", "room", name)
+					closed = append(closed, name)
 				}
 			}
 			s.mu.Unlock()
+			for _, name := range closed {
+				s.emit(Event{Type: "close", Room: name})
+			}
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -99,8 +100,9 @@ type Config struct {
 	// benchmark measures the SFU against, not for meetings.
 	BareRelay bool
 
-	// OnEvent, when set, hears of joins and leaves (for `parley serve`'s
-	// output). It runs on session goroutines: return quickly.
+	// OnEvent, when set, hears of joins, leaves and locks (for `parley
+	// serve`'s output and LAN listings; see Event). It runs on session
+	// goroutines: return quickly.
 	OnEvent func(Event)
 
 	HelloTimeout time.Duration // [10s]
@@ -154,14 +156,46 @@ func (c *Config) setDefaults() {
 	}
 }
 
-// Event is a join or leave, reported to Config.OnEvent.
+// Event is a change in a room that those outside it may show (a LAN
+// listing, serve's output), reported to Config.OnEvent:
+//
+//   - "join" and "leave": ParticipantID and Name are who came or went;
+//   - "lock": host ParticipantID (Name) locked or unlocked the room;
+//   - "close": an empty room was forgotten after its grace period, so a
+//     lock it had is gone and the next join starts a fresh meeting.
+//
+// Events run on the goroutines that made the change, after it, and may
+// reach OnEvent out of order: to show a room's state, read RoomState
+// when an event comes rather than keeping the last event's fields.
 type Event struct {
-	Type          string // "join" or "leave"
+	Type          string // "join", "leave", "lock" or "close"
 	Room          string
 	ParticipantID string
 	Name          string
 	Reason        signal.LeaveReason // for leaves
 	Participants  int                // in the room after the event
+	Locked        bool               // after the event
+}
+
+// RoomState is what a room's listing shows that changes during a
+// meeting.
+type RoomState struct {
+	Participants int
+	// Locked: joiners are refused (the host locked the meeting).
+	Locked bool
+}
+
+// RoomState is room's state now. A room that is not live, or whose
+// meeting the host ended, is empty and unlocked: the next join starts a
+// fresh meeting.
+func (s *Server) RoomState(room string) RoomState {
+	s.mu.Lock()
+	lr := s.live[room]
+	s.mu.Unlock()
+	if lr == nil || lr.state.Ended() {
+		return RoomState{}
+	}
+	return RoomState{Participants: lr.state.Len(), Locked: lr.state.Locked()}
 }
 
 func (s *Server) emit(ev Event) {
@@ -318,10 +352,17 @@ func (s *Server) URL() string {
 	return scheme + "://" + net.JoinHostPort(s.advertiseHost(), strconv.Itoa(s.Port())) + "/"
 }
 
+// RoomPath is room's path on the server, as links carry it: the name is
+// percent-escaped ("/r/Caf%C3%A9-sync"). A LAN listing advertises this
+// form (discovery.Room.Path), so that its link is the invite link.
+func RoomPath(room string) string {
+	return "/r/" + url.PathEscape(room)
+}
+
 // InviteURL is the link that joins room: it carries the fingerprint of a
 // self-signed certificate in its fragment, which never reaches any server.
 func (s *Server) InviteURL(room string) string {
-	u := s.URL() + "r/" + url.PathEscape(room)
+	u := strings.TrimSuffix(s.URL(), "/") + RoomPath(room)
 	if fp := s.Fingerprint(); fp != "" && !s.cfg.CASigned {
 		u += "#fp=" + fp
 	}

@@ -255,10 +255,10 @@ func (sess *session) join(hello *signal.Hello) error {
 	sess.queueMsg(welcome)
 	lr.broadcastLocked(&signal.ParticipantJoined{Participant: p.Participant}, p.ID)
 	lr.sessions[p.ID] = sess
-	count := lr.state.Len()
+	count, locked := lr.state.Len(), lr.state.Locked()
 	lr.mu.Unlock()
 	s.metrics.joins.Inc()
-	s.emit(Event{Type: "join", Room: hello.Room, ParticipantID: p.ID, Name: p.Name, Participants: count})
+	s.emit(Event{Type: "join", Room: hello.Room, ParticipantID: p.ID, Name: p.Name, Participants: count, Locked: locked})
 	sess.log.Info("joined", "name", p.Name, "role", p.Role)
 	return nil
 }
@@ -481,7 +481,7 @@ func (sess *session) leave() {
 	lr.mu.Lock()
 	delete(lr.sessions, sess.id)
 	dep, err := lr.state.Leave(sess.id, time.Now())
-	count := lr.state.Len()
+	count, locked := lr.state.Len(), lr.state.Locked() && !lr.state.Ended()
 	if err == nil {
 		lr.broadcastLocked(&signal.ParticipantLeft{ParticipantID: sess.id, Reason: reason}, "")
 		for _, p := range dep.Promoted {
@@ -501,7 +501,7 @@ func (sess *session) leave() {
 		sess.log.Debug("close subscribe pc", "err", err)
 	}
 	s.metrics.leaves.WithLabelValues(string(reason)).Inc()
-	s.emit(Event{Type: "leave", Room: lr.state.Name(), ParticipantID: sess.id, Name: sess.name, Reason: reason, Participants: count})
+	s.emit(Event{Type: "leave", Room: lr.state.Name(), ParticipantID: sess.id, Name: sess.name, Reason: reason, Participants: count, Locked: locked})
 	sess.log.Info("left", "reason", reason)
 }
 

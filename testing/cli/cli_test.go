@@ -19,6 +19,9 @@ import (
 var parley string
 
 func TestMain(m *testing.M) {
+	if role := os.Getenv(roleEnv); role != "" {
+		os.Exit(runRole(role))
+	}
 	os.Exit(run(m))
 }
 

@@ -155,3 +155,60 @@ func TestMeetingFoundOnLANAndJoinedByName(t *testing.T) {
 		t.Errorf("room still listed after the host quit: %v", rooms)
 	}
 }
+
+// TestLANListingFollowsLock hosts a room whose name needs escaping with
+// `parley serve` in ns1; a participant in ns2 locks and unlocks it, and
+// `parley discover` in ns3 must follow within a few seconds (it used to
+// show the room open until the next join or leave). The listed link must
+// be the host's own invite link (it used to be escaped twice), and
+// joining the room by its listed name must work.
+func TestLANListingFollowsLock(t *testing.T) {
+	const room = "Café-sync"
+	lan := netnstest.NewLAN(t, netnstest.HostSpec{Name: "ns1"}, netnstest.HostSpec{Name: "ns2"}, netnstest.HostSpec{Name: "ns3"})
+	env := []string{"XDG_CONFIG_HOME=" + t.TempDir()}
+	host := lan.StartBinary(t, "ns1", "serve in ns1", env, parley, "serve", "--addr", ":0", "--room", room, "--json")
+	ready := nextEvent(t, host, "ready", 20*time.Second)
+	nextEvent(t, host, "advertised", 20*time.Second)
+	invite := fmt.Sprint(ready["url"])
+	_, wantTail, _ := strings.Cut(strings.TrimPrefix(invite, "https://"), "/")
+
+	rooms, _ := discoverOnce(t, lan, "ns3", 2*time.Second)
+	listed, ok := rooms[room]
+	if !ok {
+		t.Fatalf("ns3 does not list %q: %v", room, rooms)
+	}
+	if _, tail, _ := strings.Cut(strings.TrimPrefix(fmt.Sprint(listed["url"]), "https://"), "/"); tail != wantTail {
+		t.Errorf("listed link %v, want the invite link's path and fingerprint /%s", listed["url"], wantTail)
+	}
+
+	locker := lan.Start(t, "ns2", "locker in ns2", []string{roleEnv + "=locker", urlEnv + "=" + invite})
+	nextEvent(t, locker, "joined", 30*time.Second)
+	for _, locked := range []bool{true, false} {
+		if err := locker.Send(lockCommand{Locked: locked}); err != nil {
+			t.Fatal(err)
+		}
+		nextEvent(t, locker, "locked", 10*time.Second)
+		changed := time.Now()
+		for {
+			rooms, _ := discoverOnce(t, lan, "ns3", time.Second)
+			if r, ok := rooms[room]; ok && r["locked"] == locked && r["participants"] == 1.0 {
+				t.Logf("listed locked=%v %v after the change", locked, time.Since(changed).Round(time.Millisecond))
+				break
+			}
+			if time.Since(changed) > 5*time.Second {
+				t.Fatalf("5 s after locked=%v the listing shows %v", locked, rooms[room])
+			}
+		}
+	}
+
+	// Unlocked, the room is joined by the name it is listed under.
+	bot := lan.StartBinary(t, "ns3", "join by name in ns3", env, parley, "join", room, "--name", "Bea", "--json", "--duration", "1s")
+	nextEvent(t, bot, "joined", 30*time.Second)
+	if err := bot.Wait(30 * time.Second); err != nil {
+		t.Errorf("join by name: %v\nstderr: %s", err, bot.Stderr())
+	}
+	locker.CloseStdin()
+	if err := locker.Wait(10 * time.Second); err != nil {
+		t.Errorf("locker: %v", err)
+	}
+}
