@@ -211,6 +211,10 @@ export interface Engine {
   // Switch camera or microphone mid-call without renegotiating, or choose
   // the speaker (where supported).
   selectDevice(kind: DeviceKind, deviceId: string): Promise<void>;
+  // The user's bandwidth cap in kbit/s (0: none), for the video we send
+  // and receive, where the engine can set one (the desktop app).
+  maxBitrate?(): Promise<number>;
+  setMaxBitrate?(kbps: number): Promise<void>;
 
   // The screens to pick from, where the app chooses (the desktop app);
   // browsers show their own picker. Rejects with the reason sharing is

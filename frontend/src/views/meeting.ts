@@ -9,6 +9,7 @@ import type { EndReason, Knock } from "../protocol";
 import { fullFrameRate, gridLayout, keepVisible, stageLayout, type Rect } from "../meeting/layout";
 import { commandForKey, shortcuts, type Command } from "../meeting/shortcuts";
 import { splitLinks } from "../meeting/links";
+import { bandwidthChoices, bandwidthLabel } from "../meeting/bandwidth";
 import { formatStats, statsKey } from "../meeting/statsfmt";
 import {
   deriveTiles,
@@ -874,6 +875,9 @@ export class MeetingView {
     };
     body.append(picker("videoinput", "Camera", "No camera found"), picker("audioinput", "Microphone", "No microphone found"));
     if (this.engine.capabilities.speakerSelection) body.append(picker("audiooutput", "Speaker", "No speaker found"));
+    const cap = await this.bandwidthField();
+    if (this.renderedPanel !== "settings") return;
+    if (cap) body.append(cap);
     body.append(
       h(
         "p",
@@ -881,6 +885,26 @@ export class MeetingView {
         `Shortcuts: ${shortcuts.mic} microphone, ${shortcuts.camera} camera, ${shortcuts.share} share screen, ${shortcuts.chat} chat, ${shortcuts.participants} participants, ${shortcuts.stats} statistics.`,
       ),
     );
+  }
+
+  // The user's bandwidth cap, for a bad link: it lowers the video we send
+  // and asks the host to send us less.
+  private async bandwidthField(): Promise<HTMLElement | null> {
+    const e = this.engine;
+    if (!e.maxBitrate || !e.setMaxBitrate) return null;
+    const current = await e.maxBitrate().catch(() => 0);
+    const choices = bandwidthChoices(current);
+    const sel = h("select", { id: "set-bandwidth", "aria-label": "Bandwidth" });
+    for (const c of choices) sel.append(h("option", { value: String(c.kbps) }, c.label));
+    sel.value = String(current);
+    sel.addEventListener("change", () => {
+      const kbps = Number(sel.value);
+      e.setMaxBitrate?.(kbps).then(
+        () => this.toast(kbps === 0 ? "Video bandwidth: no limit" : `Video bandwidth: at most ${bandwidthLabel(kbps)} each way`),
+        (err: unknown) => this.toast(err instanceof Error ? err.message : String(err)),
+      );
+    });
+    return h("div", { class: "field" }, h("label", { for: "set-bandwidth" }, "Bandwidth"), sel);
   }
 
   // ---- toasts and overlay -------------------------------------------------------

@@ -120,6 +120,17 @@ export class DesktopEngine implements Engine {
     return list.map((d) => ({ kind: d.kind, deviceId: d.id, label: d.label, selected: !!d.selected }));
   }
 
+  async maxBitrate(): Promise<number> {
+    return this.go.MaxBitrate ? this.go.MaxBitrate() : 0;
+  }
+
+  async setMaxBitrate(kbps: number): Promise<void> {
+    if (!this.go.SetMaxBitrate) throw new EngineError("unsupported", "This Parley window cannot cap its bandwidth.");
+    await this.go.SetMaxBitrate(kbps).catch((e: unknown) => {
+      throw goError(e);
+    });
+  }
+
   async openPreview(sel: DeviceSelection): Promise<Preview> {
     const warnings: string[] = [];
     for (const kind of ["videoinput", "audioinput", "audiooutput"] as const) {

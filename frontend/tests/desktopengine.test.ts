@@ -17,11 +17,18 @@ function tile(name: string, self = false) {
 // by hand.
 function fakeWindow() {
   const reports: RenderReport[] = [];
+  const muted: [string, boolean][] = [];
+  const caps: number[] = [];
   let tiles = [tile("Alice", true), tile("Bob")];
   let tick = () => undefined as void;
   let goEvent = (_: unknown) => undefined as void;
   const App = {
-    SetMuted: async () => undefined,
+    SetMuted: async (kind: string, on: boolean) => void muted.push([kind, on]),
+    SetMaxBitrate: async (kbps: number) => {
+      if (kbps < 0) throw new Error(`bandwidth cap ${kbps} kbit/s: must not be negative`);
+      caps.push(kbps);
+    },
+    MaxBitrate: async () => caps.at(-1) ?? 0,
     Host: async () => ({
       selfId: "alice",
       invite: "https://127.0.0.1:1/r",
@@ -58,6 +65,7 @@ function fakeWindow() {
   return {
     win: win as unknown as Window,
     reports,
+    muted,
     tick: () => tick(),
     goEvent: (ev: unknown) => goEvent(ev),
     showOnly: (...names: string[]) => (tiles = tiles.filter((t) => names.includes(t.dataset.name))),
@@ -94,5 +102,43 @@ describe("the desktop engine's render report", () => {
     expect(w.reports.at(-1)?.tracks).toEqual([]);
     expect(w.reports.at(-1)?.layout.map((l) => l.participant)).toEqual(["Alice"]);
     engine.leave();
+  });
+});
+
+describe("the desktop engine's microphone and camera", () => {
+  // Rejoin (or coming back by itself after the server restarted) must not
+  // turn on what the user turned off in the meeting.
+  it("joins again as the last meeting left them", async () => {
+    vi.stubGlobal("WebSocket", FakeSocket);
+    const w = fakeWindow();
+    const engine = new DesktopEngine(w.win);
+    await engine.join({ room: "r", name: "Alice" });
+    await engine.setMuted("audio", true);
+    engine.leave();
+    w.muted.length = 0;
+    await engine.join({ room: "r", name: "Alice" });
+    expect(w.muted).toEqual([
+      ["audio", true],
+      ["video", false],
+    ]);
+    expect(engine.isMuted("audio")).toBe(true);
+    engine.leave();
+    // The lobby's explicit choice still wins.
+    await engine.join({ room: "r", name: "Alice", micOff: false, cameraOff: true });
+    expect(w.muted.slice(-2)).toEqual([
+      ["audio", false],
+      ["video", true],
+    ]);
+    engine.leave();
+  });
+});
+
+describe("the desktop engine's bandwidth cap", () => {
+  it("sets and reads the cap in Go, and says why Go refused one", async () => {
+    const engine = new DesktopEngine(fakeWindow().win);
+    expect(await engine.maxBitrate()).toBe(0);
+    await engine.setMaxBitrate(256);
+    expect(await engine.maxBitrate()).toBe(256);
+    await expect(engine.setMaxBitrate(-1)).rejects.toThrow(/must not be negative/);
   });
 });
