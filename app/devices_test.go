@@ -371,3 +371,19 @@ func TestNoCameraIsCameraOff(t *testing.T) {
 		t.Errorf("turning the camera on without one: %v, want no camera found", err)
 	}
 }
+
+// TestLeavingClosesOwnTiles: a meeting left behind keeps nothing on the
+// render socket (our camera's tile held its frames since the last
+// keyframe for the rest of the run).
+func TestLeavingClosesOwnTiles(t *testing.T) {
+	a, _, _, _ := hostWithCameras(t, 1)
+	if n := a.render.Tracks(); n == 0 {
+		t.Fatal("no render track for our camera while hosting")
+	}
+	if err := a.Leave(); err != nil {
+		t.Fatal(err)
+	}
+	if !meetingtest.WaitFor(5*time.Second, func() bool { return a.render.Tracks() == 0 }) {
+		t.Fatalf("%d render tracks left after leaving the meeting", a.render.Tracks())
+	}
+}

@@ -56,6 +56,13 @@ func (p *publication) stop() {
 	p.wg.Wait()
 	p.mu.Lock()
 	stops := append(p.stops, p.camera.stop, p.screen.stop)
+	// Our own tiles end with the meeting; open, their render tracks would
+	// keep their frames since the last keyframe for the rest of the run.
+	for _, v := range []*videoSender{p.camera, p.screen} {
+		if v != nil {
+			stops = append(stops, v.self.Close)
+		}
+	}
 	p.stops = nil
 	p.shareBusy = false
 	p.mu.Unlock()

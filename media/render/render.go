@@ -341,6 +341,14 @@ func (t *Track) SetOnWanted(f func(wanted, half bool)) {
 	t.onWanted = f
 }
 
+// Tracks is how many tracks the socket holds (each with its frames since
+// the last keyframe): what a meeting left behind shows here.
+func (s *Server) Tracks() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.tracks)
+}
+
 // Close removes the track.
 func (t *Track) Close() {
 	t.s.mu.Lock()
