@@ -165,6 +165,9 @@ func New(opts Options) (*App, error) {
 	opts.Camera = cmp.Or(opts.Camera, prefs.Camera)
 	opts.Mic = cmp.Or(opts.Mic, prefs.Mic)
 	opts.Speaker = cmp.Or(opts.Speaker, prefs.Speaker)
+	// A pattern camera asked for by name (--camera pattern) is listed with
+	// the real ones: the picker shows what is live, not "No camera found".
+	opts.PatternCameras = max(opts.PatternCameras, capture.PatternIndex(opts.Camera))
 	a := &App{opts: opts, render: rs, tiles: newTileBook(), muted: map[string]bool{}, prefs: prefs, camOpts: capture.CameraOptions(),
 		hostPort: loadJSONPref[hostPortPref](opts.ConfigDir, hostPortFile, opts.Log).Port,
 		device:   deviceID(opts.ConfigDir, opts.Log)}

@@ -64,6 +64,11 @@ func TestSelectDeviceRemembered(t *testing.T) {
 		t.Cleanup(func() { _ = a.Close() })
 		return a
 	}
+	// A pattern camera chosen by flag is listed, with those before it.
+	if got := newApp(Options{Camera: capture.PatternCameraID(2)}).cameras(); len(got) < 2 ||
+		got[len(got)-1].ID != capture.PatternCameraID(2) || got[len(got)-2].ID != capture.PatternCamera {
+		t.Errorf("--camera %s lists %+v", capture.PatternCameraID(2), got)
+	}
 	a := newApp(Options{})
 	for _, c := range [][2]string{{"videoinput", "unplugged-cam"}, {"audioinput", "usb-mic"}, {"audiooutput", "hdmi"}} {
 		if err := a.SelectDevice(c[0], c[1]); err != nil {

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -176,6 +177,19 @@ func PatternCameras(n int) []Device {
 		out = append(out, Device{ID: PatternCameraID(i), Label: label})
 	}
 	return out
+}
+
+// PatternIndex is n for PatternCameraID(n), and 0 for any other id.
+func PatternIndex(id string) int {
+	if id == PatternCamera {
+		return 1
+	}
+	if s, ok := strings.CutPrefix(id, PatternCamera+":"); ok {
+		if n, err := strconv.Atoi(s); err == nil && n > 0 {
+			return n
+		}
+	}
+	return 0
 }
 
 // IsPattern reports whether id names a virtual pattern camera.

@@ -399,3 +399,22 @@ func TestScreenCloseEndsRead(t *testing.T) {
 		t.Error("Read after Close returned a frame")
 	}
 }
+
+func TestPatternIndex(t *testing.T) {
+	for _, tc := range []struct {
+		id   string
+		want int
+	}{
+		{PatternCamera, 1},
+		{PatternCameraID(3), 3},
+		{"pattern:1", 1},
+		{"pattern:0", 0},
+		{"pattern:x", 0},
+		{"/dev/video0", 0},
+		{"", 0},
+	} {
+		if got := PatternIndex(tc.id); got != tc.want {
+			t.Errorf("PatternIndex(%q) = %d, want %d", tc.id, got, tc.want)
+		}
+	}
+}
