@@ -100,9 +100,13 @@ test-nat: frontend/dist/index.html
 # 60 s by default, and the fuzzers ran nothing meanwhile ("0/sec" for most
 # of their time): with 3 s, FuzzDecode ran 615,000 inputs in its 30 s
 # instead of 179,000, and found 44 new ones instead of none.
+# Budgets are counts (about 30 s and 15 s in CI), not durations: Go 1.26's
+# fuzz coordinator can fail a target with "context deadline exceeded" when
+# a -fuzztime duration ends while a starved worker is mid-input
+# (go.dev/issue/75804, fixed in 1.27); CI once failed FuzzRoom so.
 test-fuzz:
-	go test -run=NONE -fuzz=FuzzDecode -fuzztime=30s -fuzzminimizetime=3s ./backend/signal/
-	go test -run=NONE -fuzz=FuzzRoom -fuzztime=15s -fuzzminimizetime=3s ./backend/room/
+	go test -run=NONE -fuzz=FuzzDecode -fuzztime=600000x -fuzzminimizetime=3s ./backend/signal/
+	go test -run=NONE -fuzz=FuzzRoom -fuzztime=70000x -fuzzminimizetime=3s ./backend/room/
 
 # A short run of the benchmark, so that it keeps working; real figures
 # come from make bench.
