@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { inboundStats, RateTracker } from "../src/engine/stats";
 import type { TileStats } from "../src/engine/types";
 import { commandForKey } from "../src/meeting/shortcuts";
-import { formatBitrate, formatLoss, formatStats, statsKey } from "../src/meeting/statsfmt";
+import { formatBitrate, formatLoss, formatStats, noStatsLine, statsKey } from "../src/meeting/statsfmt";
 
 const tile = (o: Partial<TileStats>): TileStats => ({
   participantId: "p",
@@ -101,5 +101,17 @@ describe("inboundStats", () => {
     expect(got).toEqual([
       { participantId: "bob", trackId: "camera", width: 640, height: 360, fps: 24, kbps: 1000, lossPct: 2, rttMs: 25 },
     ]);
+  });
+});
+
+describe("the overlay on a tile without receive statistics", () => {
+  it.each([
+    [{ self: true, screen: false, videoOff: true }, "camera off"],
+    [{ self: true, screen: false, videoOff: false }, "your video (sent)"],
+    [{ self: true, screen: true, videoOff: false }, "your screen (sent)"],
+    [{ self: false, screen: false, videoOff: true }, "camera off"],
+    [{ self: false, screen: false, videoOff: false }, "no video received"],
+  ])("%o says %s", (m, line) => {
+    expect(noStatsLine(m)).toBe(line);
   });
 });

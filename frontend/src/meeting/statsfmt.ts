@@ -1,6 +1,7 @@
 // The stats overlay's text: one tile's receive statistics as short lines.
 
 import type { TileStats } from "../engine/types";
+import type { TileModel } from "./state";
 
 export function formatStats(s: TileStats): string[] {
   const size = s.width > 0 && s.height > 0 ? `${s.width}×${s.height}` : "—×—";
@@ -26,4 +27,12 @@ export function formatLoss(pct: number): string {
 // The key a tile's stats are found under.
 export function statsKey(participantId: string, trackId: string): string {
   return `${participantId}\u0000${trackId}`;
+}
+
+// What the stats overlay says on a tile with no receive statistics: our
+// own tiles (sent, not received) and tiles with no video.
+export function noStatsLine(m: Pick<TileModel, "self" | "screen" | "videoOff">): string {
+  if (m.videoOff) return "camera off";
+  if (m.self) return m.screen ? "your screen (sent)" : "your video (sent)";
+  return "no video received";
 }

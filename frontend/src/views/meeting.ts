@@ -10,7 +10,7 @@ import { fullFrameRate, gridLayout, keepVisible, stageLayout, type Rect } from "
 import { commandForKey, shortcuts, type Command } from "../meeting/shortcuts";
 import { splitLinks } from "../meeting/links";
 import { bandwidthChoices, bandwidthLabel } from "../meeting/bandwidth";
-import { formatStats, statsKey } from "../meeting/statsfmt";
+import { formatStats, noStatsLine, statsKey } from "../meeting/statsfmt";
 import {
   deriveTiles,
   groupChat,
@@ -367,7 +367,7 @@ export class MeetingView {
     for (const [, t] of this.tiles) {
       const m = t.modelNow;
       const st = m.trackId ? byKey.get(statsKey(m.participantId, m.trackId)) : undefined;
-      t.setStats(st ? formatStats(st) : m.self ? ["your video (sent)"] : ["no video received"]);
+      t.setStats(st ? formatStats(st) : [noStatsLine(m)]);
     }
   }
 
