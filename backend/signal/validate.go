@@ -87,8 +87,9 @@ func ValidateName(s string) error {
 
 // ValidateRoomName checks a room name: 1 to MaxRoomNameRunes letters, digits,
 // '-', '_' or '.', not starting with '.'. The restriction keeps room names
-// usable unescaped in URL paths (/r/ROOM) and mDNS records. Room names are
-// case-sensitive.
+// free of URL syntax ('/', '?', '#', '%') and spaces, so that a link's path
+// (/r/ROOM, with any letter outside ASCII percent-escaped) names one room
+// only. Room names are case-sensitive.
 func ValidateRoomName(s string) error {
 	if s == "" {
 		return badRequest("room name is empty")
