@@ -3,6 +3,7 @@ package discovery
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -137,17 +138,10 @@ func validatePath(p string) error {
 			return fmt.Errorf("path contains %q", r)
 		}
 	}
-	for i := strings.IndexByte(p, '%'); i >= 0; i = strings.IndexByte(p, '%') {
-		if i+2 >= len(p) || !isHex(p[i+1]) || !isHex(p[i+2]) {
-			return errors.New("path contains '%' that does not start a %XX escape")
-		}
-		p = p[i+3:]
+	if _, err := url.PathUnescape(p); err != nil {
+		return fmt.Errorf("path contains '%%' that does not start a %%XX escape: %w", err)
 	}
 	return nil
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // parseDecimal parses a non-negative decimal of at most maxDigits digits.
