@@ -5,6 +5,8 @@ import (
 	"os/exec"
 	"testing"
 	"time"
+
+	"parley/testing/meetingtest"
 )
 
 // TestResidentCountsSharedPagesOnce checks the benchmark's measure of
@@ -57,13 +59,13 @@ func TestResidentCountsSharedPagesOnce(t *testing.T) {
 func settled(t *testing.T, pid int) {
 	t.Helper()
 	last := int64(-1)
-	for range 100 {
+	stable := func() bool {
 		now := memKB([]int{pid}, "/smaps_rollup", "Rss:")
-		if now == last {
-			return
-		}
+		same := now == last
 		last = now
-		time.Sleep(20 * time.Millisecond)
+		return same
 	}
-	t.Fatalf("process %d's memory kept changing for 2 s", pid)
+	if !meetingtest.WaitFor(2*time.Second, stable) {
+		t.Fatalf("process %d's memory kept changing for 2 s", pid)
+	}
 }
