@@ -82,7 +82,9 @@ type Client struct {
 	events *eventQueue
 
 	pub, sub *webrtc.PeerConnection
-	nextID   atomic.Int64
+	// The worker and Publish negotiate while Close may run.
+	pubGuard, subGuard rtcconf.CloseGuard
+	nextID             atomic.Int64
 
 	mu            sync.Mutex
 	waiters       map[int64]chan signal.Message
@@ -451,8 +453,8 @@ func (c *Client) closeWith(cause error, status websocket.StatusCode) {
 	default:
 		_ = conn.Close(status, "")
 	}
-	_ = c.pub.Close()
-	_ = c.sub.Close()
+	_ = c.pubGuard.Close(c.pub)
+	_ = c.subGuard.Close(c.sub)
 	c.wg.Wait()
 	c.events.close()
 }

@@ -311,10 +311,13 @@ func (c *Client) handle(msg signal.Message) {
 }
 
 func (c *Client) onPublishAnswer(m *signal.Answer) {
-	err := c.pub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP})
-	if err == nil {
-		c.pubCandidates.Flush(c.pub)
-	}
+	err := c.pubGuard.Do(func() error {
+		err := c.pub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP})
+		if err == nil {
+			c.pubCandidates.Flush(c.pub)
+		}
+		return err
+	})
 	c.mu.Lock()
 	done := c.pubAnswer
 	c.pubAnswer = nil
@@ -327,19 +330,25 @@ func (c *Client) onPublishAnswer(m *signal.Answer) {
 }
 
 func (c *Client) onSubscribeOffer(m *signal.Offer) {
-	err := c.sub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP})
+	var answer webrtc.SessionDescription
+	err := c.subGuard.Do(func() error {
+		err := c.sub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP})
+		if err != nil {
+			return fmt.Errorf("subscribe offer: %w", err)
+		}
+		c.subCandidates.Flush(c.sub)
+		if answer, err = c.sub.CreateAnswer(nil); err == nil {
+			err = c.sub.SetLocalDescription(answer)
+		}
+		if err != nil {
+			return fmt.Errorf("subscribe answer: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
-		c.log.Error("subscribe offer", "err", err)
-		c.cancel(err)
-		return
-	}
-	c.subCandidates.Flush(c.sub)
-	answer, err := c.sub.CreateAnswer(nil)
-	if err == nil {
-		err = c.sub.SetLocalDescription(answer)
-	}
-	if err != nil {
-		c.log.Error("subscribe answer", "err", err)
+		if c.ctx.Err() == nil {
+			c.log.Error("negotiate subscribe", "err", err)
+		}
 		c.cancel(err)
 		return
 	}
@@ -349,11 +358,11 @@ func (c *Client) onSubscribeOffer(m *signal.Offer) {
 }
 
 func (c *Client) onCandidate(m *signal.Candidate) {
-	pc, candidates := c.pub, &c.pubCandidates
+	pc, candidates, guard := c.pub, &c.pubCandidates, &c.pubGuard
 	if m.PC == signal.PCSubscribe {
-		pc, candidates = c.sub, &c.subCandidates
+		pc, candidates, guard = c.sub, &c.subCandidates, &c.subGuard
 	}
-	if err := candidates.Add(pc, m.Candidate); err != nil {
+	if err := guard.Do(func() error { return candidates.Add(pc, m.Candidate) }); err != nil {
 		c.log.Debug("add candidate", "pc", m.PC, "err", err)
 	}
 }

@@ -132,10 +132,14 @@ func (c *Client) negotiatePublish(ctx context.Context) error {
 // negotiatePublishWith is negotiatePublish with offer options (an ICE
 // restart). Call with pubMu held.
 func (c *Client) negotiatePublishWith(ctx context.Context, opts *webrtc.OfferOptions) error {
-	offer, err := c.pub.CreateOffer(opts)
-	if err == nil {
-		err = c.pub.SetLocalDescription(offer)
-	}
+	var offer webrtc.SessionDescription
+	err := c.pubGuard.Do(func() error {
+		var err error
+		if offer, err = c.pub.CreateOffer(opts); err == nil {
+			err = c.pub.SetLocalDescription(offer)
+		}
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("offer: %w", err)
 	}

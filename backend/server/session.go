@@ -55,6 +55,8 @@ type session struct {
 	resumeClosed  bool                     // the session is ending: no more resumes
 	pubCandidates rtcconf.RemoteCandidates // before the publish offer
 	subCandidates rtcconf.RemoteCandidates // before the subscribe answer
+	// Other sessions' goroutines renegotiate sub while leave may run.
+	pubGuard, subGuard rtcconf.CloseGuard
 
 	negMu       sync.Mutex
 	negotiating bool // an offer is out, waiting for the answer
@@ -395,10 +397,14 @@ func (sess *session) sendOffer() {
 	restart := sess.negRestart
 	sess.negRestart = false
 	sess.negMu.Unlock()
-	offer, err := sess.sub.CreateOffer(&webrtc.OfferOptions{ICERestart: restart})
-	if err == nil {
-		err = sess.sub.SetLocalDescription(offer)
-	}
+	var offer webrtc.SessionDescription
+	err := sess.subGuard.Do(func() error {
+		var err error
+		if offer, err = sess.sub.CreateOffer(&webrtc.OfferOptions{ICERestart: restart}); err == nil {
+			err = sess.sub.SetLocalDescription(offer)
+		}
+		return err
+	})
 	if err != nil {
 		if sess.ctx.Err() == nil && !errors.Is(err, webrtc.ErrConnectionClosed) {
 			sess.log.Error("subscribe offer", "err", err)
@@ -410,10 +416,16 @@ func (sess *session) sendOffer() {
 }
 
 func (sess *session) onSubscribeAnswer(m *signal.Answer) error {
-	if err := sess.sub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP}); err != nil {
+	err := sess.subGuard.Do(func() error {
+		err := sess.sub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP})
+		if err == nil {
+			sess.subCandidates.Flush(sess.sub)
+		}
+		return err
+	})
+	if err != nil {
 		return &signal.Error{ID: m.ID, Code: signal.CodeBadRequest, Message: "subscribe answer: " + err.Error()}
 	}
-	sess.subCandidates.Flush(sess.sub)
 	sess.negMu.Lock()
 	again := sess.negPending
 	sess.negPending = false
@@ -426,28 +438,34 @@ func (sess *session) onSubscribeAnswer(m *signal.Answer) error {
 }
 
 func (sess *session) onPublishOffer(m *signal.Offer) error {
-	err := sess.pub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP})
+	var answer webrtc.SessionDescription
+	err := sess.pubGuard.Do(func() error {
+		err := sess.pub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP})
+		if err != nil {
+			return fmt.Errorf("publish offer: %w", err)
+		}
+		sess.pubCandidates.Flush(sess.pub)
+		if answer, err = sess.pub.CreateAnswer(nil); err == nil {
+			err = sess.pub.SetLocalDescription(answer)
+		}
+		if err != nil {
+			return fmt.Errorf("publish answer: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
-		return &signal.Error{ID: m.ID, Code: signal.CodeBadRequest, Message: "publish offer: " + err.Error()}
-	}
-	sess.pubCandidates.Flush(sess.pub)
-	answer, err := sess.pub.CreateAnswer(nil)
-	if err == nil {
-		err = sess.pub.SetLocalDescription(answer)
-	}
-	if err != nil {
-		return &signal.Error{ID: m.ID, Code: signal.CodeBadRequest, Message: "publish answer: " + err.Error()}
+		return &signal.Error{ID: m.ID, Code: signal.CodeBadRequest, Message: err.Error()}
 	}
 	sess.queueMsg(&signal.Answer{ID: m.ID, PC: signal.PCPublish, SDP: answer.SDP})
 	return nil
 }
 
 func (sess *session) onCandidate(m *signal.Candidate) error {
-	pc, candidates := sess.pub, &sess.pubCandidates
+	pc, candidates, guard := sess.pub, &sess.pubCandidates, &sess.pubGuard
 	if m.PC == signal.PCSubscribe {
-		pc, candidates = sess.sub, &sess.subCandidates
+		pc, candidates, guard = sess.sub, &sess.subCandidates, &sess.subGuard
 	}
-	if err := candidates.Add(pc, m.Candidate); err != nil {
+	if err := guard.Do(func() error { return candidates.Add(pc, m.Candidate) }); err != nil {
 		return &signal.Error{ID: m.ID, Code: signal.CodeBadRequest, Message: "candidate: " + err.Error()}
 	}
 	return nil
@@ -494,10 +512,10 @@ func (sess *session) leave() {
 	for _, other := range lr.others(sess.id) {
 		other.negotiate()
 	}
-	if err := sess.pub.Close(); err != nil {
+	if err := sess.pubGuard.Close(sess.pub); err != nil {
 		sess.log.Debug("close publish pc", "err", err)
 	}
-	if err := sess.sub.Close(); err != nil {
+	if err := sess.subGuard.Close(sess.sub); err != nil {
 		sess.log.Debug("close subscribe pc", "err", err)
 	}
 	s.metrics.leaves.WithLabelValues(string(reason)).Inc()
