@@ -1,6 +1,9 @@
 package audio
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 // delayEstimator finds where the echo is: the lag at which the microphone
 // signal best matches the reference given to the echo canceller, by
@@ -21,6 +24,9 @@ type delayEstimator struct {
 	placed     bool
 	pending    int // decimated lag found once, not yet acted on
 	hasPending bool
+
+	xcorr       crossCorrelator
+	dots, curve []float64 // search's scratch
 }
 
 const (
@@ -31,12 +37,10 @@ const (
 	maxLag   = decRate * 500 / 1000 // 500 ms
 	// farLag is how early an echo can come when microphone frames went
 	// missing (or the speaker skipped) and farRing has not taken the
-	// step for a slip yet: searched only when nothing matched from
-	// minLag on, since it needs an older microphone window.
-	farLag      = -decRate / 2 // -500 ms
-	nearHistory = window + maxLag - minLag
-	history     = window + maxLag - farLag
-	every       = 25 // frames between estimates (250 ms)
+	// step for a slip yet.
+	farLag  = -decRate / 2 // -500 ms
+	history = window + maxLag - farLag
+	every   = 25 // frames between estimates (250 ms)
 	// An echo 20…70 ms after the reference is left alone: the canceller
 	// models it well, and moving the reference means learning anew.
 	okFrom = decRate * 20 / 1000
@@ -44,6 +48,11 @@ const (
 	// agree is how close two estimates in a row must be to move a
 	// placed reference (2 ms).
 	agree = decRate * 2 / 1000
+	// A lag farther than distinct from the best that matches at least
+	// nearlyAsWell as it makes the best unclear. distinct is past the
+	// width of a speech echo's peak and voices' pitch periods.
+	distinct     = decRate * 30 / 1000
+	nearlyAsWell = 0.8
 )
 
 func newDelayEstimator() *delayEstimator { return &delayEstimator{} }
@@ -84,20 +93,26 @@ func (e *delayEstimator) observe(mic, ref []int16) {
 // estimate returns the echo's delay after the reference (48 kHz samples)
 // when it should be corrected.
 func (e *delayEstimator) estimate() (int64, bool) {
-	if e.frames < every || len(e.mic) < nearHistory {
+	if e.frames < every || len(e.mic) < history {
 		return 0, false
 	}
 	e.frames = 0
-	best, bestC, heard := e.search(minLag, maxLag)
-	if !heard {
+	c := e.search(minLag, maxLag)
+	if c == nil {
 		return 0, false
 	}
-	if bestC < 0.4 && len(e.mic) >= history {
-		if far, farC, _ := e.search(farLag, minLag-1); farC > bestC {
-			best, bestC = far, farC
+	best, bestC, clear := peak(c, minLag)
+	// An echo before minLag needs an older microphone window. All lags
+	// are searched on it, so that an echo that merely repeats (beeps)
+	// matches at its true lag there as well and is not clear; and a near
+	// lag that matched by chance (speech is not white) does not hide a
+	// far one.
+	if c := e.search(farLag, maxLag); c != nil {
+		if lag, c, clr := peak(c, farLag); c > bestC {
+			best, bestC, clear = lag, c, clr
 		}
 	}
-	if bestC < 0.4 || (best >= okFrom && best <= okTo) {
+	if bestC < 0.4 || !clear || (best >= okFrom && best <= okTo) {
 		e.hasPending = false
 		return 0, false
 	}
@@ -111,47 +126,64 @@ func (e *delayEstimator) estimate() (int64, bool) {
 	return int64(best) * decimate, true
 }
 
-// search finds the lag in lo..hi (decimated samples, lo < 0) at which the
-// microphone best matches the reference, and its normalised correlation;
-// heard is false when nothing was played or nothing heard.
-func (e *delayEstimator) search(lo, hi int) (best int, bestC float64, heard bool) {
+// search returns the normalised correlation of the microphone with the
+// reference at each lag lo..hi (decimated samples, lo < 0; index lag-lo),
+// or nil when nothing was played or nothing heard.
+func (e *delayEstimator) search(lo, hi int) []float64 {
 	// The microphone window ends -lo before the newest sample, so that
 	// reference after it is there for negative lags.
 	mic := e.mic[len(e.mic)-window+lo : len(e.mic)+lo]
 	ref := e.ref[len(e.ref)-(window+hi-lo):]
-	// ref index of mic[0] at lag 0.
-	base := hi
 	var micE float64
 	for _, v := range mic {
 		micE += float64(v) * float64(v)
 	}
 	var refE float64
-	for _, v := range ref[:base+window] {
+	// ref[hi:hi+window] is what lag 0 pairs with mic.
+	for _, v := range ref[:hi+window] {
 		refE += float64(v) * float64(v)
 	}
-	// Nothing played, or nothing heard: nothing to learn.
 	if refE < float64(window)*200*200 || micE < float64(window)*50*50 {
-		return 0, 0, false
+		return nil
 	}
-	// Energy of every reference segment, from running sums.
-	sq := make([]float64, len(ref)+1)
-	for i, v := range ref {
-		sq[i+1] = sq[i] + float64(v)*float64(v)
+	// dots[k] pairs mic with ref[k:k+window], which is lag hi-k.
+	e.dots = e.xcorr.correlate(mic, ref, e.dots)
+	e.curve = slices.Grow(e.curve[:0], len(e.dots))[:len(e.dots)]
+	segE := 0.0
+	for _, v := range ref[:window] {
+		segE += float64(v) * float64(v)
 	}
-	for lag := lo; lag <= hi; lag++ {
-		from := base - lag
-		seg := ref[from : from+window]
-		segE := sq[from+window] - sq[from]
-		if segE <= 0 {
-			continue
+	for k, dot := range e.dots {
+		if k > 0 {
+			// A running sum: ref[k+window-1] comes in, ref[k-1] leaves.
+			in, out := float64(ref[k+window-1]), float64(ref[k-1])
+			segE += in*in - out*out
 		}
-		var c float32
-		for i, v := range mic {
-			c += v * seg[i]
+		nc := 0.0
+		if segE > 0 {
+			nc = dot / math.Sqrt(micE*segE)
 		}
-		if nc := float64(c) / math.Sqrt(micE*segE); nc > bestC {
-			best, bestC = lag, nc
+		e.curve[hi-lo-k] = nc
+	}
+	return e.curve
+}
+
+// peak finds the best-matching lag in c (index lag-lo) and says whether it
+// is clear: no lag farther than distinct from it matches nearly as well.
+// A far end that repeats itself (beeps, a ringtone) matches at every
+// period, and its echo cannot be placed by correlation.
+func peak(c []float64, lo int) (lag int, best float64, clear bool) {
+	at := 0
+	for i, v := range c {
+		if v > best {
+			at, best = i, v
 		}
 	}
-	return best, bestC, true
+	var second float64
+	for i, v := range c {
+		if abs(i-at) > distinct && v > second {
+			second = v
+		}
+	}
+	return at + lo, best, second < nearlyAsWell*best
 }
