@@ -107,8 +107,8 @@ func (e *delayEstimator) estimate() (int64, bool) {
 	// matches at its true lag there as well and is not clear; and a near
 	// lag that matched by chance (speech is not white) does not hide a
 	// far one.
-	if c := e.search(farLag, maxLag); c != nil {
-		if lag, c, clr := peak(c, farLag); c > bestC {
+	if all := e.search(farLag, maxLag); all != nil {
+		if lag, c, clr := peak(all, farLag); c > bestC {
 			best, bestC, clear = lag, c, clr
 		}
 	}
