@@ -50,6 +50,9 @@ type RenderReport struct {
 	Layout []TileLayout  `json:"layout"`
 	// DevicePixelRatio maps CSS pixels to screen pixels.
 	DevicePixelRatio float64 `json:"devicePixelRatio"`
+	// Seq counts the webview's reports in a meeting: calls may arrive
+	// out of order, and only a later one replaces an earlier one.
+	Seq int `json:"seq"`
 }
 
 // tileBook joins render tracks with the webview's reports about them. It
@@ -65,6 +68,7 @@ type tileBook struct {
 	layout   []TileLayout
 	layoutOf *meeting
 	dpr      float64
+	seq      int // of the report that gave layout
 }
 
 func newTileBook() *tileBook {
@@ -99,15 +103,16 @@ func (b *tileBook) forget(m *meeting) {
 		}
 	}
 	if b.layoutOf == m {
-		b.layout, b.layoutOf, b.dpr = nil, nil, 0
+		b.layout, b.layoutOf, b.dpr, b.seq = nil, nil, 0, 0
 	}
 }
 
 // ReportRender receives the webview's per-track decoding counters and its
 // tile layout (every second or so, and once more as it leaves a meeting).
 // Each report lists every track the webview draws, so it replaces the
-// last one; a track Go has ended meanwhile, or a report that arrives after
-// the meeting ended, describes nothing on screen and is left out.
+// last one; a track Go has ended meanwhile, a report that arrives after
+// the meeting ended, or one older than the last, describes nothing on
+// screen and is left out.
 func (a *App) ReportRender(r RenderReport) {
 	m, err := a.current()
 	if err != nil {
@@ -115,7 +120,10 @@ func (a *App) ReportRender(r RenderReport) {
 	}
 	a.tiles.mu.Lock()
 	defer a.tiles.mu.Unlock()
-	a.tiles.layout, a.tiles.layoutOf, a.tiles.dpr = r.Layout, m, r.DevicePixelRatio
+	if a.tiles.layoutOf == m && r.Seq <= a.tiles.seq {
+		return
+	}
+	a.tiles.layout, a.tiles.layoutOf, a.tiles.dpr, a.tiles.seq = r.Layout, m, r.DevicePixelRatio, r.Seq
 	clear(a.tiles.stats)
 	for _, st := range r.Tracks {
 		if ti, ok := a.tiles.info[st.RenderID]; ok && ti.m == m {

@@ -69,7 +69,7 @@ func TestReportShowsOnlyWhatIsOnScreen(t *testing.T) {
 		}
 	}
 
-	a.ReportRender(RenderReport{Tracks: drawn(self, bobID), Layout: []TileLayout{aliceTile, bobTile}, DevicePixelRatio: 1})
+	a.ReportRender(RenderReport{Tracks: drawn(self, bobID), Layout: []TileLayout{aliceTile, bobTile}, DevicePixelRatio: 1, Seq: 1})
 	check("Bob in the meeting", []string{"Bob/video", "self/video"}, []string{"Alice", "Bob"})
 
 	pub.Stop()
@@ -81,10 +81,13 @@ func TestReportShowsOnlyWhatIsOnScreen(t *testing.T) {
 	// waits for its next report (within a second).
 	check("Bob just left", []string{"self/video"}, []string{"Alice", "Bob"})
 	// A report the webview sent before it heard that Bob left.
-	a.ReportRender(RenderReport{Tracks: drawn(self, bobID), Layout: []TileLayout{aliceTile, bobTile}, DevicePixelRatio: 1})
+	a.ReportRender(RenderReport{Tracks: drawn(self, bobID), Layout: []TileLayout{aliceTile, bobTile}, DevicePixelRatio: 1, Seq: 2})
 	check("a late report with Bob", []string{"self/video"}, []string{"Alice", "Bob"})
-	a.ReportRender(RenderReport{Tracks: drawn(self), Layout: []TileLayout{aliceTile}, DevicePixelRatio: 1})
+	a.ReportRender(RenderReport{Tracks: drawn(self), Layout: []TileLayout{aliceTile}, DevicePixelRatio: 1, Seq: 4})
 	check("Bob gone from the grid", []string{"self/video"}, []string{"Alice"})
+	// Reports are calls that may overtake one another.
+	a.ReportRender(RenderReport{Tracks: drawn(self, bobID), Layout: []TileLayout{aliceTile, bobTile}, DevicePixelRatio: 1, Seq: 3})
+	check("an older report after a newer one", []string{"self/video"}, []string{"Alice"})
 
 	if err := a.Leave(); err != nil {
 		t.Fatal(err)
@@ -92,7 +95,7 @@ func TestReportShowsOnlyWhatIsOnScreen(t *testing.T) {
 	check("back in the lobby", nil, nil)
 	// The webview's last report as it leaves may come after Go ended the
 	// meeting.
-	a.ReportRender(RenderReport{Tracks: drawn(self), Layout: []TileLayout{aliceTile}, DevicePixelRatio: 1})
+	a.ReportRender(RenderReport{Tracks: drawn(self), Layout: []TileLayout{aliceTile}, DevicePixelRatio: 1, Seq: 5})
 	check("a report after leaving", nil, nil)
 
 	rec.mu.Lock()
@@ -104,6 +107,7 @@ func TestReportShowsOnlyWhatIsOnScreen(t *testing.T) {
 	}
 	again := renderID(res.SelfID, false)
 	check("the next meeting, before the webview reports", nil, nil)
-	a.ReportRender(RenderReport{Tracks: drawn(self, again), Layout: []TileLayout{aliceTile}, DevicePixelRatio: 1})
+	// A meeting starts the count anew: the webview may make a new engine.
+	a.ReportRender(RenderReport{Tracks: drawn(self, again), Layout: []TileLayout{aliceTile}, DevicePixelRatio: 1, Seq: 1})
 	check("the next meeting", []string{"self/video"}, []string{"Alice"})
 }

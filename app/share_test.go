@@ -40,7 +40,7 @@ func TestStopShareLeavesTheRoom(t *testing.T) {
 			return ev["type"] == "media" && ev["trackId"] == screenTrackID && id > 0
 		})
 		id := uint32(ev["renderId"].(float64))
-		a.ReportRender(RenderReport{Tracks: []RenderStats{{RenderID: id, Width: 320, Height: 240, FramesDecoded: 50, DecodedFPS: 5}}})
+		a.ReportRender(RenderReport{Tracks: []RenderStats{{RenderID: id, Width: 320, Height: 240, FramesDecoded: 50, DecodedFPS: 5}}, Seq: round})
 		if tiles := a.report().Tiles; len(tiles) != 1 || tiles[0].Kind != signal.KindScreen {
 			t.Errorf("share %d: report tiles %+v, want our screen", round, tiles)
 		}

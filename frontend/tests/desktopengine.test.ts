@@ -101,6 +101,10 @@ describe("the desktop engine's render report", () => {
     w.tick();
     expect(w.reports.at(-1)?.tracks).toEqual([]);
     expect(w.reports.at(-1)?.layout.map((l) => l.participant)).toEqual(["Alice"]);
+    // Go keeps a report only if it is later than the last it kept.
+    const seqs = w.reports.map((r) => r.seq);
+    expect(seqs.length).toBeGreaterThan(1);
+    expect(seqs.every((seq, i) => i === 0 || seq > seqs[i - 1])).toBe(true);
     engine.leave();
   });
 });

@@ -61,6 +61,8 @@ export interface RenderReport {
   tracks: RenderStats[];
   layout: TileLayout[];
   devicePixelRatio: number;
+  // Counts this engine's reports: calls may arrive out of order.
+  seq: number;
 }
 
 export interface GoDevice {

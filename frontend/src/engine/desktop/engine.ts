@@ -50,6 +50,7 @@ export class DesktopEngine implements Engine {
   private joiningNow = false;
   private target: DesktopTarget = { kind: "host" };
   private render: RenderSocket | null = null;
+  private reportSeq = 0;
   // Render track id of each (participant, track) with video.
   private renderIds = new Map<string, number>();
   private selfId = "";
@@ -257,7 +258,8 @@ export class DesktopEngine implements Engine {
           stats: el.querySelector("[data-stats]")?.textContent ?? undefined,
         };
       });
-    void this.go.ReportRender({ tracks, layout, devicePixelRatio: this.win.devicePixelRatio || 1 }).catch(() => undefined);
+    const report = { tracks, layout, devicePixelRatio: this.win.devicePixelRatio || 1, seq: ++this.reportSeq };
+    void this.go.ReportRender(report).catch(() => undefined);
   }
 
   // ---- events from Go -----------------------------------------------------
