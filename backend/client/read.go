@@ -330,29 +330,16 @@ func (c *Client) onPublishAnswer(m *signal.Answer) {
 }
 
 func (c *Client) onSubscribeOffer(m *signal.Offer) {
-	var answer webrtc.SessionDescription
-	err := c.subGuard.Do(func() error {
-		err := c.sub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP})
-		if err != nil {
-			return fmt.Errorf("subscribe offer: %w", err)
-		}
-		c.subCandidates.Flush(c.sub)
-		if answer, err = c.sub.CreateAnswer(nil); err == nil {
-			err = c.sub.SetLocalDescription(answer)
-		}
-		if err != nil {
-			return fmt.Errorf("subscribe answer: %w", err)
-		}
-		return nil
-	})
+	answer, err := c.subGuard.Answer(c.sub, m.SDP, &c.subCandidates)
 	if err != nil {
+		err = fmt.Errorf("subscribe %w", err)
 		if c.ctx.Err() == nil {
-			c.log.Error("negotiate subscribe", "err", err)
+			c.log.Error("negotiate", "err", err)
 		}
 		c.cancel(err)
 		return
 	}
-	if err := c.send(&signal.Answer{ID: m.ID, PC: signal.PCSubscribe, SDP: answer.SDP}); err != nil {
+	if err := c.send(&signal.Answer{ID: m.ID, PC: signal.PCSubscribe, SDP: answer}); err != nil {
 		c.log.Warn("send subscribe answer", "err", err)
 	}
 }

@@ -1,6 +1,7 @@
 package rtcconf
 
 import (
+	"fmt"
 	"sync"
 
 	"github.com/pion/webrtc/v4"
@@ -25,6 +26,28 @@ func (g *CloseGuard) Do(f func() error) error {
 		return webrtc.ErrConnectionClosed
 	}
 	return f()
+}
+
+// Answer applies a remote offer to pc, gives it the candidates that came
+// ahead of the offer, and sets and returns the answer.
+func (g *CloseGuard) Answer(pc *webrtc.PeerConnection, offer string, early *RemoteCandidates) (string, error) {
+	var sdp string
+	err := g.Do(func() error {
+		if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+			return fmt.Errorf("offer: %w", err)
+		}
+		early.Flush(pc)
+		answer, err := pc.CreateAnswer(nil)
+		if err == nil {
+			err = pc.SetLocalDescription(answer)
+		}
+		if err != nil {
+			return fmt.Errorf("answer: %w", err)
+		}
+		sdp = answer.SDP
+		return nil
+	})
+	return sdp, err
 }
 
 // Close closes pc once no Do runs, and keeps any from running after.

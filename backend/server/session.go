@@ -438,25 +438,11 @@ func (sess *session) onSubscribeAnswer(m *signal.Answer) error {
 }
 
 func (sess *session) onPublishOffer(m *signal.Offer) error {
-	var answer webrtc.SessionDescription
-	err := sess.pubGuard.Do(func() error {
-		err := sess.pub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP})
-		if err != nil {
-			return fmt.Errorf("publish offer: %w", err)
-		}
-		sess.pubCandidates.Flush(sess.pub)
-		if answer, err = sess.pub.CreateAnswer(nil); err == nil {
-			err = sess.pub.SetLocalDescription(answer)
-		}
-		if err != nil {
-			return fmt.Errorf("publish answer: %w", err)
-		}
-		return nil
-	})
+	answer, err := sess.pubGuard.Answer(sess.pub, m.SDP, &sess.pubCandidates)
 	if err != nil {
-		return &signal.Error{ID: m.ID, Code: signal.CodeBadRequest, Message: err.Error()}
+		return &signal.Error{ID: m.ID, Code: signal.CodeBadRequest, Message: "publish " + err.Error()}
 	}
-	sess.queueMsg(&signal.Answer{ID: m.ID, PC: signal.PCPublish, SDP: answer.SDP})
+	sess.queueMsg(&signal.Answer{ID: m.ID, PC: signal.PCPublish, SDP: answer})
 	return nil
 }
 
