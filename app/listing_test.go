@@ -92,3 +92,52 @@ func TestListingFollowsLock(t *testing.T) {
 		t.Error("leaving the meeting did not withdraw its listing")
 	}
 }
+
+// TestHostDoesNotWaitForTheListing: listing a room first probes the LAN
+// for its name, about a second; the window opens the meeting without
+// waiting for it (Host waited until now), and leaving stops the probing.
+func TestHostDoesNotWaitForTheListing(t *testing.T) {
+	probing := make(chan context.Context, 1)
+	dir := t.TempDir()
+	a, _ := newTestAppWith(t, Options{
+		Source:      SourceNone,
+		Certificate: func() (tls.Certificate, error) { return server.LoadOrCreateCert(dir) },
+		Advertise: func(ctx context.Context, _ discovery.Room, _ func() server.RoomState) (RoomAdvert, error) {
+			probing <- ctx
+			<-ctx.Done() // a name that takes for ever to claim
+			return nil, ctx.Err()
+		},
+	})
+	defer func() {
+		if err := a.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	}()
+	hosted := make(chan error, 1)
+	go func() {
+		_, err := a.Host(HostOptions{Name: "Alice", Room: "standup"})
+		hosted <- err
+	}()
+	select {
+	case err := <-hosted:
+		if err != nil {
+			t.Fatalf("host: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Host waited for the LAN listing")
+	}
+	var ctx context.Context
+	select {
+	case ctx = <-probing:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the hosted meeting was never listed")
+	}
+	if err := a.Leave(); err != nil {
+		t.Fatalf("leave: %v", err)
+	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("leaving the meeting did not stop its listing")
+	}
+}
