@@ -213,8 +213,8 @@ func TestDelayEstimatorPeriodicFarEnd(t *testing.T) {
 }
 
 // BenchmarkDelayEstimate is one estimate of a call on headphones: the far
-// end plays, the microphone hears only the near end, so nothing matches
-// and the far lags are searched too.
+// end plays and the microphone hears only the near end, so nothing
+// matches (the estimate searches every lag either way).
 func BenchmarkDelayEstimate(b *testing.B) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	e := newDelayEstimator()
