@@ -195,9 +195,28 @@ func (c *Client) pingLoop() {
 			cancel()
 			if err != nil && c.ctx.Err() == nil {
 				c.log.Warn("server does not answer pings", "err", err)
-				_ = conn.CloseNow()
+				closeToResume(conn)
 			}
 		}
+	}
+}
+
+// closeToResume closes a connection that stopped answering, telling the
+// server (if it still hears us: a busy machine rather than a cut network)
+// that the session will be resumed; otherwise it would take the bare close
+// for a process that died and keep the session only a few seconds. The
+// close handshake gets a second at most.
+func closeToResume(conn *websocket.Conn) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = conn.Close(signal.CloseResuming, "resuming")
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Second):
+		_ = conn.CloseNow()
+		<-done
 	}
 }
 

@@ -110,13 +110,14 @@ func (sess *session) canResume(err error) bool {
 }
 
 // resumeWindow is how long a lost connection may be resumed. A connection
-// that went silent (a network cut: pings unanswered) gets the full
-// ResumeWindow. One the client's machine closed (its process died: the
-// kernel closed the socket) gets only VanishedWindow, so that the others
-// see a vanished participant gone within seconds, while a client that
-// merely lost its socket still has time to come straight back.
+// that went silent (a network cut: pings unanswered), or that its client
+// closed to resume it (signal.CloseResuming), gets the full ResumeWindow.
+// One the client's machine closed (its process died: the kernel closed the
+// socket) gets only VanishedWindow, so that the others see a vanished
+// participant gone within seconds, while a client that merely lost its
+// socket still has time to come straight back.
 func (s *Server) resumeWindow(err error) time.Duration {
-	if errors.Is(err, errPingUnanswered) {
+	if errors.Is(err, errPingUnanswered) || websocket.CloseStatus(err) == signal.CloseResuming {
 		return s.cfg.ResumeWindow
 	}
 	return min(s.cfg.VanishedWindow, s.cfg.ResumeWindow)

@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -193,5 +195,52 @@ func TestResumeWindowExpires(t *testing.T) {
 	}
 	if !errors.Is(bob.Err(), client.ErrConnectionLost) {
 		t.Fatalf("Bob ended with %v, want connection lost", bob.Err())
+	}
+}
+
+// TestClosedToResumeKeepsItsPlace: a client that gives up on a connection
+// that stopped answering (a busy machine) and closes it to resume
+// (signal.CloseResuming) keeps its session for the resume window; until
+// now the server took the close for a process that died and dropped the
+// participant after VanishedWindow, and the client came back as someone
+// new.
+func TestClosedToResumeKeepsItsPlace(t *testing.T) {
+	srv := meetingtest.StartServer(t, server.Config{VanishedWindow: 500 * time.Millisecond})
+	ada := meetingtest.Join(t, srv.InviteURL("test"), "Ada", client.Options{})
+	adaLog := record(ada)
+	welcome := func(r *rawConn) map[string]any {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		for {
+			_, data, err := r.conn.Read(ctx)
+			if err != nil {
+				t.Fatalf("waiting for the welcome: %v", err)
+			}
+			var m map[string]any
+			if json.Unmarshal(data, &m) == nil && m["type"] == "welcome" {
+				return m
+			}
+		}
+	}
+	bob := dialRaw(t, srv)
+	bob.send(hello("test", "Bob", "", 2))
+	w := welcome(bob)
+	id, token := w["participantId"].(string), w["resumeToken"].(string)
+	if err := bob.conn.Close(signal.CloseResuming, "resuming"); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if !meetingtest.WaitFor(5*time.Second, func() bool { return adaLog.has("state:" + id + ":reconnecting") }) {
+		t.Fatalf("Ada was not told Bob is reconnecting: %v", adaLog.summary())
+	}
+	time.Sleep(1500 * time.Millisecond) // three vanished windows
+	if adaLog.has("left:" + id + ":gone") {
+		t.Fatalf("Bob was dropped after the window of a vanished process: %v", adaLog.summary())
+	}
+	again := dialRaw(t, srv)
+	b, _ := json.Marshal(map[string]any{"type": "hello", "version": 2, "room": "test", "name": "Bob", "resume": token})
+	again.send(string(b))
+	if w := welcome(again); w["participantId"] != id || w["resumed"] != true {
+		t.Fatalf("resume: welcome for %v (resumed %v), want %s resumed", w["participantId"], w["resumed"], id)
 	}
 }

@@ -21,6 +21,12 @@ const Version = 2
 // MinVersion is the oldest protocol version a server still accepts.
 const MinVersion = 1
 
+// CloseResuming is the WebSocket close status of a client that gives up
+// on a connection it will resume (its pings went unanswered): the server
+// keeps its session for the whole resume window. A connection that just
+// closes, as a process that died leaves it, is kept only a few seconds.
+const CloseResuming = 4000
+
 // Limits. They bound what a peer can make the other side allocate or store.
 const (
 	// MaxMessageSize bounds one message sent by a client. Servers should set
