@@ -155,6 +155,7 @@ func (sess *session) attach(c *connection) {
 	snap := lr.state.Snapshot()
 	w := snap.Welcome(sess.id, sess.srv.iceServersFor(lr.state.Name()))
 	w.ID, w.Version, w.ResumeToken, w.Resumed = c.helloID, c.version, sess.resumeToken, true
+	lr.markReconnectingLocked(w)
 	if lr.state.IsHost(sess.id) {
 		w.Knocks = lr.knockListLocked()
 	}
@@ -163,6 +164,19 @@ func (sess *session) attach(c *connection) {
 	lr.sendLocked(&signal.ParticipantState{ParticipantID: sess.id, State: signal.StateConnected},
 		func(o *session) bool { return o != sess && o.version >= 2 })
 	sess.log.Info("resumed")
+}
+
+// markReconnectingLocked flags, in welcome w for a version 2 client, the
+// others whose connection is down while the server keeps their place.
+func (lr *liveRoom) markReconnectingLocked(w *signal.Welcome) {
+	if w.Version < 2 {
+		return
+	}
+	for i, p := range w.Participants {
+		if o := lr.sessions[p.ID]; o != nil && p.ID != w.ParticipantID && o.currentConn() == nil {
+			w.Participants[i].Reconnecting = true
+		}
+	}
 }
 
 // resendSubscribeOffer repeats a subscribe offer that may have been lost

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"net"
 	"strings"
 	"sync"
@@ -208,24 +209,9 @@ func TestClosedToResumeKeepsItsPlace(t *testing.T) {
 	srv := meetingtest.StartServer(t, server.Config{VanishedWindow: 500 * time.Millisecond})
 	ada := meetingtest.Join(t, srv.InviteURL("test"), "Ada", client.Options{})
 	adaLog := record(ada)
-	welcome := func(r *rawConn) map[string]any {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		for {
-			_, data, err := r.conn.Read(ctx)
-			if err != nil {
-				t.Fatalf("waiting for the welcome: %v", err)
-			}
-			var m map[string]any
-			if json.Unmarshal(data, &m) == nil && m["type"] == "welcome" {
-				return m
-			}
-		}
-	}
 	bob := dialRaw(t, srv)
 	bob.send(hello("test", "Bob", "", 2))
-	w := welcome(bob)
+	w := readWelcome(t, bob)
 	id, token := w["participantId"].(string), w["resumeToken"].(string)
 	if err := bob.conn.Close(signal.CloseResuming, "resuming"); err != nil {
 		t.Fatalf("close: %v", err)
@@ -240,7 +226,54 @@ func TestClosedToResumeKeepsItsPlace(t *testing.T) {
 	again := dialRaw(t, srv)
 	b, _ := json.Marshal(map[string]any{"type": "hello", "version": 2, "room": "test", "name": "Bob", "resume": token})
 	again.send(string(b))
-	if w := welcome(again); w["participantId"] != id || w["resumed"] != true {
+	if w := readWelcome(t, again); w["participantId"] != id || w["resumed"] != true {
 		t.Fatalf("resume: welcome for %v (resumed %v), want %s resumed", w["participantId"], w["resumed"], id)
+	}
+}
+
+// TestWelcomeSaysWhoIsReconnecting: a welcome marks the participants whose
+// connection is down; a client that joins (or resumes) while they are away
+// missed the participant-state that said so, and the QA pass saw a
+// resumed client show someone as reconnecting for good after they came
+// back while it was away itself.
+func TestWelcomeSaysWhoIsReconnecting(t *testing.T) {
+	srv := meetingtest.StartServer(t, server.Config{})
+	ada := meetingtest.Join(t, srv.InviteURL("test"), "Ada", client.Options{})
+	adaLog := record(ada)
+	bob := dialRaw(t, srv)
+	bob.send(hello("test", "Bob", "", 2))
+	bobID := readWelcome(t, bob)["participantId"].(string)
+	if err := bob.conn.Close(signal.CloseResuming, "resuming"); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if !meetingtest.WaitFor(5*time.Second, func() bool { return adaLog.has("state:" + bobID + ":reconnecting") }) {
+		t.Fatalf("Ada was not told Bob is reconnecting: %v", adaLog.summary())
+	}
+	cy := dialRaw(t, srv)
+	cy.send(hello("test", "Cy", "", 2))
+	reconnecting := map[string]bool{}
+	for _, p := range readWelcome(t, cy)["participants"].([]any) {
+		p := p.(map[string]any)
+		reconnecting[p["name"].(string)] = p["reconnecting"] == true
+	}
+	if want := map[string]bool{"Ada": false, "Bob": true, "Cy": false}; !maps.Equal(reconnecting, want) {
+		t.Errorf("Cy's welcome: reconnecting %v, want %v", reconnecting, want)
+	}
+}
+
+// readWelcome reads r until the welcome, as JSON.
+func readWelcome(t *testing.T, r *rawConn) map[string]any {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for {
+		_, data, err := r.conn.Read(ctx)
+		if err != nil {
+			t.Fatalf("waiting for the welcome: %v", err)
+		}
+		var m map[string]any
+		if json.Unmarshal(data, &m) == nil && m["type"] == "welcome" {
+			return m
+		}
 	}
 }

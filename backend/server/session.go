@@ -245,6 +245,7 @@ func (sess *session) join(hello *signal.Hello) error {
 	welcome := snap.Welcome(p.ID, s.iceServersFor(lr.state.Name()))
 	welcome.ID = hello.ID
 	welcome.Version = sess.version
+	lr.markReconnectingLocked(welcome)
 	if sess.version >= 2 {
 		if p.Role == signal.RoleHost {
 			welcome.Knocks = lr.knockListLocked()

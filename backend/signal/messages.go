@@ -13,6 +13,11 @@ type Participant struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
 	Role Role   `json:"role"`
+	// Reconnecting (version 2, in a welcome only): the participant's
+	// connection is down and the server keeps their place. The
+	// participant-state that said so went out before this client was
+	// there to hear it.
+	Reconnecting bool `json:"reconnecting,omitempty"`
 }
 
 // Validate checks every field.

@@ -32,6 +32,8 @@ export interface Participant {
   id: string;
   name: string;
   role: Role;
+  // In a welcome: their connection is down and the server keeps their place.
+  reconnecting?: boolean;
 }
 
 export interface Track {

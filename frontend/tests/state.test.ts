@@ -228,6 +228,22 @@ describe("meeting reducer", () => {
     expect(reduce(s, { type: "participant-state", participantId: "zz", state: "connected" })).toBe(s);
   });
 
+  // QA: Grace dropped, then we did; she came back while we were away, so
+  // her participant-state "connected" never reached us.
+  it("takes everyone's connection from a welcome, also a resumed one", () => {
+    let s = run([welcome, { type: "participant-state", participantId: "g1", state: "reconnecting" }]);
+    s = reduce(s, { ...(welcome as Extract<Action, { type: "welcome" }>), resumed: true });
+    expect(s.participants["g1"]!.connection).toBe("connected");
+    expect(deriveTiles(s).find((t) => t.participantId === "g1")!.reconnecting).toBe(false);
+    const away = { ...grace, reconnecting: true };
+    s = reduce(s, { ...(welcome as Extract<Action, { type: "welcome" }>), resumed: true, participants: [away, ada] });
+    expect(s.participants["g1"]!.connection).toBe("reconnecting");
+    expect(s.participants["g1"]).not.toHaveProperty("reconnecting");
+    s = run([{ ...(welcome as Extract<Action, { type: "welcome" }>), participants: [away, ada] }]);
+    expect(s.participants["g1"]!.connection).toBe("reconnecting");
+    expect(s.participants["a1"]!.connection).toBe("connected");
+  });
+
   it("keeps the lobby's knocks from welcome, knock and knock-ended", () => {
     let s = run([{ ...(welcome as Extract<Action, { type: "welcome" }>), knocks: [{ id: "k1", name: "Eve" }] }]);
     s = reduce(s, { type: "knock", knock: { id: "k2", name: "Mallory" } });

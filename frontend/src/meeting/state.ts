@@ -92,10 +92,11 @@ function withToast(s: MeetingState, text: string): MeetingState {
   return { ...s, toasts, nextToastId: s.nextToastId + 1 };
 }
 
-function addParticipant(s: MeetingState, p: Participant): MeetingState {
+function addParticipant(s: MeetingState, { reconnecting, ...p }: Participant): MeetingState {
   const existing = s.participants[p.id];
   if (existing) return { ...s, participants: { ...s.participants, [p.id]: { ...existing, ...p } } };
-  const ps: ParticipantState = { ...p, order: s.nextOrder, speaking: false, level: 0, quality: "unknown", connection: "connected" };
+  const connection = reconnecting ? "reconnecting" : "connected";
+  const ps: ParticipantState = { ...p, order: s.nextOrder, speaking: false, level: 0, quality: "unknown", connection };
   return { ...s, participants: { ...s.participants, [p.id]: ps }, nextOrder: s.nextOrder + 1 };
 }
 
@@ -126,9 +127,12 @@ export function mergeChat(list: ChatMessage[], more: ChatMessage[]): ChatMessage
 // merged in (and counts as unread).
 function resume(s: MeetingState, a: Extract<Action, { type: "welcome" }>): MeetingState {
   let n: MeetingState = { ...s, selfId: a.selfId, room: a.room, participants: {}, tracks: {}, knocks: [...a.knocks] };
-  for (const p of a.participants) {
+  for (const { reconnecting, ...p } of a.participants) {
     const old = s.participants[p.id];
-    n = old ? { ...n, participants: { ...n.participants, [p.id]: { ...old, ...p } } } : addParticipant(n, p);
+    // What we knew of their connection is stale: state changes sent while
+    // we were away never reached us.
+    const connection = reconnecting ? "reconnecting" : "connected";
+    n = old ? { ...n, participants: { ...n.participants, [p.id]: { ...old, ...p, connection } } } : addParticipant(n, { ...p, reconnecting });
   }
   for (const t of a.tracks) n.tracks[trackKey(t.participantId, t.id)] = t;
   const present = (key: string) => !!n.participants[key.split("\u0000")[0]!];
