@@ -223,15 +223,24 @@ func closeToResume(conn *websocket.Conn) {
 // iceWatch restarts ICE on a PeerConnection that lost connectivity: the
 // publish one by re-offering with new credentials, the subscribe one by
 // asking the server to. It retries every few seconds while the network is
-// still away, and only while signaling is up (the offers need it).
+// still away, and only while signaling is up (the offers need it). A
+// restart that has not connected after that long is retried too: its
+// checks ran while the network was away, and pion would leave it checking
+// until its failed timeout (25 s) after the network came back.
 func (c *Client) iceWatch() {
 	const retry = 3 * time.Second
 	ticker := time.NewTicker(250 * time.Millisecond)
 	defer ticker.Stop()
-	var lastPub, lastSub time.Time
-	lost := func(s webrtc.ICEConnectionState) bool {
-		return s == webrtc.ICEConnectionStateDisconnected || s == webrtc.ICEConnectionStateFailed
-	}
+	pub := iceRestarts{retry: retry, restart: func() {
+		c.log.Info("publish connection lost; restarting ICE")
+		c.restartPublish()
+	}}
+	sub := iceRestarts{retry: retry, restart: func() {
+		c.log.Info("subscribe connection lost; asking for an ICE restart")
+		if err := c.send(&signal.Restart{ID: c.nextID.Add(1), PC: signal.PCSubscribe}); err != nil {
+			c.log.Debug("ask for ICE restart", "err", err)
+		}
+	}}
 	for {
 		select {
 		case <-c.ctx.Done():
@@ -242,18 +251,32 @@ func (c *Client) iceWatch() {
 			continue
 		}
 		now := time.Now()
-		if lost(c.pub.ICEConnectionState()) && now.Sub(lastPub) > retry {
-			lastPub = now
-			c.log.Info("publish connection lost; restarting ICE")
-			c.restartPublish()
-		}
-		if lost(c.sub.ICEConnectionState()) && now.Sub(lastSub) > retry {
-			lastSub = now
-			c.log.Info("subscribe connection lost; asking for an ICE restart")
-			if err := c.send(&signal.Restart{ID: c.nextID.Add(1), PC: signal.PCSubscribe}); err != nil {
-				c.log.Debug("ask for ICE restart", "err", err)
-			}
-		}
+		pub.check(c.pub.ICEConnectionState(), now)
+		sub.check(c.sub.ICEConnectionState(), now)
+	}
+}
+
+// iceRestarts decides when one PeerConnection's ICE is restarted.
+type iceRestarts struct {
+	retry   time.Duration
+	restart func()
+	last    time.Time // of the last restart
+	pending bool      // restarted, not connected since
+}
+
+func (r *iceRestarts) check(s webrtc.ICEConnectionState, now time.Time) {
+	var lost bool
+	switch s {
+	case webrtc.ICEConnectionStateConnected, webrtc.ICEConnectionStateCompleted:
+		r.pending = false
+	case webrtc.ICEConnectionStateDisconnected, webrtc.ICEConnectionStateFailed:
+		lost = true
+	case webrtc.ICEConnectionStateNew, webrtc.ICEConnectionStateChecking:
+		lost = r.pending
+	}
+	if lost && now.Sub(r.last) > r.retry {
+		r.last, r.pending = now, true
+		r.restart()
 	}
 }
 
