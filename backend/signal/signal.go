@@ -13,10 +13,12 @@ package signal
 // old peer would reject counts as incompatible, because decoding is strict.
 //
 // Version 2 added the lobby (waiting, knock, knock-ended, admit, deny),
-// session resumption (participant-state, restart), and moderator mute. A
-// server speaks every version from MinVersion to Version and sends a client
-// only the messages of the version it asked for.
-const Version = 2
+// session resumption (participant-state, restart), and moderator mute.
+// Version 3 added ping and pong, a heartbeat for clients that cannot send
+// WebSocket pings (browsers). A server speaks every version from MinVersion
+// to Version and sends a client only the messages of the version it asked
+// for.
+const Version = 3
 
 // MinVersion is the oldest protocol version a server still accepts.
 const MinVersion = 1
@@ -68,6 +70,7 @@ const (
 	TypeDeny      = "deny"    // host only, version 2
 	TypeRestart   = "restart" // version 2
 	TypePause     = "pause"   // version 2
+	TypePing      = "ping"    // version 3
 
 	// Both directions.
 	TypeOffer     = "offer"
@@ -92,6 +95,8 @@ const (
 	TypeKnock            = "knock"
 	TypeKnockEnded       = "knock-ended"
 	TypeParticipantState = "participant-state"
+	// Version 3.
+	TypePong = "pong"
 )
 
 // Message is implemented by a pointer to each message struct.
