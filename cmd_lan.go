@@ -50,7 +50,7 @@ func advertiseRoom(ctx context.Context, room discovery.Room, state func() server
 	if room.Host == "" {
 		room.Host, _ = os.Hostname()
 	}
-	room.ProtocolVersion = signal.Version
+	room.ProtocolVersion = signal.ClientVersion
 	st := state()
 	room.Participants, room.Locked = st.Participants, st.Locked
 	adv, err := discovery.Advertise(ctx, room, discovery.AdvertiseOptions{Interfaces: ifaces, Logger: log})

@@ -211,7 +211,7 @@ func (e *UnreachableError) Unwrap() error { return e.Err }
 // hello sends hello and reads until welcome or a fatal error; the first
 // answer must come within connectCtx, a lobby wait only within ctx.
 func (c *Client) hello(ctx, connectCtx context.Context) error {
-	err := c.writeMsg(connectCtx, &signal.Hello{ID: c.nextID.Add(1), Version: signal.Version,
+	err := c.writeMsg(connectCtx, &signal.Hello{ID: c.nextID.Add(1), Version: signal.ClientVersion,
 		Room: c.invite.Room, Name: c.opts.Name, Password: c.opts.Password, Token: c.opts.Token, Device: c.opts.Device})
 	if err != nil {
 		return fmt.Errorf("join %s: send hello: %w", c.invite.Room, err)

@@ -133,7 +133,7 @@ func (c *Client) dialResume(ctx context.Context) (*websocket.Conn, *signal.Welco
 		_ = conn.CloseNow()
 		return nil, nil, err
 	}
-	data, err := signal.Encode(&signal.Hello{ID: c.nextID.Add(1), Version: signal.Version,
+	data, err := signal.Encode(&signal.Hello{ID: c.nextID.Add(1), Version: signal.ClientVersion,
 		Room: c.invite.Room, Name: c.opts.Name, Resume: c.resumeToken})
 	if err != nil {
 		return fail(err)

@@ -133,9 +133,24 @@ func (sess *session) handle(msg signal.Message) error {
 	case *signal.Leave:
 		sess.setLeaveReason(signal.ReasonLeft)
 		return errLeft
+	case *signal.Ping:
+		return sess.onPing(m)
 	default:
 		return signal.Errorf(signal.CodeBadRequest, "%s is not a client message", msg.Type())
 	}
+}
+
+// onPing answers a heartbeat at once. It touches no room state, so it cannot
+// fail and no one else hears of it; the read loop's rate limit has already
+// counted it like any other message.
+func (sess *session) onPing(m *signal.Ping) error {
+	if sess.version < 3 {
+		// A version 2 server would reject it too: clients must not rely on
+		// pongs without asking for version 3.
+		return signal.Errorf(signal.CodeBadRequest, "ping is a version 3 message; this connection speaks version %d", sess.version)
+	}
+	sess.queueMsg(&signal.Pong{ID: m.ID})
+	return nil
 }
 
 // echoLocked broadcasts an event caused by a request: the requester's copy

@@ -109,6 +109,12 @@ func (sess *session) knock(lr *liveRoom, hello *signal.Hello, removed bool) erro
 				lr.withdraw(k)
 				return errLeft
 			}
+			// A heartbeat is answered here too: a lobby wait can last
+			// minutes, over a link that may die as silently as any other.
+			if ping, ok := msg.(*signal.Ping); err == nil && ok && sess.version >= 3 {
+				c.sendNow(&signal.Pong{ID: ping.ID})
+				continue
+			}
 			c.sendNow(signal.Errorf(signal.CodeBadRequest, "you are waiting for a host to let you in; only leave is possible"))
 		case <-timer.C:
 			lr.withdraw(k)

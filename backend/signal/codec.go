@@ -50,6 +50,8 @@ func newMessage(t string) (Message, direction) {
 		return new(Restart), fromClient
 	case TypePause:
 		return new(Pause), fromClient
+	case TypePing:
+		return new(Ping), fromClient
 	case TypeOffer:
 		return new(Offer), fromEither
 	case TypeAnswer:
@@ -88,6 +90,8 @@ func newMessage(t string) (Message, direction) {
 		return new(KnockEnded), fromServer
 	case TypeParticipantState:
 		return new(ParticipantState), fromServer
+	case TypePong:
+		return new(Pong), fromServer
 	}
 	return nil, fromEither
 }

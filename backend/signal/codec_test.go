@@ -53,6 +53,9 @@ var roundTrips = []struct {
 	{"admit", `{"type":"admit","id":3,"knockId":"k1"}`, &Admit{ID: 3, KnockID: "k1"}},
 	{"deny", `{"type":"deny","knockId":"k1"}`, &Deny{KnockID: "k1"}},
 	{"restart", `{"type":"restart","pc":"subscribe"}`, &Restart{PC: PCSubscribe}},
+	{"ping", `{"type":"ping","id":17}`, &Ping{ID: 17}},
+	{"ping without id", `{"type":"ping"}`, &Ping{}},
+	{"pong", `{"type":"pong","id":17}`, &Pong{ID: 17}},
 	{"pause", `{"type":"pause","participantId":"p2","trackId":"camera","paused":true}`,
 		&Pause{ParticipantID: "p2", TrackID: "camera", Paused: true}},
 	{"pause to reference frames", `{"type":"pause","participantId":"p2","trackId":"camera","paused":false,"referenceOnly":true}`,
@@ -155,6 +158,7 @@ var allTypes = []string{
 	TypeWelcome, TypeError, TypeParticipantJoined, TypeParticipantLeft, TypeParticipantUpdated,
 	TypeTrackPublished, TypeTrackUnpublished, TypeSpeaking, TypeRoom, TypeEnded,
 	TypeAdmit, TypeDeny, TypeWaiting, TypeKnock, TypeKnockEnded, TypeRestart, TypeParticipantState,
+	TypePing, TypePong,
 }
 
 func TestAllTypesKnown(t *testing.T) {
@@ -173,6 +177,9 @@ func TestEncodeExact(t *testing.T) {
 	}{
 		{&Leave{}, `{"type":"leave"}`},
 		{&Leave{ID: 4}, `{"type":"leave","id":4}`},
+		{&Ping{ID: 5}, `{"type":"ping","id":5}`},
+		{&Pong{ID: 5}, `{"type":"pong","id":5}`},
+		{&Pong{}, `{"type":"pong"}`},
 		{&Chat{Text: "<b>&</b>"}, `{"type":"chat","text":"<b>&</b>"}`},
 		{&Candidate{PC: PCPublish}, `{"type":"candidate","pc":"publish","candidate":null}`},
 		{&Mute{TrackID: "t", Muted: true}, `{"type":"mute","trackId":"t","muted":true}`},
@@ -346,6 +353,8 @@ func TestDecodeClient(t *testing.T) {
 		{"pause without participant", `{"type":"pause","trackId":"camera","paused":true}`, nil},
 		{"knock from client", `{"type":"knock","knock":{"id":"k","name":"a"}}`, nil},
 		{"admit", `{"type":"admit","knockId":"k"}`, &Admit{KnockID: "k"}},
+		{"ping", `{"type":"ping","id":12}`, &Ping{ID: 12}},
+		{"pong from client", `{"type":"pong","id":12}`, nil},
 		{"bad token", `{"type":"hello","version":2,"room":"r","name":"a","token":"a b"}`, nil},
 		{"publish owner ignored", `{"type":"publish","track":{"id":"t","participantId":"x y","kind":"video"}}`,
 			&Publish{Track: Track{ID: "t", Kind: KindVideo}}},
@@ -386,6 +395,8 @@ func TestDecodeServer(t *testing.T) {
 		{"chat client form", `{"type":"chat","text":"hi"}`, false},
 		{"chat server form", `{"type":"chat","seq":1,"from":"p","name":"n","text":"hi","ts":1}`, true},
 		{"ended", `{"type":"ended","reason":"shutdown"}`, true},
+		{"pong", `{"type":"pong","id":3}`, true},
+		{"ping", `{"type":"ping","id":3}`, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -745,6 +745,27 @@ func (m *ParticipantState) Validate() error {
 	return nil
 }
 
+// Ping (version 3) asks the server for a pong with the same id. It is the
+// heartbeat of clients that cannot send WebSocket pings (browsers): a
+// silently cut network never closes a WebSocket by itself, so such a client
+// learns that its connection is dead only when pongs stop coming.
+type Ping struct {
+	ID int64 `json:"id,omitempty"`
+}
+
+func (*Ping) Type() string       { return TypePing }
+func (m *Ping) MessageID() int64 { return m.ID }
+func (m *Ping) Validate() error  { return nil }
+
+// Pong (version 3) answers a ping, carrying its id.
+type Pong struct {
+	ID int64 `json:"id,omitempty"`
+}
+
+func (*Pong) Type() string       { return TypePong }
+func (m *Pong) MessageID() int64 { return m.ID }
+func (m *Pong) Validate() error  { return nil }
+
 // Restart (version 2) asks the server for an ICE restart of the subscribe
 // PeerConnection: it answers with a subscribe offer with fresh ICE
 // credentials. (The client restarts publish itself, by re-offering.)

@@ -13,10 +13,18 @@ package signal
 // old peer would reject counts as incompatible, because decoding is strict.
 //
 // Version 2 added the lobby (waiting, knock, knock-ended, admit, deny),
-// session resumption (participant-state, restart), and moderator mute. A
-// server speaks every version from MinVersion to Version and sends a client
-// only the messages of the version it asked for.
-const Version = 2
+// session resumption (participant-state, restart), and moderator mute.
+// Version 3 added ping and pong, a heartbeat for clients that cannot send
+// WebSocket pings (browsers). A server speaks every version from MinVersion
+// to Version and sends a client only the messages of the version it asked
+// for.
+const Version = 3
+
+// ClientVersion is the version Parley's Go client (the desktop app, bots)
+// asks for, and the one its LAN listings advertise: it needs nothing of
+// version 3 (ping, for browsers), and copies of Parley that speak only up
+// to 2 then still join, and list, the hosts of this build.
+const ClientVersion = 2
 
 // MinVersion is the oldest protocol version a server still accepts.
 const MinVersion = 1
@@ -74,6 +82,7 @@ const (
 	TypeDeny      = "deny"    // host only, version 2
 	TypeRestart   = "restart" // version 2
 	TypePause     = "pause"   // version 2
+	TypePing      = "ping"    // version 3
 
 	// Both directions.
 	TypeOffer     = "offer"
@@ -98,6 +107,8 @@ const (
 	TypeKnock            = "knock"
 	TypeKnockEnded       = "knock-ended"
 	TypeParticipantState = "participant-state"
+	// Version 3.
+	TypePong = "pong"
 )
 
 // Message is implemented by a pointer to each message struct.

@@ -1,8 +1,10 @@
-// Wire types of the Parley signaling protocol, version 2. The source of truth
+// Wire types of the Parley signaling protocol, version 3. The source of truth
 // is backend/signal/PROTOCOL.md (Go structs in backend/signal/messages.go);
 // these mirror it field for field.
 
-export const protocolVersion = 2;
+// Version 3 (ping, pong): a browser guest is always served by the build
+// that serves its page, so it never meets a server that lacks it.
+export const protocolVersion = 3;
 
 export type Role = "host" | "guest";
 export type TrackKind = "audio" | "video" | "screen";
@@ -111,6 +113,8 @@ export type ClientMessage =
   | { type: "pause"; id?: number; participantId: string; trackId: string; paused: boolean; referenceOnly?: boolean }
   | { type: "admit"; id?: number; knockId: string }
   | { type: "deny"; id?: number; knockId: string }
+  // Version 3: the heartbeat of clients that cannot send WebSocket pings.
+  | { type: "ping"; id?: number }
   | { type: "offer"; id?: number; pc: "publish"; sdp: string }
   | { type: "answer"; id?: number; pc: "subscribe"; sdp: string }
   | { type: "candidate"; id?: number; pc: PCName; candidate: IceCandidate | null };
@@ -147,6 +151,8 @@ export type ServerMessage =
   | { type: "waiting"; id?: number }
   | { type: "knock"; id?: number; knock: Knock }
   | { type: "knock-ended"; id?: number; knockId: string; outcome: KnockOutcome; by?: string }
+  // Version 3: the answer to a ping, with its id.
+  | { type: "pong"; id?: number }
   | { type: "offer"; id?: number; pc: "subscribe"; sdp: string }
   | { type: "answer"; id?: number; pc: "publish"; sdp: string }
   | { type: "candidate"; id?: number; pc: PCName; candidate: IceCandidate | null };

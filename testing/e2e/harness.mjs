@@ -184,11 +184,19 @@ export function guestURL(inviteURL, room, { name, join = true, extra = {} } = {}
 export async function startBlipProxy(targetURL) {
   const target = new URL(targetURL);
   const pairs = new Set();
+  // Connections accepted while stalled: held open, never answered.
+  const held = new Set();
   let down = false;
+  let stalled = false;
   const server = net.createServer((client) => {
     client.on("error", () => {});
     if (down) {
       client.resetAndDestroy();
+      return;
+    }
+    if (stalled) {
+      held.add(client);
+      client.on("close", () => held.delete(client));
       return;
     }
     const upstream = net.connect(Number(target.port), target.hostname);
@@ -202,7 +210,8 @@ export async function startBlipProxy(targetURL) {
     });
     upstream.on("close", () => {
       pairs.delete(pair);
-      client.destroy();
+      // A silent cut carries no close either.
+      if (!pair.stalled) client.destroy();
     });
   });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -221,8 +230,24 @@ export async function startBlipProxy(targetURL) {
         pair.client.resetAndDestroy();
       }
     },
+    // A silent cut, as a dropped Wi-Fi or a NAT that forgot us: nothing
+    // gets through either way on the open connections, which stay open,
+    // and new ones are accepted and never answered. Nobody is told.
+    stall() {
+      stalled = true;
+      for (const pair of pairs) {
+        if (pair.cut) continue;
+        pair.cut = pair.stalled = true;
+        pair.upstream.unpipe(pair.client);
+        pair.client.unpipe(pair.upstream);
+        pair.upstream.pause();
+        pair.client.pause();
+      }
+    },
+    // New connections go through again; the stalled ones stay dead.
     up() {
       down = false;
+      stalled = false;
     },
     close: () =>
       new Promise((resolve) => {
@@ -230,6 +255,7 @@ export async function startBlipProxy(targetURL) {
           pair.client.destroy();
           pair.upstream.destroy();
         }
+        for (const c of held) c.destroy();
         server.close(() => resolve());
       }),
   };

@@ -225,6 +225,49 @@ describe("a dropped connection", () => {
     assert.deepEqual(bob.errors, []);
   });
 
+  test("a silent cut: the heartbeat shows 'reconnecting' within seconds, and the page resumes as the same participant", async () => {
+    const server = await serve(["--room", "silent"]);
+    const proxy = await startBlipProxy(guestURL(server.url, "silent"));
+    proxies.push(proxy);
+    const ada = await open(proxy.url, "Ada", { camera: true });
+    const bob = await open(guestURL(server.url, "silent"), "Bob");
+    await tile(bob, "Ada").and(bob.locator('[data-state="live"]')).waitFor({ timeout: 10000 });
+    await tile(ada, "Bob").waitFor({ timeout: 5000 });
+    await recordToasts(bob);
+
+    // No close, no reset: only the page's own heartbeat (ping every 2 s,
+    // lost after 5 s of silence) can tell. Without it the page shows the
+    // meeting until the link comes back.
+    const cut = Date.now();
+    proxy.stall();
+    await ada.locator('[data-view="reconnecting"]').waitFor({ timeout: 8000 });
+    const noticedMs = Date.now() - cut;
+    assert.ok(noticedMs >= 4000, `reconnecting after ${noticedMs} ms: before the heartbeat's 5 s`);
+    await ada.screenshot({ path: path.join(artifacts, "reach-silent-cut.png") });
+    // Back after 8 s, as in QA's 15 s cut but shorter than the server's
+    // resume window by far.
+    await new Promise((r) => setTimeout(r, Math.max(0, 8000 - (Date.now() - cut))));
+    proxy.up();
+
+    await ada.locator('[data-view="reconnecting"]').waitFor({ state: "hidden", timeout: 15000 });
+    await tile(bob, "Ada").and(bob.locator(":not([data-reconnecting])")).waitFor({ timeout: 5000 });
+    // The resumed socket works both ways.
+    await sendChat(ada, "back from the silence");
+    await bob.locator(".ctl-chat .badge[data-unread]").waitFor({ timeout: 3000 });
+    await sendChat(bob, "welcome back");
+    await ada.locator(".chat-text", { hasText: "welcome back" }).waitFor({ timeout: 3000 });
+    assert.equal(await tile(bob, "Ada").count(), 1);
+    assert.equal(await tile(ada, "Bob").count(), 1);
+    const toasts = await bob.evaluate(() => window.__toasts);
+    assert.deepEqual(
+      toasts.filter((t) => /Ada/.test(t)),
+      [],
+      `Bob saw no leave or join of Ada: ${JSON.stringify(toasts)}`,
+    );
+    assert.deepEqual(ada.errors, []);
+    assert.deepEqual(bob.errors, []);
+  });
+
   test("after a minute without success it shows 'Connection lost'; Retry joins again", async () => {
     const server = await serve(["--room", "gone"]);
     const proxy = await startBlipProxy(guestURL(server.url, "gone"));

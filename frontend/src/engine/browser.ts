@@ -407,6 +407,7 @@ export class BrowserEngine implements Engine {
       closed: false,
     };
     this.session = s;
+    ws.startHeartbeat();
     this.emitWelcome(s, welcome, false);
     this.setState("connected");
     for (const m of early) this.onMessage(s, m);
@@ -547,6 +548,7 @@ export class BrowserEngine implements Engine {
   private onResumed(s: Session, d: Dialled): void {
     const w = d.welcome;
     s.ws = d.ws;
+    s.ws.startHeartbeat();
     if (w.resumeToken) s.resumeToken = w.resumeToken;
     s.iceServers = toRTCIceServers(w.iceServers);
     for (const pc of [s.pub, s.sub]) {

@@ -2,7 +2,13 @@
 // requests (PROTOCOL.md §2, §4).
 
 import { normalizeErrorCode, parseServerMessage, type ClientMessage, type ServerMessage } from "../protocol";
+import { defaultHeartbeat, Heartbeat, type HeartbeatOptions } from "./heartbeat";
 import { EngineError } from "./types";
+
+// The close that asks the server to keep the session for a resume
+// (PROTOCOL.md §9): we give up on this socket, not on the meeting.
+export const resumeCloseCode = 4000;
+export const resumeCloseReason = "resuming";
 
 type Pending = {
   resolve: (m: ServerMessage) => void;
@@ -27,6 +33,7 @@ export class SignalingSocket {
   private nextId = 1;
   private pending = new Map<number, Pending>();
   private isClosed = false;
+  private heartbeat: Heartbeat | null = null;
 
   constructor(
     private readonly url: string,
@@ -56,6 +63,7 @@ export class SignalingSocket {
         resolve();
       };
       ws.onmessage = (ev) => {
+        this.heartbeat?.heard();
         if (typeof ev.data !== "string") return;
         const msg = parseServerMessage(ev.data);
         if (!msg) return;
@@ -63,6 +71,7 @@ export class SignalingSocket {
       };
       ws.onclose = (ev) => {
         clearTimeout(timer);
+        this.stopHeartbeat();
         const wasClosed = this.isClosed;
         this.isClosed = true;
         this.failPending(new EngineError("connection-lost", "the connection to the meeting closed"));
@@ -76,6 +85,8 @@ export class SignalingSocket {
   }
 
   private dispatch(msg: ServerMessage): void {
+    // Its arrival was all it had to say (onmessage).
+    if (msg.type === "pong") return;
     const id = msg.id ?? 0;
     const p = id !== 0 ? this.pending.get(id) : undefined;
     if (p && msg.type === "waiting" && p.waiting) {
@@ -139,8 +150,45 @@ export class SignalingSocket {
     });
   }
 
+  // Sends `ping` every opts.intervalMs until the socket closes; if nothing
+  // arrives for opts.timeoutMs the socket counts as lost, exactly like an
+  // unexpected close: the handlers hear `closed` at once, with code 4000,
+  // and the dead socket is closed with that code so that the server keeps
+  // the session for the resume that follows. For sessions only, after the
+  // welcome (PROTOCOL.md §1).
+  startHeartbeat(opts: HeartbeatOptions = defaultHeartbeat): void {
+    if (this.isClosed || this.heartbeat) return;
+    this.heartbeat = new Heartbeat(
+      () => this.send({ type: "ping", id: this.nextId++ }),
+      () => this.lostSilently(),
+      opts,
+    );
+    this.heartbeat.start();
+  }
+
+  get heartbeatRunning(): boolean {
+    return this.heartbeat?.running ?? false;
+  }
+
+  private stopHeartbeat(): void {
+    this.heartbeat?.stop();
+    this.heartbeat = null;
+  }
+
+  // The link went silent: its onclose may come much later or never (the
+  // close handshake cannot cross a cut network), so report the loss now.
+  private lostSilently(): void {
+    this.stopHeartbeat();
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.failPending(new EngineError("connection-lost", "the meeting server stopped answering"));
+    if (this.ws && this.ws.readyState <= WebSocket.OPEN) this.ws.close(resumeCloseCode, resumeCloseReason);
+    this.handlers.closed(resumeCloseCode, resumeCloseReason);
+  }
+
   // Closes without reporting `closed` to the handlers.
   close(): void {
+    this.stopHeartbeat();
     this.isClosed = true;
     this.failPending(new EngineError("connection-lost", "closed"));
     if (this.ws && this.ws.readyState <= WebSocket.OPEN) this.ws.close(1000);
