@@ -308,6 +308,7 @@ func (c *Client) handle(msg signal.Message) {
 	case *signal.TrackUnpublished:
 		c.mu.Lock()
 		delete(c.tracks, trackKey{m.ParticipantID, m.TrackID})
+		c.forgetRemoteLocked()
 		c.mu.Unlock()
 	case *signal.Mute:
 		c.mu.Lock()
@@ -339,6 +340,7 @@ func (c *Client) handle(msg signal.Message) {
 				delete(c.tracks, k)
 			}
 		}
+		c.forgetRemoteLocked()
 		c.mu.Unlock()
 	}
 	if id := msg.MessageID(); id != 0 {
@@ -424,6 +426,7 @@ func (c *Client) onResumed(w *signal.Welcome) {
 	for _, t := range w.Tracks {
 		c.tracks[trackKey{t.ParticipantID, t.ID}] = t
 	}
+	c.forgetRemoteLocked()
 	last := c.lastChatSeq
 	c.mu.Unlock()
 	for _, m := range w.Chat {

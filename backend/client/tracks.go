@@ -271,6 +271,17 @@ func (t *RemoteTrack) count(p *rtp.Packet, size int, now time.Time) {
 	t.mu.Unlock()
 }
 
+// forgetRemoteLocked drops the remote tracks the room no longer has: their
+// stats, and what bandwidth estimates name, end with them. A track
+// published again arrives anew (onTrack, after its track-published).
+func (c *Client) forgetRemoteLocked() {
+	for k := range c.remote {
+		if _, ok := c.tracks[k]; !ok {
+			delete(c.remote, k)
+		}
+	}
+}
+
 // onTrack starts reading a remote track the SFU sends us. The SFU labels
 // it with msid "<participantId> <trackId>".
 func (c *Client) onTrack(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {

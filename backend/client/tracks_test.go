@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -173,6 +174,10 @@ func TestUnpublish(t *testing.T) {
 			t.Fatal("Bob was not told the track was unpublished")
 		}
 	}
+	// QA: stats and receive caps went on naming tracks long gone.
+	if slices.Contains(bob.RemoteTracks(), first) {
+		t.Error("Bob's client still lists the unpublished track")
+	}
 	if err := alice.Unpublish(ctx, "screen"); err == nil {
 		t.Error("unpublishing twice succeeded")
 	}
@@ -186,6 +191,12 @@ func TestUnpublish(t *testing.T) {
 		return false
 	}) {
 		t.Fatal("the republished track did not arrive")
+	}
+	if err := alice.Leave(); err != nil {
+		t.Fatal(err)
+	}
+	if !meetingtest.WaitFor(10*time.Second, func() bool { return len(bob.RemoteTracks()) == 0 && len(bob.Stats()) == 0 }) {
+		t.Errorf("after Alice left, Bob's client lists %d remote tracks, %d in its stats", len(bob.RemoteTracks()), len(bob.Stats()))
 	}
 }
 
