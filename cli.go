@@ -14,6 +14,7 @@ import (
 
 	"parley/app"
 	"parley/backend/signal"
+	"parley/media/cthread"
 )
 
 // Exit codes shared by every subcommand.
@@ -153,6 +154,8 @@ func (c *CLI) window(ctx context.Context, args []string) int {
 		fmt.Fprintln(c.Stderr, "parley:", err)
 		return exitUsage
 	}
+	// A window lives all day, through meeting after meeting.
+	cthread.ReturnLargeFrees()
 	opts.Version = c.Version
 	opts.CodecReportPath = *codecReport
 	opts.Log = c.logger(false)
