@@ -355,7 +355,12 @@ func (sess *session) onTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPRece
 // renegotiates if it reports true.
 func (sess *session) subscribe(pt publishedTrack) bool {
 	err := sess.room.media.Subscribe(pt, sess.id, sess.sub)
-	if err != nil && !errors.Is(err, errAlreadySubscribed) && sess.ctx.Err() == nil {
+	switch {
+	case err == nil, errors.Is(err, errAlreadySubscribed), sess.ctx.Err() != nil:
+	case errors.Is(err, sfu.ErrClosed):
+		// The publisher left while its track was being handed round.
+		sess.log.Debug("subscribe to a track that ended", "track", pt.TrackID(), "from", pt.ParticipantID())
+	default:
 		sess.log.Warn("subscribe", "track", pt.TrackID(), "from", pt.ParticipantID(), "err", err)
 	}
 	return err == nil
