@@ -75,7 +75,7 @@ describe("Heartbeat", () => {
   it("declares a silent link lost after the timeout, once, and stops", () => {
     let pings = 0;
     let lost = 0;
-    const hb = new Heartbeat(() => pings++, () => lost++, { intervalMs: 2000, timeoutMs: 5000 });
+    const hb = new Heartbeat(() => pings++, () => lost++, { intervalMs: 2000, timeoutMs: 5000, answerMs: 3000 });
     hb.start();
     vi.advanceTimersByTime(4999);
     expect([pings, lost]).toEqual([2, 0]);
@@ -92,7 +92,7 @@ describe("Heartbeat", () => {
     const hb = new Heartbeat(
       () => setTimeout(() => hb.heard(), 300),
       () => lost++,
-      { intervalMs: 2000, timeoutMs: 5000 },
+      { intervalMs: 2000, timeoutMs: 5000, answerMs: 3000 },
     );
     hb.start();
     vi.advanceTimersByTime(120_000);
@@ -100,6 +100,28 @@ describe("Heartbeat", () => {
     hb.stop();
     vi.advanceTimersByTime(1000); // the last answer in flight
     expect(vi.getTimerCount()).toBe(0);
+  });
+
+  // A hidden tab's timers are held back, up to a minute: the deadline may
+  // come before the ping that should have preceded it. Silence nobody
+  // asked about is no loss: it pings then, and waits for the answer.
+  it("does not take silence for a loss before a ping went unanswered", () => {
+    let lost = 0;
+    const pings: number[] = [];
+    const hb = new Heartbeat(
+      () => {
+        pings.push(Date.now());
+        setTimeout(() => hb.heard(), 300);
+      },
+      () => lost++,
+      { intervalMs: 60_000, timeoutMs: 5000, answerMs: 3000 }, // pings held back to one a minute
+    );
+    const start = Date.now();
+    hb.start();
+    vi.advanceTimersByTime(300_000);
+    expect(lost).toBe(0);
+    expect(pings[0]! - start).toBe(5000); // asked when the deadline came
+    hb.stop();
   });
 });
 

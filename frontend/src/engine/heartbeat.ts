@@ -7,18 +7,22 @@
 export interface HeartbeatOptions {
   // How often a ping is sent.
   intervalMs: number;
-  // How long the link may stay silent before it counts as lost.
+  // How long the link may stay silent before it counts as lost…
   timeoutMs: number;
+  // …provided a ping went unanswered for this long by then.
+  answerMs: number;
 }
 
 // Comfortably above the interval, so that one late pong on a busy link is
 // no reason to resume; below the server's own ping timeout (PingInterval +
 // PingTimeout), so that we notice first and resume before it gives up.
-export const defaultHeartbeat: HeartbeatOptions = { intervalMs: 2000, timeoutMs: 5000 };
+export const defaultHeartbeat: HeartbeatOptions = { intervalMs: 2000, timeoutMs: 5000, answerMs: 3000 };
 
 export class Heartbeat {
   private pinger: ReturnType<typeof setInterval> | null = null;
   private deadline: ReturnType<typeof setTimeout> | null = null;
+  // When the first ping since the link was last heard went out, 0 if none.
+  private pingedAt = 0;
 
   constructor(
     // Sends one ping; the heartbeat does not care about its id.
@@ -35,7 +39,7 @@ export class Heartbeat {
 
   start(): void {
     if (this.running) return;
-    this.pinger = setInterval(() => this.sendPing(), this.opts.intervalMs);
+    this.pinger = setInterval(() => this.ping(), this.opts.intervalMs);
     this.heard();
   }
 
@@ -43,11 +47,8 @@ export class Heartbeat {
   // keeps the deadline away even if a pong is slow behind other messages.
   heard(): void {
     if (!this.running) return;
-    if (this.deadline !== null) clearTimeout(this.deadline);
-    this.deadline = setTimeout(() => {
-      this.stop();
-      this.lost();
-    }, this.opts.timeoutMs);
+    this.pingedAt = 0;
+    this.arm(this.opts.timeoutMs);
   }
 
   stop(): void {
@@ -55,5 +56,30 @@ export class Heartbeat {
     if (this.deadline !== null) clearTimeout(this.deadline);
     this.pinger = null;
     this.deadline = null;
+  }
+
+  private ping(): void {
+    if (this.pingedAt === 0) this.pingedAt = Date.now();
+    this.sendPing();
+  }
+
+  private arm(ms: number): void {
+    if (this.deadline !== null) clearTimeout(this.deadline);
+    this.deadline = setTimeout(() => this.check(), ms);
+  }
+
+  // The link is lost only if a ping went unanswered for long enough. A
+  // hidden tab's timers may be held back for up to a minute, and then the
+  // deadline can fire before the ping that should have preceded it: that
+  // is silence we did not ask about.
+  private check(): void {
+    const unanswered = this.pingedAt === 0 ? 0 : Date.now() - this.pingedAt;
+    if (unanswered >= this.opts.answerMs) {
+      this.stop();
+      this.lost();
+      return;
+    }
+    if (this.pingedAt === 0) this.ping();
+    this.arm(this.opts.answerMs - unanswered);
   }
 }
