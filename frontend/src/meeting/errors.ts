@@ -100,7 +100,7 @@ export function joinErrorScreen(code: EngineErrorCode, message: string): ScreenT
       return {
         view: "unreachable",
         title: "Can't reach the meeting",
-        message: "The meeting server did not answer. Check your network and that the host is still running the meeting.",
+        message: "The meeting server did not answer, or no longer had your place when you got back (it restarted, or you were away too long). Check your network and that the host is still running the meeting.",
         next: ["retry", "lobby"],
       };
     case "media":
