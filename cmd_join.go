@@ -180,7 +180,7 @@ loop:
 			reportEvent(out, names, ev)
 		}
 	}
-	printStats(out, names, cl.Stats(), cl.SelectedCandidates())
+	printStats(out, names, cl.ReceivedStats(), cl.SelectedCandidates())
 	if code == exitOK {
 		_ = cl.Leave()
 	}

@@ -92,6 +92,7 @@ type Client struct {
 	subCandidates rtcconf.RemoteCandidates
 	tracks        map[trackKey]signal.Track // the room's published tracks
 	remote        map[trackKey]*RemoteTrack
+	gone          []TrackStats // the final figures of remote tracks that ended
 	local         []*LocalTrack
 	pubAnswer     chan error // the publish offer in flight, if any
 	ended         signal.EndReason

@@ -271,12 +271,14 @@ func (t *RemoteTrack) count(p *rtp.Packet, size int, now time.Time) {
 	t.mu.Unlock()
 }
 
-// forgetRemoteLocked drops the remote tracks the room no longer has: their
-// stats, and what bandwidth estimates name, end with them. A track
-// published again arrives anew (onTrack, after its track-published).
+// forgetRemoteLocked drops the remote tracks the room no longer has, so
+// that live stats and bandwidth estimates stop naming them; their final
+// figures stay for ReceivedStats. A track published again arrives anew
+// (onTrack, after its track-published).
 func (c *Client) forgetRemoteLocked() {
-	for k := range c.remote {
+	for k, rt := range c.remote {
 		if _, ok := c.tracks[k]; !ok {
+			c.gone = append(c.gone, rt.Stats())
 			delete(c.remote, k)
 		}
 	}
@@ -327,7 +329,7 @@ func (c *Client) readRemote(rt *RemoteTrack) {
 	}
 }
 
-// Stats returns the counters of every remote track received so far.
+// Stats returns the counters of the remote tracks the room still has.
 func (c *Client) Stats() []TrackStats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -338,7 +340,17 @@ func (c *Client) Stats() []TrackStats {
 	return out
 }
 
-// RemoteTracks returns every remote track received so far.
+// ReceivedStats is Stats with the final figures of the remote tracks that
+// ended (unpublished, or their participant left): everything received in
+// this session.
+func (c *Client) ReceivedStats() []TrackStats {
+	c.mu.Lock()
+	gone := slices.Clone(c.gone)
+	c.mu.Unlock()
+	return append(c.Stats(), gone...)
+}
+
+// RemoteTracks returns the remote tracks the room still has.
 func (c *Client) RemoteTracks() []*RemoteTrack {
 	c.mu.Lock()
 	defer c.mu.Unlock()

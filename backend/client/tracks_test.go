@@ -198,6 +198,16 @@ func TestUnpublish(t *testing.T) {
 	if !meetingtest.WaitFor(10*time.Second, func() bool { return len(bob.RemoteTracks()) == 0 && len(bob.Stats()) == 0 }) {
 		t.Errorf("after Alice left, Bob's client lists %d remote tracks, %d in its stats", len(bob.RemoteTracks()), len(bob.Stats()))
 	}
+	// What was received stays in the session's summary (parley join's).
+	screens := 0
+	for _, st := range bob.ReceivedStats() {
+		if st.ParticipantID == alice.ID() && st.TrackID == "screen" && st.Frames > 0 {
+			screens++
+		}
+	}
+	if screens != 2 {
+		t.Errorf("Bob's received stats list %d of Alice's two screen tracks", screens)
+	}
 }
 
 // A subscriber's receive cap reaches the publisher as the SFU's REMB.

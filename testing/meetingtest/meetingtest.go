@@ -135,10 +135,11 @@ func WaitFor(timeout time.Duration, cond func() bool) bool {
 	return cond()
 }
 
-// Received sums a client's received frames per (participant, kind).
+// Received sums a client's received frames per (participant, kind), over
+// the whole session (tracks that ended included).
 func Received(c *client.Client) map[string]map[signal.Kind]uint64 {
 	out := make(map[string]map[signal.Kind]uint64)
-	for _, st := range c.Stats() {
+	for _, st := range c.ReceivedStats() {
 		if out[st.ParticipantID] == nil {
 			out[st.ParticipantID] = make(map[signal.Kind]uint64)
 		}
