@@ -355,13 +355,7 @@ func (c *Client) handle(msg signal.Message) {
 }
 
 func (c *Client) onPublishAnswer(m *signal.Answer) {
-	err := c.pubGuard.Do(func() error {
-		err := c.pub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP})
-		if err == nil {
-			c.pubCandidates.Flush(c.pub)
-		}
-		return err
-	})
+	err := c.pubGuard.Accept(c.pub, m.SDP, &c.pubCandidates)
 	c.mu.Lock()
 	done := c.pubAnswer
 	c.pubAnswer = nil

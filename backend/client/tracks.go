@@ -132,14 +132,7 @@ func (c *Client) negotiatePublish(ctx context.Context) error {
 // negotiatePublishWith is negotiatePublish with offer options (an ICE
 // restart). Call with pubMu held.
 func (c *Client) negotiatePublishWith(ctx context.Context, opts *webrtc.OfferOptions) error {
-	var offer webrtc.SessionDescription
-	err := c.pubGuard.Do(func() error {
-		var err error
-		if offer, err = c.pub.CreateOffer(opts); err == nil {
-			err = c.pub.SetLocalDescription(offer)
-		}
-		return err
-	})
+	offer, err := c.pubGuard.Offer(c.pub, opts)
 	if err != nil {
 		return fmt.Errorf("offer: %w", err)
 	}
@@ -147,7 +140,7 @@ func (c *Client) negotiatePublishWith(ctx context.Context, opts *webrtc.OfferOpt
 	c.mu.Lock()
 	c.pubAnswer = done
 	c.mu.Unlock()
-	if err := c.send(&signal.Offer{ID: c.nextID.Add(1), PC: signal.PCPublish, SDP: offer.SDP}); err != nil {
+	if err := c.send(&signal.Offer{ID: c.nextID.Add(1), PC: signal.PCPublish, SDP: offer}); err != nil {
 		return err
 	}
 	select {

@@ -28,6 +28,33 @@ func (g *CloseGuard) Do(f func() error) error {
 	return f()
 }
 
+// Offer makes pc's offer (opts: an ICE restart, or nil), sets it and
+// returns it.
+func (g *CloseGuard) Offer(pc *webrtc.PeerConnection, opts *webrtc.OfferOptions) (string, error) {
+	var sdp string
+	err := g.Do(func() error {
+		offer, err := pc.CreateOffer(opts)
+		if err == nil {
+			err = pc.SetLocalDescription(offer)
+		}
+		sdp = offer.SDP
+		return err
+	})
+	return sdp, err
+}
+
+// Accept applies the remote answer to pc's offer and gives pc the
+// candidates that came ahead of the answer.
+func (g *CloseGuard) Accept(pc *webrtc.PeerConnection, answer string, early *RemoteCandidates) error {
+	return g.Do(func() error {
+		if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+			return err
+		}
+		early.Flush(pc)
+		return nil
+	})
+}
+
 // Answer applies a remote offer to pc, gives it the candidates that came
 // ahead of the offer, and sets and returns the answer.
 func (g *CloseGuard) Answer(pc *webrtc.PeerConnection, offer string, early *RemoteCandidates) (string, error) {

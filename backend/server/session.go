@@ -403,14 +403,7 @@ func (sess *session) sendOffer() {
 	restart := sess.negRestart
 	sess.negRestart = false
 	sess.negMu.Unlock()
-	var offer webrtc.SessionDescription
-	err := sess.subGuard.Do(func() error {
-		var err error
-		if offer, err = sess.sub.CreateOffer(&webrtc.OfferOptions{ICERestart: restart}); err == nil {
-			err = sess.sub.SetLocalDescription(offer)
-		}
-		return err
-	})
+	offer, err := sess.subGuard.Offer(sess.sub, &webrtc.OfferOptions{ICERestart: restart})
 	if err != nil {
 		if sess.ctx.Err() == nil && !errors.Is(err, webrtc.ErrConnectionClosed) {
 			sess.log.Error("subscribe offer", "err", err)
@@ -418,18 +411,11 @@ func (sess *session) sendOffer() {
 		sess.cancel(fmt.Errorf("subscribe offer: %w", err))
 		return
 	}
-	sess.queueMsg(&signal.Offer{PC: signal.PCSubscribe, SDP: offer.SDP})
+	sess.queueMsg(&signal.Offer{PC: signal.PCSubscribe, SDP: offer})
 }
 
 func (sess *session) onSubscribeAnswer(m *signal.Answer) error {
-	err := sess.subGuard.Do(func() error {
-		err := sess.sub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP})
-		if err == nil {
-			sess.subCandidates.Flush(sess.sub)
-		}
-		return err
-	})
-	if err != nil {
+	if err := sess.subGuard.Accept(sess.sub, m.SDP, &sess.subCandidates); err != nil {
 		return &signal.Error{ID: m.ID, Code: signal.CodeBadRequest, Message: "subscribe answer: " + err.Error()}
 	}
 	sess.negMu.Lock()
