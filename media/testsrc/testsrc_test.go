@@ -3,6 +3,7 @@ package testsrc
 import (
 	"context"
 	"errors"
+	"image"
 	"io"
 	"testing"
 	"time"
@@ -155,5 +156,57 @@ func TestLivePatternCloseEndsRead(t *testing.T) {
 	}
 	if err := p.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
+	}
+}
+
+// The eight-at-a-time noise adder gives what the clamping table gives,
+// for every base luma of video range and every noise value, at every
+// length (the words and the leftover bytes).
+func TestAddNoiseMatchesTheTable(t *testing.T) {
+	noise := make([]uint8, 64)
+	for i := range noise {
+		noise[i] = uint8((i * 7) % noiseAmp) // every value, in no order
+	}
+	for base := 16; base <= 235; base++ {
+		for _, n := range []int{0, 1, 7, 8, 9, 16, 63, 64} {
+			got := make([]uint8, n)
+			addNoise(got, noise[:n], uint8(base))
+			for i, g := range got {
+				if want := lumaClamp[base+int(noise[i])]; g != want {
+					t.Fatalf("base %d, length %d: pixel %d (noise %d) = %d, want %d", base, n, i, noise[i], g, want)
+				}
+			}
+		}
+	}
+}
+
+// The frame is the bars plus noise, with the dark block on its rows: each
+// pixel as the clamping table makes it from the frame's own noise.
+func TestLivePatternFrame(t *testing.T) {
+	const w, h = 160, 90
+	l := NewLivePattern(w, h, 100_000)
+	defer l.Close()
+	for frame := 1; frame <= 3; frame++ {
+		img, _, err := l.Read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		y := img.(*image.YCbCr)
+		total := 2 * l.fps
+		blockW := w / 8
+		blockX := (w - blockW) * ((frame - 1) % total) / (total - 1)
+		shift := frame * 7919
+		for r := 0; r < h; r++ {
+			for x := 0; x < w; x++ {
+				luma := bars[x*len(bars)/w][0]
+				if r > h/3 && r < 2*h/3 && x >= blockX && x < blockX+blockW {
+					luma = 16
+				}
+				want := lumaClamp[int(luma)+int(l.noise[(r*w+x+shift)%(w*h)])]
+				if got := y.Y[r*y.YStride+x]; got != want {
+					t.Fatalf("frame %d, pixel (%d,%d) = %d, want %d", frame, x, r, got, want)
+				}
+			}
+		}
 	}
 }
