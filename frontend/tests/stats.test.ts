@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { inboundStats, RateTracker } from "../src/engine/stats";
 import type { TileStats } from "../src/engine/types";
 import { commandForKey } from "../src/meeting/shortcuts";
-import { formatBitrate, formatLoss, formatStats, noStatsLine, statsKey } from "../src/meeting/statsfmt";
+import { formatBitrate, formatLoss, formatStats, noStatsLine, overlayLines, statsKey } from "../src/meeting/statsfmt";
 
 const tile = (o: Partial<TileStats>): TileStats => ({
   participantId: "p",
@@ -21,11 +21,14 @@ describe("formatStats", () => {
     expect(formatStats(tile({}))).toEqual(["1280×720 · 30 fps", "1.2 Mbps · 0.5% loss", "RTT 12 ms"]);
   });
   it("says what is unknown", () => {
-    expect(formatStats(tile({ width: 0, height: 0, fps: 0, kbps: 0, lossPct: 0, rttMs: null }))).toEqual([
+    expect(formatStats(tile({ width: 0, height: 0, fps: 0, kbps: 0, lossPct: null, rttMs: null }))).toEqual([
       "—×— · 0 fps",
-      "0 kbps · 0% loss",
+      "0 kbps · — loss",
       "RTT —",
     ]);
+  });
+  it("tells no loss from unknown loss", () => {
+    expect(formatStats(tile({ lossPct: 0 }))[1]).toBe("1.2 Mbps · 0% loss");
   });
   it("keeps a decimal for low frame rates", () => {
     expect(formatStats(tile({ fps: 4.26 }))[0]).toBe("1280×720 · 4.3 fps");
@@ -55,20 +58,29 @@ describe("formatStats", () => {
 describe("RateTracker", () => {
   it("turns counters into bitrate and loss since the last sample", () => {
     const r = new RateTracker();
-    expect(r.sample("x", { bytes: 1000, lost: 0, received: 10 }, 0)).toEqual({ kbps: 0, lossPct: 0 });
+    expect(r.sample("x", { bytes: 1000, lost: 0, received: 10 }, 0)).toEqual({ kbps: 0, lossPct: null });
     // 125,000 bytes in 1 s = 1000 kbps; 1 lost of 100.
     expect(r.sample("x", { bytes: 126_000, lost: 1, received: 109 }, 1000)).toEqual({ kbps: 1000, lossPct: 1 });
+    expect(r.sample("x", { bytes: 251_000, lost: 1, received: 209 }, 2000)).toEqual({ kbps: 1000, lossPct: 0 });
+  });
+  it("does not call a cut link lossless", () => {
+    // Counters stand still while nothing arrives: no bitrate, and loss
+    // unknown rather than the 0% of a clean link.
+    const r = new RateTracker();
+    r.sample("x", { bytes: 1000, lost: 3, received: 10 }, 0);
+    r.sample("x", { bytes: 126_000, lost: 4, received: 109 }, 1000);
+    expect(r.sample("x", { bytes: 126_000, lost: 4, received: 109 }, 2000)).toEqual({ kbps: 0, lossPct: null });
   });
   it("never reports negative rates when counters restart", () => {
     const r = new RateTracker();
     r.sample("x", { bytes: 5000, lost: 5, received: 50 }, 0);
-    expect(r.sample("x", { bytes: 10, lost: 0, received: 1 }, 1000)).toEqual({ kbps: 0, lossPct: 0 });
+    expect(r.sample("x", { bytes: 10, lost: 0, received: 1 }, 1000)).toEqual({ kbps: 0, lossPct: null });
   });
   it("forgets streams that went away", () => {
     const r = new RateTracker();
     r.sample("gone", { bytes: 1000, lost: 0, received: 10 }, 0);
     r.retain(new Set());
-    expect(r.sample("gone", { bytes: 2000, lost: 0, received: 20 }, 1000)).toEqual({ kbps: 0, lossPct: 0 });
+    expect(r.sample("gone", { bytes: 2000, lost: 0, received: 20 }, 1000)).toEqual({ kbps: 0, lossPct: null });
   });
 });
 
@@ -101,6 +113,22 @@ describe("inboundStats", () => {
     expect(got).toEqual([
       { participantId: "bob", trackId: "camera", width: 640, height: 360, fps: 24, kbps: 1000, lossPct: 2, rttMs: 25 },
     ]);
+  });
+});
+
+describe("the overlay while the connection is down", () => {
+  const remote = { self: false, screen: false, videoOff: false };
+  it("shows the round trip while connected", () => {
+    expect(overlayLines(tile({}), remote, "connected")).toEqual(["1280×720 · 30 fps", "1.2 Mbps · 0.5% loss", "RTT 12 ms"]);
+  });
+  it.each(["reconnecting", "connecting", "closed"] as const)("does not show the last round trip while %s", (connection) => {
+    // The engine still reports the RTT it last measured (the ICE pair
+    // keeps it); the figures measured afresh stay.
+    expect(overlayLines(tile({ kbps: 0, lossPct: null }), remote, connection)).toEqual(["1280×720 · 30 fps", "0 kbps · — loss", "RTT —"]);
+  });
+  it("says why a tile has no figures, connected or not", () => {
+    expect(overlayLines(undefined, remote, "connected")).toEqual(["no video received"]);
+    expect(overlayLines(undefined, { ...remote, self: true }, "reconnecting")).toEqual(["your video (sent)"]);
   });
 });
 

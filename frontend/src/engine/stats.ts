@@ -9,17 +9,19 @@ import type { TileStats } from "./types";
 export class RateTracker {
   private last = new Map<string, { bytes: number; lost: number; received: number; at: number }>();
 
-  // Rates since the previous sample of key (zeros on the first).
-  sample(key: string, c: { bytes: number; lost: number; received: number }, now: number): { kbps: number; lossPct: number } {
+  // Rates since the previous sample of key (no bitrate on the first). Loss
+  // is null when no packet arrived meanwhile: a receiver counts a packet
+  // lost only when a later one arrives, so a cut link would read 0%.
+  sample(key: string, c: { bytes: number; lost: number; received: number }, now: number): { kbps: number; lossPct: number | null } {
     const prev = this.last.get(key);
     this.last.set(key, { ...c, at: now });
-    if (!prev || now <= prev.at) return { kbps: 0, lossPct: 0 };
+    if (!prev || now <= prev.at) return { kbps: 0, lossPct: null };
     const bytes = Math.max(0, c.bytes - prev.bytes);
     const lost = Math.max(0, c.lost - prev.lost);
     const received = Math.max(0, c.received - prev.received);
     return {
       kbps: (bytes * 8) / (now - prev.at),
-      lossPct: lost + received > 0 ? (100 * lost) / (lost + received) : 0,
+      lossPct: lost + received > 0 ? (100 * lost) / (lost + received) : null,
     };
   }
 

@@ -165,7 +165,7 @@ export interface TileStats {
   height: number;
   fps: number; // frames decoded per second
   kbps: number; // received bitrate
-  lossPct: number; // packets lost, % of the last interval
+  lossPct: number | null; // packets lost, % of the last interval (null: none arrived)
   rttMs: number | null; // round-trip time to the server (null: unknown)
 }
 

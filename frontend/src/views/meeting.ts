@@ -10,7 +10,7 @@ import { fullFrameRate, gridLayout, keepVisible, stageLayout, type Rect } from "
 import { commandForKey, shortcuts, type Command } from "../meeting/shortcuts";
 import { splitLinks } from "../meeting/links";
 import { bandwidthChoices, bandwidthLabel } from "../meeting/bandwidth";
-import { formatStats, noStatsLine, statsKey } from "../meeting/statsfmt";
+import { overlayLines, statsKey } from "../meeting/statsfmt";
 import {
   deriveTiles,
   groupChat,
@@ -364,10 +364,13 @@ export class MeetingView {
     const list = await this.engine.getStats().catch(() => []);
     if (!this.statsTimer) return;
     const byKey = new Map(list.map((st) => [statsKey(st.participantId, st.trackId), st]));
+    // The connection as it is now, when the figures are shown, not as it
+    // was when they were asked for.
+    const connection = this.store.state.connection;
     for (const [, t] of this.tiles) {
       const m = t.modelNow;
       const st = m.trackId ? byKey.get(statsKey(m.participantId, m.trackId)) : undefined;
-      t.setStats(st ? formatStats(st) : [noStatsLine(m)]);
+      t.setStats(overlayLines(st, m, connection));
     }
   }
 
