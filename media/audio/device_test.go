@@ -245,6 +245,10 @@ type moveCounter struct {
 	moves   int
 }
 
+// Enabled takes every record: a slip followed soon after another is
+// logged at Debug (farRing.logSlip), and is a move all the same.
+func (c *moveCounter) Enabled(context.Context, slog.Level) bool { return true }
+
 func (c *moveCounter) Handle(ctx context.Context, r slog.Record) error {
 	if strings.HasPrefix(r.Message, "echo reference ") {
 		c.mu.Lock()
@@ -253,6 +257,9 @@ func (c *moveCounter) Handle(ctx context.Context, r slog.Record) error {
 		}
 		c.aligned = c.aligned || r.Message == "echo reference realigned"
 		c.mu.Unlock()
+	}
+	if !c.Handler.Enabled(ctx, r.Level) {
+		return nil
 	}
 	return c.Handler.Handle(ctx, r)
 }

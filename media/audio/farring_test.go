@@ -1,6 +1,7 @@
 package audio
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"testing"
@@ -125,5 +126,64 @@ func TestFarRingFollowsSlips(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// slipLog counts the slips a farRing logs, by level.
+type slipLog struct {
+	info, debug int
+	counted     int64 // the "slips" the Info lines account for
+}
+
+func (l *slipLog) Enabled(context.Context, slog.Level) bool { return true }
+func (l *slipLog) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *slipLog) WithGroup(string) slog.Handler            { return l }
+func (l *slipLog) Handle(_ context.Context, r slog.Record) error {
+	if r.Message != "echo reference followed a slip" {
+		return nil
+	}
+	if r.Level < slog.LevelInfo {
+		l.debug++
+		return nil
+	}
+	l.info++
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "slips" {
+			l.counted += a.Value.Int64()
+		}
+		return true
+	})
+	return nil
+}
+
+// A speaker that underruns twice a second (an overloaded machine) has
+// every slip followed, and the reference stays on the echo; but only one
+// slip in 10 s is logged at Info, with the count of those since the last
+// one (each at Info filled the log with a line a second).
+func TestFarRingLogsSlipsAtARate(t *testing.T) {
+	log := &slipLog{}
+	s := &soundCard{ring: newFarRing(2*Rate, slog.New(log))}
+	steady := &soundCard{ring: newFarRing(2*Rate, slog.New(slog.DiscardHandler))}
+	const ticks = 1500 // 15 s
+	for tick := range ticks {
+		// 60 ms without a frame written every 500 ms from 1 s on: the
+		// speaker runs dry for about 20 ms each time.
+		s.tick(4, tick >= 100 && tick%50 < 6, false, false)
+		steady.tick(4, false, false, false)
+	}
+	follows := log.info + log.debug
+	if follows < 20 {
+		t.Fatalf("%d slips followed in 14 s of underruns twice a second", follows)
+	}
+	t.Logf("%d slips followed, %d logged at Info", follows, log.info)
+	if log.info > 2 {
+		t.Errorf("%d of %d slips logged at Info in 15 s, want at most 2 (one per 10 s)", log.info, follows)
+	}
+	if log.counted > int64(follows) || log.counted < int64(follows)/2 {
+		t.Errorf("the Info lines account for %d slips of %d followed", log.counted, follows)
+	}
+	want := steady.offsets[len(steady.offsets)-1]
+	if got := s.offsets[len(s.offsets)-1]; got-want > 2*FrameSamples || got-want < -2*FrameSamples {
+		t.Errorf("reference %d ms from where it belongs after the underruns", (got-want)*1000/Rate)
 	}
 }
