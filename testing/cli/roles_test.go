@@ -5,15 +5,20 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
 	"parley/backend/client"
+	"parley/backend/rtcconf"
+	"parley/backend/signal"
 	"parley/testing/netnstest"
 )
 
 // The LAN tests run this test binary again inside a network namespace
-// as a participant `parley join` cannot play: one that locks the room.
+// as a participant `parley join` cannot play: one that locks the room
+// ("locker"), or one that tells at any moment how much video it has
+// received ("watcher": `parley join` reports that only when it leaves).
 // roleEnv names the role and urlEnv the invite link.
 const (
 	roleEnv = "PARLEY_CLI_TEST_ROLE"
@@ -31,12 +36,17 @@ func runRole(role string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	if role != "locker" {
-		fmt.Fprintf(os.Stderr, "unknown role %q\n", role)
-		return 1
+	var err error
+	switch role {
+	case "locker":
+		err = runLocker(os.Getenv(urlEnv))
+	case "watcher":
+		err = runWatcher(os.Getenv(urlEnv))
+	default:
+		err = fmt.Errorf("unknown role %q", role)
 	}
-	if err := runLocker(os.Getenv(urlEnv)); err != nil {
-		fmt.Fprintln(os.Stderr, "locker:", err)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, role+":", err)
 		return 1
 	}
 	return 0
@@ -74,6 +84,51 @@ func runLocker(invite string) error {
 		}
 		if err := enc.Encode(map[string]any{"event": "locked", "locked": cmd.Locked}); err != nil {
 			return fmt.Errorf("report locked: %w", err)
+		}
+	}
+	if err := c.Leave(); err != nil {
+		return fmt.Errorf("leave: %w", err)
+	}
+	return nil
+}
+
+// runWatcher joins the room without publishing and, for each line on
+// stdin, prints {"event":"frames","video":{participant id: frames}}: the
+// video frames received so far from each participant. It leaves when
+// stdin closes. Its ICE is set up as `parley join` sets up its own
+// (every interface, plus loopback), and its log (ICE restarts) goes to
+// stderr, which the test shows when it fails.
+func runWatcher(invite string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, err := client.Dial(ctx, invite, client.Options{
+		Name:           "Watcher",
+		ConnectTimeout: 20 * time.Second,
+		RTC:            rtcconf.Options{IncludeLoopback: true},
+		Log:            slog.New(slog.NewTextHandler(os.Stderr, nil)),
+	})
+	if err != nil {
+		return fmt.Errorf("join %s: %w", invite, err)
+	}
+	defer c.Close()
+	go func() {
+		for range c.Events() {
+		}
+	}()
+	enc := json.NewEncoder(os.Stdout)
+	if err := enc.Encode(map[string]any{"event": "joined", "id": c.ID()}); err != nil {
+		return fmt.Errorf("report joined: %w", err)
+	}
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		video := map[string]uint64{}
+		for _, st := range c.ReceivedStats() {
+			if st.Kind == signal.KindVideo {
+				video[st.ParticipantID] += st.Frames
+			}
+		}
+		if err := enc.Encode(map[string]any{"event": "frames", "video": video}); err != nil {
+			return fmt.Errorf("report frames: %w", err)
 		}
 	}
 	if err := c.Leave(); err != nil {
