@@ -21,6 +21,14 @@ const (
 	// A packet is resent at most once per rtxMinInterval, however often it
 	// is NACKed.
 	rtxMinInterval = int64(50 * time.Millisecond)
+	// A packet forwarded longer ago than this, or three round trips if
+	// that is longer, is not resent (libwebrtc's packet history keeps a
+	// packet at least that long): the subscriber has given up on its
+	// frame by then. After an outage of the subscriber's link (its ICE
+	// restarting), it NACKed the packets forwarded into the void
+	// meanwhile, and the SFU answered with ~960 packets 7-9 s old in 2 s,
+	// ten times the video's rate, just as the link came back.
+	rtxMaxAge = int64(time.Second)
 	// REMB from a subscriber older than this is ignored.
 	rembMaxAge = int64(5 * time.Second)
 	// A jump of the publisher's sequence numbers beyond this starts a new
@@ -124,7 +132,8 @@ type seqEntry struct {
 	ts       uint32
 	picShift uint16 // subtracted from the picture id (frames left out)
 	valid    bool
-	lastSent int64
+	sent     int64 // when forwarded (the packet's arrival), monotonic ns
+	lastSent int64 // when last resent
 }
 
 func newDownTrack(r *Receiver, sub *subscriber, subscriberID string) *DownTrack {
@@ -264,7 +273,7 @@ func (d *DownTrack) writeRTP(p *packet, out *outScratch) {
 	picShift := d.m.picShift
 	if res == forward {
 		e := &d.seqMap[seq&d.mask]
-		*e = seqEntry{out: seq, src: p.seq, ts: ts, picShift: picShift, valid: true}
+		*e = seqEntry{out: seq, src: p.seq, ts: ts, picShift: picShift, valid: true, sent: p.arrival}
 	}
 	d.mu.Unlock()
 	if res != forward {
@@ -429,6 +438,12 @@ func (d *DownTrack) retransmit(b *binding, seq uint16, now int64) {
 	}
 	if e.lastSent != 0 && now-e.lastSent < rtxMinInterval {
 		d.mu.Unlock()
+
+		return
+	}
+	if now-e.sent > max(rtxMaxAge, 3*int64(d.stats.rttNs.Load())) {
+		d.mu.Unlock()
+		d.stats.rtxMiss.Add(1)
 
 		return
 	}

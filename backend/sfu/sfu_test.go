@@ -756,3 +756,58 @@ func TestKeyframeRequestsRateLimited(t *testing.T) {
 		t.Errorf("stats after NACK: %+v", st)
 	}
 }
+
+// TestStalePacketsNotResent: a subscriber whose link was away (its ICE
+// restarting) NACKs, once it is back, the packets forwarded into the void
+// meanwhile. Those seconds old are not resent (the frames they belong to
+// are long given up, and resending them all flooded the link that had
+// just come back); recent ones are, and so are those within three round
+// trips on a slow link.
+func TestStalePacketsNotResent(t *testing.T) {
+	r, dts, ws := pureReceiver(t, KindVideo, 1)
+	d, w := dts[0], ws[0]
+	buf := make([]byte, maxPacketSize)
+	t0 := monoNow()
+	ms := int64(time.Millisecond)
+	forward := func(seq uint16, key bool, at int64) uint16 {
+		t.Helper()
+		before := w.packets.Load()
+		r.handlePacket(vp8Packet(buf, seq, uint32(at/ms)*90, key, true, 1200), at)
+		if w.packets.Load() != before+1 {
+			t.Fatalf("packet %d not forwarded", seq)
+		}
+		return uint16(w.lastSeq.Load())
+	}
+	now := t0 + 8000*ms
+	// resent reports whether a NACK for seq, now, was answered.
+	resent := func(seq uint16) bool {
+		t.Helper()
+		before := d.Stats()
+		d.handleRTCP([]rtcp.Packet{&rtcp.TransportLayerNack{MediaSSRC: d.SSRC(), Nacks: []rtcp.NackPair{{PacketID: seq}}}}, now)
+		after := d.Stats()
+		if after.Retransmits+after.RetransmitMisses != before.Retransmits+before.RetransmitMisses+1 {
+			t.Fatalf("a NACK neither resent nor missed: %+v then %+v", before, after)
+		}
+		return after.Retransmits > before.Retransmits
+	}
+	old := forward(100, true, t0)            // before the outage
+	slow := forward(101, false, now-1200*ms) // 1.2 s before the NACK
+	recent := forward(102, false, now-100*ms)
+
+	if resent(old) {
+		t.Errorf("a packet forwarded 8 s ago was resent")
+	}
+	if !resent(recent) {
+		t.Errorf("a packet forwarded 100 ms ago was not resent")
+	}
+	if resent(slow) {
+		t.Errorf("a packet forwarded 1.2 s ago was resent (round trip unknown)")
+	}
+	// With a 500 ms round trip, 1.3 s is within three of them (100 ms
+	// later, so that rtxMinInterval cannot be what decides).
+	d.stats.rttNs.Store(uint64(500 * time.Millisecond))
+	now += 100 * ms
+	if !resent(slow) {
+		t.Errorf("a packet forwarded 1.3 s ago was not resent (round trip 500 ms)")
+	}
+}

@@ -31,7 +31,7 @@ type DownTrackStats struct {
 	Dropped          uint64        // packets not forwarded (waiting for a key frame, not yet negotiated)
 	NACKs            uint64        // sequence numbers the subscriber asked for again
 	Retransmits      uint64        // packets resent from the cache
-	RetransmitMisses uint64        // NACKed packets no longer (or never) in the cache
+	RetransmitMisses uint64        // NACKed packets no longer (or never) in the cache, or too old to resend
 	PLIs             uint64        // picture loss indications from the subscriber
 	FIRs             uint64        // full intra requests from the subscriber
 	Lost             uint64        // cumulative loss the subscriber reports
