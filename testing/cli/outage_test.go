@@ -61,13 +61,22 @@ func TestMediaComesBackAfterUDPOutage(t *testing.T) {
 		{"Bob's video to ns1 (his publish connection)", near, bobID},
 		{"Ada's video to ns2 (its subscribe connection)", far, adaID},
 	}
-	frames := func(f flow) float64 {
+	// report is what f's watcher has received of f's video, and whether
+	// it knows its round trip to the server.
+	report := func(f flow) (frames float64, rttKnown bool) {
 		t.Helper()
 		if err := f.watcher.Send(struct{}{}); err != nil {
 			t.Fatalf("ask %s for frames: %v", f.watcher.Name, err)
 		}
-		video, _ := nextEvent(t, f.watcher, "frames", 5*time.Second)["video"].(map[string]any)
-		n, _ := video[f.from].(float64)
+		ev := nextEvent(t, f.watcher, "frames", 5*time.Second)
+		video, _ := ev["video"].(map[string]any)
+		frames, _ = video[f.from].(float64)
+		rttKnown, _ = ev["rttKnown"].(bool)
+		return frames, rttKnown
+	}
+	frames := func(f flow) float64 {
+		t.Helper()
+		n, _ := report(f)
 		return n
 	}
 	// waitFrames polls every flow until each has more than base[i]+more
@@ -114,8 +123,15 @@ func TestMediaComesBackAfterUDPOutage(t *testing.T) {
 	time.Sleep(outage - time.Since(cut))
 	late := make([]float64, len(flows))
 	for i, f := range flows {
-		if late[i] = frames(f); late[i] > mid[i]+2 {
+		var rttKnown bool
+		if late[i], rttKnown = report(f); late[i] > mid[i]+2 {
 			t.Fatalf("%s kept flowing through the cut (%.0f frames in its second half): media took a path the cut missed", f.name, late[i]-mid[i])
+		}
+		// The stats overlay shows this figure: a cut link must not show
+		// the round trip it had before the cut. (It goes with the
+		// candidate pair that the first ICE restart, 5 s in, replaces.)
+		if f.watcher == far && rttKnown {
+			t.Errorf("the watcher in ns2 still gave a round trip to the server %v into the cut", time.Since(cut).Round(time.Second))
 		}
 	}
 	restore()
@@ -126,6 +142,16 @@ func TestMediaComesBackAfterUDPOutage(t *testing.T) {
 			continue
 		}
 		t.Logf("%s came back %v after the network", flows[i].name, took.Round(10*time.Millisecond))
+	}
+	// And once the link is back, so is the round trip.
+	rttBack := false
+	for polls := 0; polls < 50 && !rttBack; polls++ {
+		if _, rttBack = report(flows[1]); !rttBack { // the ns2 watcher
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if !rttBack {
+		t.Errorf("the watcher in ns2 knew no round trip to the server 5 s after its video came back")
 	}
 	for _, w := range []*netnstest.Proc{near, far} {
 		w.CloseStdin()

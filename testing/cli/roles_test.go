@@ -93,8 +93,9 @@ func runLocker(invite string) error {
 }
 
 // runWatcher joins the room without publishing and, for each line on
-// stdin, prints {"event":"frames","video":{participant id: frames}}: the
-// video frames received so far from each participant. It leaves when
+// stdin, prints {"event":"frames","video":{participant id: frames},
+// "rttKnown":bool}: the video frames received so far from each
+// participant, and whether it knows its round trip to the server. It leaves when
 // stdin closes. Its ICE is set up as `parley join` sets up its own
 // (every interface, plus loopback), and its log (ICE restarts) goes to
 // stderr, which the test shows when it fails.
@@ -127,7 +128,8 @@ func runWatcher(invite string) error {
 				video[st.ParticipantID] += st.Frames
 			}
 		}
-		if err := enc.Encode(map[string]any{"event": "frames", "video": video}); err != nil {
+		_, rttKnown := c.RoundTripTime()
+		if err := enc.Encode(map[string]any{"event": "frames", "video": video, "rttKnown": rttKnown}); err != nil {
 			return fmt.Errorf("report frames: %w", err)
 		}
 	}
