@@ -336,9 +336,9 @@ func printStats(out *output, names nameBook, stats []client.TrackStats, path map
 		case !ok:
 			text += fmt.Sprintf(" %s none;", pc)
 		case c.RelayProtocol != "":
-			text += fmt.Sprintf(" %s %s over %s;", pc, c.Type, c.RelayProtocol)
+			text += fmt.Sprintf(" %s %s %s over %s;", pc, c.Type, c.Family, c.RelayProtocol)
 		default:
-			text += fmt.Sprintf(" %s %s;", pc, c.Type)
+			text += fmt.Sprintf(" %s %s %s;", pc, c.Type, c.Family)
 		}
 	}
 	out.event("stats", map[string]any{"tracks": tracks, "path": path}, strings.TrimSuffix(text, ";"))

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -542,6 +543,10 @@ type Candidate struct {
 	// RelayProtocol is how a relay candidate reaches its TURN server
 	// ("udp", "tcp" or "tls"); empty for other types.
 	RelayProtocol string `json:"relayProtocol,omitempty"`
+	// Family is the candidate address's, "IPv4" or "IPv6": pion pairs
+	// candidates of both, and a path that moved from one to the other
+	// looks the same by type alone.
+	Family string `json:"family,omitempty"`
 }
 
 // SelectedCandidates reports, per PeerConnection, our local candidate in
@@ -556,9 +561,22 @@ func (c *Client) SelectedCandidates() map[signal.PC]Candidate {
 				continue
 			}
 			if local, ok := stats[pair.LocalCandidateID].(webrtc.ICECandidateStats); ok {
-				out[pc] = Candidate{Type: local.CandidateType.String(), RelayProtocol: local.RelayProtocol}
+				out[pc] = Candidate{Type: local.CandidateType.String(), RelayProtocol: local.RelayProtocol, Family: addressFamily(local.IP)}
 			}
 		}
 	}
 	return out
+}
+
+// addressFamily names the family of ip ("" if it is no address).
+func addressFamily(ip string) string {
+	addr, err := netip.ParseAddr(ip)
+	switch {
+	case err != nil:
+		return ""
+	case addr.Unmap().Is4():
+		return "IPv4"
+	default:
+		return "IPv6"
+	}
 }

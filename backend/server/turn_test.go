@@ -180,6 +180,9 @@ func TestRelayOnlyUsesTheRelay(t *testing.T) {
 			if selected[pc].Type != "relay" {
 				t.Errorf("%s's %s pair uses a %q candidate, want relay", name, pc, selected[pc].Type)
 			}
+			if selected[pc].Family != "IPv4" { // the relay's address, 127.0.0.1
+				t.Errorf("%s's %s pair's candidate family is %q, want IPv4", name, pc, selected[pc].Family)
+			}
 		}
 	}
 }
