@@ -326,21 +326,27 @@ func (c *Client) readRemote(rt *RemoteTrack) {
 func (c *Client) Stats() []TrackStats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make([]TrackStats, 0, len(c.remote))
-	for _, rt := range c.remote {
-		out = append(out, rt.Stats())
-	}
-	return out
+	return c.liveStatsLocked(0)
 }
 
 // ReceivedStats is Stats with the final figures of the remote tracks that
 // ended (unpublished, or their participant left): everything received in
-// this session.
+// this session. One lock for both, so that a track ending meanwhile is
+// counted once, not missed.
 func (c *Client) ReceivedStats() []TrackStats {
 	c.mu.Lock()
-	gone := slices.Clone(c.gone)
-	c.mu.Unlock()
-	return append(c.Stats(), gone...)
+	defer c.mu.Unlock()
+	return append(c.liveStatsLocked(len(c.gone)), c.gone...)
+}
+
+// liveStatsLocked lists the live tracks' counters, with room for extra
+// more entries.
+func (c *Client) liveStatsLocked(extra int) []TrackStats {
+	out := make([]TrackStats, 0, len(c.remote)+extra)
+	for _, rt := range c.remote {
+		out = append(out, rt.Stats())
+	}
+	return out
 }
 
 // RemoteTracks returns the remote tracks the room still has.
