@@ -92,11 +92,15 @@ function withToast(s: MeetingState, text: string): MeetingState {
   return { ...s, toasts, nextToastId: s.nextToastId + 1 };
 }
 
+// A participant's connection as a welcome gives it (reconnecting or not).
+function welcomedConnection(reconnecting: boolean | undefined): ConnectionStateName {
+  return reconnecting ? "reconnecting" : "connected";
+}
+
 function addParticipant(s: MeetingState, { reconnecting, ...p }: Participant): MeetingState {
   const existing = s.participants[p.id];
   if (existing) return { ...s, participants: { ...s.participants, [p.id]: { ...existing, ...p } } };
-  const connection = reconnecting ? "reconnecting" : "connected";
-  const ps: ParticipantState = { ...p, order: s.nextOrder, speaking: false, level: 0, quality: "unknown", connection };
+  const ps: ParticipantState = { ...p, order: s.nextOrder, speaking: false, level: 0, quality: "unknown", connection: welcomedConnection(reconnecting) };
   return { ...s, participants: { ...s.participants, [p.id]: ps }, nextOrder: s.nextOrder + 1 };
 }
 
@@ -131,8 +135,9 @@ function resume(s: MeetingState, a: Extract<Action, { type: "welcome" }>): Meeti
     const old = s.participants[p.id];
     // What we knew of their connection is stale: state changes sent while
     // we were away never reached us.
-    const connection = reconnecting ? "reconnecting" : "connected";
-    n = old ? { ...n, participants: { ...n.participants, [p.id]: { ...old, ...p, connection } } } : addParticipant(n, { ...p, reconnecting });
+    n = old
+      ? { ...n, participants: { ...n.participants, [p.id]: { ...old, ...p, connection: welcomedConnection(reconnecting) } } }
+      : addParticipant(n, { ...p, reconnecting });
   }
   for (const t of a.tracks) n.tracks[trackKey(t.participantId, t.id)] = t;
   const present = (key: string) => !!n.participants[key.split("\u0000")[0]!];
